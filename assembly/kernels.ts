@@ -1,0 +1,302 @@
+// WebAssembly SIMD kernels. Every pointer is a byte offset into the shared linear memory; f32 arrays
+// unless named otherwise. Each function mirrors one in src/kernels/reference.ts, which tests compare
+// against. Rows of a CSR matrix are selected through `rows` (i32), so a mini-batch is a list of row
+// ids and its observed entries are laid out back to back in `rows` order ("batch order").
+
+@inline function at(base: usize, i: i32): usize {
+  return base + (<usize>i << 2);
+}
+
+/** out[i] = value for i < n. */
+export function fill(out: usize, n: i32, value: f32): void {
+  const vv = f32x4.splat(value);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(at(out, i), vv);
+  for (; i < n; i++) store<f32>(at(out, i), value);
+}
+
+/** PyTorch RMSprop: g' = g + wd*p; v = alpha*v + (1-alpha)*g'^2; p -= lr * g' / (sqrt(v) + eps) */
+export function rmspropStep(p: usize, g: usize, v: usize, n: i32, lr: f32, alpha: f32, eps: f32, wd: f32): void {
+  const vwd = f32x4.splat(wd);
+  const valpha = f32x4.splat(alpha);
+  const vbeta = f32x4.splat(1 - alpha);
+  const veps = f32x4.splat(eps);
+  const vlr = f32x4.splat(lr);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const pp = v128.load(at(p, i));
+    const gg = f32x4.add(v128.load(at(g, i)), f32x4.mul(vwd, pp));
+    const vv = (f32x4.add(f32x4.mul(v128.load(at(v, i)), valpha), f32x4.mul(vbeta, f32x4.mul(gg, gg))));
+    v128.store(at(v, i), vv);
+    const step = f32x4.div(f32x4.mul(vlr, gg), f32x4.add(f32x4.sqrt(vv), veps));
+    v128.store(at(p, i), (f32x4.sub(pp, step)));
+  }
+  for (; i < n; i++) {
+    const pp = load<f32>(at(p, i));
+    const gg = load<f32>(at(g, i)) + wd * pp;
+    const vv = (load<f32>(at(v, i)) * alpha + (1 - alpha) * (gg * gg));
+    store<f32>(at(v, i), vv);
+    store<f32>(at(p, i), (pp - (lr * gg) / (Mathf.sqrt(vv) + eps)));
+  }
+}
+
+/**
+ * PyTorch Adam (L2 weight decay added to the gradient): m = b1*m + (1-b1)*g'; v = b2*v + (1-b2)*g'^2;
+ * p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps), where bc1 = 1-b1^t and sqrtBc2 = sqrt(1-b2^t).
+ */
+export function adamStep(
+  p: usize,
+  g: usize,
+  m: usize,
+  v: usize,
+  n: i32,
+  lr: f32,
+  beta1: f32,
+  beta2: f32,
+  eps: f32,
+  wd: f32,
+  bc1: f32,
+  sqrtBc2: f32,
+): void {
+  const vwd = f32x4.splat(wd);
+  const vb1 = f32x4.splat(beta1);
+  const vc1 = f32x4.splat(1 - beta1);
+  const vb2 = f32x4.splat(beta2);
+  const vc2 = f32x4.splat(1 - beta2);
+  const veps = f32x4.splat(eps);
+  const vstep = f32x4.splat(lr / bc1);
+  const vsq = f32x4.splat(sqrtBc2);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const pp = v128.load(at(p, i));
+    const gg = f32x4.add(v128.load(at(g, i)), f32x4.mul(vwd, pp));
+    const mm = (f32x4.add(f32x4.mul(v128.load(at(m, i)), vb1), f32x4.mul(gg, vc1)));
+    const vv = (f32x4.add(f32x4.mul(v128.load(at(v, i)), vb2), f32x4.mul(f32x4.mul(gg, gg), vc2)));
+    v128.store(at(m, i), mm);
+    v128.store(at(v, i), vv);
+    const denom = f32x4.add(f32x4.div(f32x4.sqrt(vv), vsq), veps);
+    v128.store(at(p, i), (f32x4.sub(pp, f32x4.mul(vstep, f32x4.div(mm, denom)))));
+  }
+  for (; i < n; i++) {
+    const pp = load<f32>(at(p, i));
+    const gg = load<f32>(at(g, i)) + wd * pp;
+    const mm = (load<f32>(at(m, i)) * beta1 + gg * (1 - beta1));
+    const vv = (load<f32>(at(v, i)) * beta2 + gg * gg * (1 - beta2));
+    store<f32>(at(m, i), mm);
+    store<f32>(at(v, i), vv);
+    store<f32>(at(p, i), (pp - (lr / bc1) * (mm / (Mathf.sqrt(vv) / sqrtBc2 + eps))));
+  }
+}
+
+/** SGD with momentum (PyTorch): g' = g + wd*p; buf = mu*buf + g' (buf = g' on the first step); p -= lr*buf. */
+export function sgdStep(p: usize, g: usize, buf: usize, n: i32, lr: f32, momentum: f32, wd: f32, first: i32): void {
+  for (let i = 0; i < n; i++) {
+    const pp = load<f32>(at(p, i));
+    const gg = load<f32>(at(g, i)) + wd * pp;
+    let b = gg;
+    if (momentum != 0) {
+      b = first ? gg : momentum * load<f32>(at(buf, i)) + gg;
+      store<f32>(at(buf, i), b);
+    }
+    store<f32>(at(p, i), pp - lr * b);
+  }
+}
+
+/** y[i] += a * x[i] over h floats. */
+@inline function axpy(y: usize, x: usize, a: f32, h: i32): void {
+  const va = f32x4.splat(a);
+  let i = 0;
+  for (; i + 4 <= h; i += 4) {
+    v128.store(at(y, i), f32x4.add(v128.load(at(y, i)), f32x4.mul(va, v128.load(at(x, i)))));
+  }
+  for (; i < h; i++) store<f32>(at(y, i), load<f32>(at(y, i)) + a * load<f32>(at(x, i)));
+}
+
+/** Dot product of h floats. */
+@inline function dot(x: usize, y: usize, h: i32): f32 {
+  let acc = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= h; i += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(at(x, i)), v128.load(at(y, i))));
+  let s: f32 =
+    f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  for (; i < h; i++) s += load<f32>(at(x, i)) * load<f32>(at(y, i));
+  return s;
+}
+
+/** Sparse rows times dense: out[b,:] = bias + sum over k in row rows[b] of values[k] * W[indices[k], :]. */
+export function sparseAffine(
+  out: usize,
+  rows: usize,
+  nRows: i32,
+  indptr: usize,
+  indices: usize,
+  values: usize,
+  w: usize,
+  bias: usize,
+  h: i32,
+): void {
+  for (let b = 0; b < nRows; b++) {
+    const o = at(out, b * h);
+    memory.copy(o, bias, <usize>h << 2);
+    const r = load<i32>(at(rows, b));
+    const end = load<i32>(at(indptr, r + 1));
+    for (let k = load<i32>(at(indptr, r)); k < end; k++) {
+      axpy(o, at(w, load<i32>(at(indices, k)) * h), load<f32>(at(values, k)), h);
+    }
+  }
+}
+
+/** Backward of sparseAffine: dW[indices[k], :] += values[k] * dOut[b,:]; dBias += dOut[b,:]. */
+export function sparseAffineBackward(
+  dw: usize,
+  dBias: usize,
+  rows: usize,
+  nRows: i32,
+  indptr: usize,
+  indices: usize,
+  values: usize,
+  dOut: usize,
+  h: i32,
+): void {
+  for (let b = 0; b < nRows; b++) {
+    const d = at(dOut, b * h);
+    axpy(dBias, d, 1, h);
+    const r = load<i32>(at(rows, b));
+    const end = load<i32>(at(indptr, r + 1));
+    for (let k = load<i32>(at(indptr, r)); k < end; k++) {
+      axpy(at(dw, load<i32>(at(indices, k)) * h), d, load<f32>(at(values, k)), h);
+    }
+  }
+}
+
+/** Dense layer, PyTorch weight layout [nOut][nIn]: out[b,o] = bias[o] + dot(inp[b,:], W[o,:]). */
+export function denseAffine(out: usize, inp: usize, w: usize, bias: usize, nRows: i32, nIn: i32, nOut: i32): void {
+  for (let b = 0; b < nRows; b++) {
+    const x = at(inp, b * nIn);
+    for (let o = 0; o < nOut; o++) {
+      store<f32>(at(out, b * nOut + o), load<f32>(at(bias, o)) + dot(x, at(w, o * nIn), nIn));
+    }
+  }
+}
+
+/**
+ * Backward of denseAffine: dW[o,:] += dOut[b,o] * inp[b,:]; dBias[o] += dOut[b,o];
+ * dInp[b,:] = sum_o dOut[b,o] * W[o,:] (skipped when dInp is 0).
+ */
+export function denseAffineBackward(
+  dw: usize,
+  dBias: usize,
+  dInp: usize,
+  dOut: usize,
+  inp: usize,
+  w: usize,
+  nRows: i32,
+  nIn: i32,
+  nOut: i32,
+): void {
+  for (let b = 0; b < nRows; b++) {
+    const x = at(inp, b * nIn);
+    const dx = at(dInp, b * nIn);
+    if (dInp != 0) fill(dx, nIn, 0);
+    for (let o = 0; o < nOut; o++) {
+      const d = load<f32>(at(dOut, b * nOut + o));
+      store<f32>(at(dBias, o), load<f32>(at(dBias, o)) + d);
+      axpy(at(dw, o * nIn), x, d, nIn);
+      if (dInp != 0) axpy(dx, at(w, o * nIn), d, nIn);
+    }
+  }
+}
+
+/** Predictions at observed entries only: pred[k] = bias[j] + dot(hidden[b,:], V[j,:]), j = indices[k]. */
+export function sparseOutput(
+  pred: usize,
+  rows: usize,
+  nRows: i32,
+  indptr: usize,
+  indices: usize,
+  hidden: usize,
+  v: usize,
+  bias: usize,
+  h: i32,
+): void {
+  let q = 0;
+  for (let b = 0; b < nRows; b++) {
+    const x = at(hidden, b * h);
+    const r = load<i32>(at(rows, b));
+    const end = load<i32>(at(indptr, r + 1));
+    for (let k = load<i32>(at(indptr, r)); k < end; k++) {
+      const j = load<i32>(at(indices, k));
+      store<f32>(at(pred, q++), load<f32>(at(bias, j)) + dot(x, at(v, j * h), h));
+    }
+  }
+}
+
+/**
+ * Backward of sparseOutput: dV[j,:] += dPred[k] * hidden[b,:]; dBias[j] += dPred[k];
+ * dHidden[b,:] = sum_k dPred[k] * V[j,:].
+ */
+export function sparseOutputBackward(
+  dv: usize,
+  dBias: usize,
+  dHidden: usize,
+  rows: usize,
+  nRows: i32,
+  indptr: usize,
+  indices: usize,
+  dPred: usize,
+  hidden: usize,
+  v: usize,
+  h: i32,
+): void {
+  let q = 0;
+  for (let b = 0; b < nRows; b++) {
+    const x = at(hidden, b * h);
+    const dx = at(dHidden, b * h);
+    fill(dx, h, 0);
+    const r = load<i32>(at(rows, b));
+    const end = load<i32>(at(indptr, r + 1));
+    for (let k = load<i32>(at(indptr, r)); k < end; k++) {
+      const j = load<i32>(at(indices, k));
+      const d = load<f32>(at(dPred, q++));
+      store<f32>(at(dBias, j), load<f32>(at(dBias, j)) + d);
+      axpy(at(dv, j * h), x, d, h);
+      axpy(dx, at(v, j * h), d, h);
+    }
+  }
+}
+
+/**
+ * Squared error at observed entries, in batch order: dPred[k] = scale * 2 * (pred[k] - target), returns
+ * the sum of squared errors (f64, so that large batches do not lose precision).
+ */
+export function squaredError(dPred: usize, pred: usize, rows: usize, nRows: i32, indptr: usize, values: usize, scale: f32): f64 {
+  let q = 0;
+  let sum: f64 = 0;
+  const two = scale * 2;
+  for (let b = 0; b < nRows; b++) {
+    const r = load<i32>(at(rows, b));
+    const end = load<i32>(at(indptr, r + 1));
+    for (let k = load<i32>(at(indptr, r)); k < end; k++) {
+      const e = load<f32>(at(pred, q)) - load<f32>(at(values, k));
+      sum += <f64>e * <f64>e;
+      store<f32>(at(dPred, q++), two * e);
+    }
+  }
+  return sum;
+}
+
+/** Logistic sigmoid in place. */
+export function sigmoid(x: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const v = load<f32>(at(x, i));
+    store<f32>(at(x, i), <f32>1 / (<f32>1 + Mathf.exp(-v)));
+  }
+}
+
+/** Backward of sigmoid from its output y: dx[i] = dy[i] * y[i] * (1 - y[i]) (dx may alias dy). */
+export function sigmoidBackward(dx: usize, dy: usize, y: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const s = load<f32>(at(y, i));
+    store<f32>(at(dx, i), load<f32>(at(dy, i)) * s * (1 - s));
+  }
+}

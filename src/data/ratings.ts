@@ -1,0 +1,161 @@
+/** Compressed sparse rows: row r's entries are indices/values[indptr[r]..indptr[r+1]), columns ascending. */
+export interface Csr {
+  nRows: number;
+  nCols: number;
+  indptr: Int32Array;
+  indices: Int32Array;
+  values: Float32Array;
+}
+
+/** A two-way map between raw ids (as files state them) and dense indices 0..size-1, ordered by raw id. */
+export class IdMap {
+  private readonly lookup: Int32Array;
+
+  /** `ids` must be ascending and unique: ids[index] is the raw id of that index. */
+  constructor(readonly ids: Int32Array) {
+    const maxId = ids.length > 0 ? ids[ids.length - 1] : 0;
+    this.lookup = new Int32Array(maxId + 1).fill(-1);
+    for (let i = 0; i < ids.length; i++) this.lookup[ids[i]] = i;
+  }
+
+  /** The map of every id present in any of `arrays`. */
+  static of(...arrays: Int32Array[]): IdMap {
+    let maxId = 0;
+    for (const a of arrays) for (let i = 0; i < a.length; i++) if (a[i] > maxId) maxId = a[i];
+    const seen = new Uint8Array(maxId + 1);
+    let count = 0;
+    for (const a of arrays) {
+      for (let i = 0; i < a.length; i++) {
+        if (!seen[a[i]]) {
+          seen[a[i]] = 1;
+          count++;
+        }
+      }
+    }
+    const ids = new Int32Array(count);
+    for (let id = 0, k = 0; id <= maxId; id++) if (seen[id]) ids[k++] = id;
+    return new IdMap(ids);
+  }
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  /** Dense index of `rawId`, or -1 when it is unknown. */
+  indexOf(rawId: number): number {
+    return Number.isInteger(rawId) && rawId >= 0 && rawId < this.lookup.length ? this.lookup[rawId] : -1;
+  }
+
+  /** Dense indices for every raw id in `rawIds` (which must all be known). */
+  indicesOf(rawIds: Int32Array): Int32Array {
+    const out = new Int32Array(rawIds.length);
+    for (let i = 0; i < rawIds.length; i++) out[i] = this.lookup[rawIds[i]];
+    return out;
+  }
+}
+
+/**
+ * Builds CSR from coordinates with two stable counting sorts (by column, then by row), so each row comes out
+ * sorted by column in O(n + nRows + nCols) time.
+ */
+export function buildCsr(
+  rows: Int32Array,
+  cols: Int32Array,
+  values: Float32Array,
+  nRows: number,
+  nCols: number,
+): Csr {
+  const n = rows.length;
+  const byCol = countingOrder(cols, nCols, null);
+  const order = countingOrder(rows, nRows, byCol);
+  const indptr = new Int32Array(nRows + 1);
+  for (let i = 0; i < n; i++) indptr[rows[i] + 1]++;
+  for (let r = 0; r < nRows; r++) indptr[r + 1] += indptr[r];
+  const indices = new Int32Array(n);
+  const vals = new Float32Array(n);
+  for (let k = 0; k < n; k++) {
+    indices[k] = cols[order[k]];
+    vals[k] = values[order[k]];
+  }
+  return { nRows, nCols, indptr, indices, values: vals };
+}
+
+/** Stable order of positions by `keys` (taking positions in the order `within` gives, or 0..n-1). */
+function countingOrder(keys: Int32Array, nKeys: number, within: Int32Array | null): Int32Array {
+  const n = keys.length;
+  const start = new Int32Array(nKeys + 1);
+  for (let i = 0; i < n; i++) start[keys[i] + 1]++;
+  for (let k = 0; k < nKeys; k++) start[k + 1] += start[k];
+  const out = new Int32Array(n);
+  for (let t = 0; t < n; t++) {
+    const i = within ? within[t] : t;
+    out[start[keys[i]]++] = i;
+  }
+  return out;
+}
+
+/** The first (row, column) that appears twice in a CSR built by buildCsr, or null. */
+export function findDuplicate(csr: Csr): { row: number; col: number } | null {
+  for (let r = 0; r < csr.nRows; r++) {
+    for (let k = csr.indptr[r] + 1; k < csr.indptr[r + 1]; k++) {
+      if (csr.indices[k] === csr.indices[k - 1]) return { row: r, col: csr.indices[k] };
+    }
+  }
+  return null;
+}
+
+/**
+ * A set of ratings in dense indices (users 0..nUsers-1, items 0..nItems-1), stored as coordinates with CSR
+ * views by user and by item built on first use. Train and test parts of one data set share the index space.
+ */
+export class Ratings {
+  private userCsr?: Csr;
+  private itemCsr?: Csr;
+
+  constructor(
+    readonly users: Int32Array,
+    readonly items: Int32Array,
+    readonly values: Float32Array,
+    readonly nUsers: number,
+    readonly nItems: number,
+  ) {}
+
+  /** Number of ratings. */
+  get size(): number {
+    return this.values.length;
+  }
+
+  /** Rows are users, columns items. */
+  byUser(): Csr {
+    this.userCsr ??= buildCsr(this.users, this.items, this.values, this.nUsers, this.nItems);
+    return this.userCsr;
+  }
+
+  /** Rows are items, columns users. */
+  byItem(): Csr {
+    this.itemCsr ??= buildCsr(this.items, this.users, this.values, this.nItems, this.nUsers);
+    return this.itemCsr;
+  }
+
+  /** The ratings at `positions`, in that order, in the same index space. */
+  select(positions: ArrayLike<number>): Ratings {
+    const n = positions.length;
+    const users = new Int32Array(n);
+    const items = new Int32Array(n);
+    const values = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const p = positions[i];
+      users[i] = this.users[p];
+      items[i] = this.items[p];
+      values[i] = this.values[p];
+    }
+    return new Ratings(users, items, values, this.nUsers, this.nItems);
+  }
+
+  /** Mean rating (0 for an empty set). */
+  mean(): number {
+    let s = 0;
+    for (let i = 0; i < this.values.length; i++) s += this.values[i];
+    return this.values.length > 0 ? s / this.values.length : 0;
+  }
+}

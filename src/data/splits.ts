@@ -1,0 +1,67 @@
+import { permutation, Rng } from "./random.js";
+import type { Ratings } from "./ratings.js";
+
+/** How to split ratings into train and test. */
+export type SplitSpec =
+  | { kind: "predefined"; name: string }
+  | { kind: "ratio"; trainFraction: number }
+  | { kind: "kfold"; k: number; fold: number };
+
+/**
+ * Parses a split name: `u1`..`u5`, `ua`, `ub` (ML-100K's own files), `ratio:F` (a seeded random F of the
+ * ratings for training, the AutoRec papers' protocol with F = 0.9) or `kfold:K:I` (fold I of K, 1-based).
+ */
+export function parseSplit(text: string): SplitSpec {
+  if (/^u[1-5ab]$/.test(text)) return { kind: "predefined", name: text };
+  const ratio = /^ratio:(0?\.\d+|1(?:\.0*)?|0)$/.exec(text);
+  if (ratio) {
+    const f = Number(ratio[1]);
+    if (f > 0 && f < 1) return { kind: "ratio", trainFraction: f };
+  }
+  const kfold = /^kfold:(\d+):(\d+)$/.exec(text);
+  if (kfold) {
+    const k = Number(kfold[1]);
+    const fold = Number(kfold[2]);
+    if (k >= 2 && fold >= 1 && fold <= k) return { kind: "kfold", k, fold };
+  }
+  throw new Error(
+    `bad split "${text}": use u1..u5, ua or ub (ML-100K), ratio:F with 0 < F < 1 (e.g. ratio:0.9), or kfold:K:I (fold I of K)`,
+  );
+}
+
+/** Train and test parts of one set of ratings. */
+export interface TrainTest {
+  train: Ratings;
+  test: Ratings;
+}
+
+/** A seeded random split: `fraction` of the ratings (rounded) go to train, the rest to test. */
+export function ratioSplit(ratings: Ratings, fraction: number, seed: number): TrainTest {
+  const order = permutation(ratings.size, new Rng(seed));
+  const nTrain = Math.round(fraction * ratings.size);
+  return { train: ratings.select(order.subarray(0, nTrain)), test: ratings.select(order.subarray(nTrain)) };
+}
+
+/** Fold `fold` (1-based) of a seeded k-fold partition: that fold is the test part, the others train. */
+export function kfoldSplit(ratings: Ratings, k: number, fold: number, seed: number): TrainTest {
+  const order = permutation(ratings.size, new Rng(seed));
+  const lo = Math.floor(((fold - 1) * ratings.size) / k);
+  const hi = Math.floor((fold * ratings.size) / k);
+  const train = new Int32Array(ratings.size - (hi - lo));
+  train.set(order.subarray(0, lo));
+  train.set(order.subarray(hi), lo);
+  return { train: ratings.select(train), test: ratings.select(order.subarray(lo, hi)) };
+}
+
+/**
+ * Carves a validation part out of training ratings for early stopping and hyper-parameter choice:
+ * a seeded random `fraction` goes to `validation`, the rest to `fit`. The test part is never touched.
+ */
+export function validationSplit(
+  train: Ratings,
+  fraction: number,
+  seed: number,
+): { fit: Ratings; validation: Ratings } {
+  const { train: fit, test: validation } = ratioSplit(train, 1 - fraction, seed ^ 0x5eed);
+  return { fit, validation };
+}

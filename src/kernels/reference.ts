@@ -1,0 +1,204 @@
+import type { AdamStep, FloatArray, RmspropStep, RowBatch, SgdStep } from "./types.js";
+
+// Plain-TypeScript twins of assembly/kernels.ts. They accept float64 arrays too, which the
+// finite-difference gradient checks use. `Math.fround` is left out on purpose: with float32 arrays every
+// store rounds, and with float64 arrays the checks want full precision.
+
+export function fill(out: FloatArray, n: number, value: number): void {
+  out.fill(value, 0, n);
+}
+
+export function rmspropStep(p: FloatArray, g: FloatArray, v: FloatArray, n: number, hp: RmspropStep): void {
+  const { lr, alpha, eps, weightDecay: wd } = hp;
+  for (let i = 0; i < n; i++) {
+    const gg = g[i] + wd * p[i];
+    const vv = v[i] * alpha + (1 - alpha) * gg * gg;
+    v[i] = vv;
+    p[i] = p[i] - (lr * gg) / (Math.sqrt(vv) + eps);
+  }
+}
+
+export function adamStep(
+  p: FloatArray,
+  g: FloatArray,
+  m: FloatArray,
+  v: FloatArray,
+  n: number,
+  hp: AdamStep,
+): void {
+  const { lr, beta1, beta2, eps, weightDecay: wd, step } = hp;
+  const bc1 = 1 - beta1 ** step;
+  const sqrtBc2 = Math.sqrt(1 - beta2 ** step);
+  for (let i = 0; i < n; i++) {
+    const gg = g[i] + wd * p[i];
+    m[i] = m[i] * beta1 + gg * (1 - beta1);
+    v[i] = v[i] * beta2 + gg * gg * (1 - beta2);
+    p[i] = p[i] - (lr / bc1) * (m[i] / (Math.sqrt(v[i]) / sqrtBc2 + eps));
+  }
+}
+
+export function sgdStep(p: FloatArray, g: FloatArray, buf: FloatArray, n: number, hp: SgdStep): void {
+  const { lr, momentum, weightDecay: wd, first } = hp;
+  for (let i = 0; i < n; i++) {
+    const gg = g[i] + wd * p[i];
+    let b = gg;
+    if (momentum !== 0) {
+      b = first ? gg : momentum * buf[i] + gg;
+      buf[i] = b;
+    }
+    p[i] -= lr * b;
+  }
+}
+
+export function sparseAffine(
+  out: FloatArray,
+  batch: RowBatch,
+  w: FloatArray,
+  bias: FloatArray,
+  h: number,
+): void {
+  const { rows, nRows, indptr, indices, values } = batch;
+  for (let b = 0; b < nRows; b++) {
+    const o = b * h;
+    for (let t = 0; t < h; t++) out[o + t] = bias[t];
+    const r = rows[b];
+    for (let k = indptr[r]; k < indptr[r + 1]; k++) {
+      const base = indices[k] * h;
+      const x = values[k];
+      for (let t = 0; t < h; t++) out[o + t] += x * w[base + t];
+    }
+  }
+}
+
+export function sparseAffineBackward(
+  dw: FloatArray,
+  dBias: FloatArray,
+  batch: RowBatch,
+  dOut: FloatArray,
+  h: number,
+): void {
+  const { rows, nRows, indptr, indices, values } = batch;
+  for (let b = 0; b < nRows; b++) {
+    const o = b * h;
+    for (let t = 0; t < h; t++) dBias[t] += dOut[o + t];
+    const r = rows[b];
+    for (let k = indptr[r]; k < indptr[r + 1]; k++) {
+      const base = indices[k] * h;
+      const x = values[k];
+      for (let t = 0; t < h; t++) dw[base + t] += x * dOut[o + t];
+    }
+  }
+}
+
+export function denseAffine(
+  out: FloatArray,
+  inp: FloatArray,
+  w: FloatArray,
+  bias: FloatArray,
+  nRows: number,
+  nIn: number,
+  nOut: number,
+): void {
+  for (let b = 0; b < nRows; b++) {
+    for (let o = 0; o < nOut; o++) {
+      let s = 0;
+      for (let i = 0; i < nIn; i++) s += inp[b * nIn + i] * w[o * nIn + i];
+      out[b * nOut + o] = bias[o] + s;
+    }
+  }
+}
+
+export function denseAffineBackward(
+  dw: FloatArray,
+  dBias: FloatArray,
+  dInp: FloatArray | null,
+  dOut: FloatArray,
+  inp: FloatArray,
+  w: FloatArray,
+  nRows: number,
+  nIn: number,
+  nOut: number,
+): void {
+  for (let b = 0; b < nRows; b++) {
+    if (dInp) dInp.fill(0, b * nIn, (b + 1) * nIn);
+    for (let o = 0; o < nOut; o++) {
+      const d = dOut[b * nOut + o];
+      dBias[o] += d;
+      for (let i = 0; i < nIn; i++) {
+        dw[o * nIn + i] += d * inp[b * nIn + i];
+        if (dInp) dInp[b * nIn + i] += d * w[o * nIn + i];
+      }
+    }
+  }
+}
+
+export function sparseOutput(
+  pred: FloatArray,
+  batch: RowBatch,
+  hidden: FloatArray,
+  v: FloatArray,
+  bias: FloatArray,
+  h: number,
+): void {
+  const { rows, nRows, indptr, indices } = batch;
+  let q = 0;
+  for (let b = 0; b < nRows; b++) {
+    const r = rows[b];
+    for (let k = indptr[r]; k < indptr[r + 1]; k++) {
+      const j = indices[k];
+      let s = 0;
+      for (let t = 0; t < h; t++) s += hidden[b * h + t] * v[j * h + t];
+      pred[q++] = bias[j] + s;
+    }
+  }
+}
+
+export function sparseOutputBackward(
+  dv: FloatArray,
+  dBias: FloatArray,
+  dHidden: FloatArray,
+  batch: RowBatch,
+  dPred: FloatArray,
+  hidden: FloatArray,
+  v: FloatArray,
+  h: number,
+): void {
+  const { rows, nRows, indptr, indices } = batch;
+  let q = 0;
+  for (let b = 0; b < nRows; b++) {
+    dHidden.fill(0, b * h, (b + 1) * h);
+    const r = rows[b];
+    for (let k = indptr[r]; k < indptr[r + 1]; k++) {
+      const j = indices[k];
+      const d = dPred[q++];
+      dBias[j] += d;
+      for (let t = 0; t < h; t++) {
+        dv[j * h + t] += d * hidden[b * h + t];
+        dHidden[b * h + t] += d * v[j * h + t];
+      }
+    }
+  }
+}
+
+export function squaredError(dPred: FloatArray, pred: FloatArray, batch: RowBatch, scale: number): number {
+  const { rows, nRows, indptr, values } = batch;
+  let q = 0;
+  let sum = 0;
+  for (let b = 0; b < nRows; b++) {
+    const r = rows[b];
+    for (let k = indptr[r]; k < indptr[r + 1]; k++) {
+      const e = pred[q] - values[k];
+      sum += e * e;
+      dPred[q++] = 2 * scale * e;
+    }
+  }
+  return sum;
+}
+
+export function sigmoid(x: FloatArray, n: number): void {
+  for (let i = 0; i < n; i++) x[i] = 1 / (1 + Math.exp(-x[i]));
+}
+
+export function sigmoidBackward(dx: FloatArray, dy: FloatArray, y: FloatArray, n: number): void {
+  for (let i = 0; i < n; i++) dx[i] = dy[i] * y[i] * (1 - y[i]);
+}

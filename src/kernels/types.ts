@@ -1,0 +1,128 @@
+/** A float array a kernel reads or writes: float32 in training, float64 in gradient checks. */
+export type FloatArray = Float32Array | Float64Array;
+
+/** Hyper-parameters of one optimizer step, PyTorch's names and semantics. */
+export interface RmspropStep {
+  lr: number;
+  alpha: number;
+  eps: number;
+  weightDecay: number;
+}
+
+export interface AdamStep {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** 1-based step count, for the bias corrections. */
+  step: number;
+}
+
+export interface SgdStep {
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  /** True on the first step, when PyTorch sets the momentum buffer to the gradient itself. */
+  first: boolean;
+}
+
+/**
+ * A CSR matrix selected by rows. `rows[0..nRows)` are row ids; the observed entries of those rows, taken in
+ * that order, form the "batch order" used by the sparse output kernels.
+ */
+export interface RowBatch {
+  rows: Int32Array;
+  nRows: number;
+  indptr: Int32Array;
+  indices: Int32Array;
+  values: Float32Array;
+}
+
+/**
+ * The compute kernels. Every kernel is a pure function on typed arrays: output first, explicit sizes, no
+ * allocation. Weight layouts: `sparseAffine`'s W is [nInputs][h] (row per input column, contiguous in h);
+ * dense layers use PyTorch's [nOut][nIn]; the sparse output layer's V is [nOutputs][h].
+ */
+export interface Kernels {
+  /** "wasm-simd" or "reference" (plain TypeScript). */
+  readonly name: string;
+  fill(out: Float32Array, n: number, value: number): void;
+  rmspropStep(p: Float32Array, g: Float32Array, v: Float32Array, n: number, hp: RmspropStep): void;
+  adamStep(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, hp: AdamStep): void;
+  sgdStep(p: Float32Array, g: Float32Array, buf: Float32Array, n: number, hp: SgdStep): void;
+  /** out[b,:] = bias + sum over observed k of row b: values[k] * W[indices[k], :]. */
+  sparseAffine(out: Float32Array, batch: RowBatch, w: Float32Array, bias: Float32Array, h: number): void;
+  /** dW[indices[k], :] += values[k] * dOut[b,:]; dBias += dOut[b,:] (accumulates). */
+  sparseAffineBackward(
+    dw: Float32Array,
+    dBias: Float32Array,
+    batch: RowBatch,
+    dOut: Float32Array,
+    h: number,
+  ): void;
+  /** out[b,o] = bias[o] + sum_i inp[b,i] * W[o,i]. */
+  denseAffine(
+    out: Float32Array,
+    inp: Float32Array,
+    w: Float32Array,
+    bias: Float32Array,
+    nRows: number,
+    nIn: number,
+    nOut: number,
+  ): void;
+  /** dW += dOut^T inp; dBias += column sums of dOut; dInp = dOut W (overwritten; skipped when null). */
+  denseAffineBackward(
+    dw: Float32Array,
+    dBias: Float32Array,
+    dInp: Float32Array | null,
+    dOut: Float32Array,
+    inp: Float32Array,
+    w: Float32Array,
+    nRows: number,
+    nIn: number,
+    nOut: number,
+  ): void;
+  /** pred[q] = bias[j] + hidden[b,:] . V[j,:] for the q-th observed entry (batch order), j its column. */
+  sparseOutput(
+    pred: Float32Array,
+    batch: RowBatch,
+    hidden: Float32Array,
+    v: Float32Array,
+    bias: Float32Array,
+    h: number,
+  ): void;
+  /** dV[j,:] += dPred[q] hidden[b,:]; dBias[j] += dPred[q]; dHidden[b,:] = sum_q dPred[q] V[j,:]. */
+  sparseOutputBackward(
+    dv: Float32Array,
+    dBias: Float32Array,
+    dHidden: Float32Array,
+    batch: RowBatch,
+    dPred: Float32Array,
+    hidden: Float32Array,
+    v: Float32Array,
+    h: number,
+  ): void;
+  /** dPred[q] = 2 * scale * (pred[q] - values[k]); returns the sum of squared errors. */
+  squaredError(dPred: Float32Array, pred: Float32Array, batch: RowBatch, scale: number): number;
+  /** x = 1 / (1 + exp(-x)) in place. */
+  sigmoid(x: Float32Array, n: number): void;
+  /** dx = dy * y * (1 - y), y the sigmoid's output; dx may be dy. */
+  sigmoidBackward(dx: Float32Array, dy: Float32Array, y: Float32Array, n: number): void;
+}
+
+/** Allocates the arrays that kernels of one backend can work on. */
+export interface Arena {
+  f32(n: number): Float32Array;
+  i32(n: number): Int32Array;
+}
+
+/** A kernel implementation with the memory it works on. */
+export interface Backend {
+  kernels: Kernels;
+  arena: Arena;
+  /** Threads the kernels use (1 = the calling thread only). */
+  threads: number;
+  /** Releases the worker threads, if any. */
+  close(): void;
+}

@@ -1,0 +1,154 @@
+import { z } from "zod";
+import type { Movie } from "../data/movies.js";
+import { IdMap, Ratings } from "../data/ratings.js";
+import type { Backend } from "../kernels/index.js";
+import { SaeModel } from "../model/sae-model.js";
+import { ModelFileError, readSafetensors, type Tensor, writeSafetensors } from "./safetensors.js";
+
+/** Version of the model file layout; files of another version are refused. */
+export const MODEL_FORMAT_VERSION = 1;
+
+const headerSchema = z.object({
+  format: z.literal("aerec-model"),
+  version: z.number().int(),
+  kind: z.literal("sae"),
+  config: z.object({
+    hidden: z.array(z.number().int().positive()).min(1),
+    inputScaling: z.enum(["none", "inverse-sqrt-count"]),
+  }),
+  scale: z.object({ min: z.number(), max: z.number(), step: z.number().positive() }),
+  dataset: z.string(),
+  split: z.string(),
+  nUsers: z.number().int().nonnegative(),
+  nItems: z.number().int().positive(),
+  training: z.record(z.string(), z.unknown()),
+  metrics: z.record(z.string(), z.unknown()),
+  movies: z.array(z.tuple([z.number().int(), z.string(), z.number().int().nullable(), z.array(z.string())])),
+});
+
+/** What a model file says about its model, besides the weights. */
+export type ModelHeader = z.infer<typeof headerSchema>;
+
+/** A model read back from a file, with the id maps and movies it was trained with. */
+export interface LoadedModel {
+  model: SaeModel;
+  header: ModelHeader;
+  userIds: IdMap;
+  itemIds: IdMap;
+  movies: Map<number, Movie>;
+}
+
+/** Everything about a trained model that goes into its file besides the weights. */
+export interface ModelDescription {
+  dataset: string;
+  split: string;
+  userIds: IdMap;
+  itemIds: IdMap;
+  movies: Map<number, Movie>;
+  training: Record<string, unknown>;
+  metrics: Record<string, unknown>;
+}
+
+/**
+ * Saves a model as safetensors: the weights under PyTorch's names and layouts (fc1.weight is [h][nItems]),
+ * the training ratings the model reads users from, and the id maps; the header (format version, kind,
+ * configuration, scale, movies, training settings and metrics) is JSON in the metadata field "aerec".
+ */
+export async function saveModel(file: string, model: SaeModel, about: ModelDescription): Promise<void> {
+  const { network, input } = model;
+  const tensors: Record<string, Tensor> = {};
+  for (const t of network.tensors) {
+    const [rows, cols] = t.shape;
+    tensors[t.name] = t.transposed
+      ? { dtype: "F32", shape: [cols, rows], data: transpose(t.data, rows, cols) }
+      : { dtype: "F32", shape: t.shape, data: t.data.slice() };
+  }
+  tensors["ratings.indptr"] = { dtype: "I32", shape: [input.indptr.length], data: input.indptr.slice() };
+  tensors["ratings.items"] = { dtype: "I32", shape: [input.indices.length], data: input.indices.slice() };
+  tensors["ratings.values"] = { dtype: "F32", shape: [input.values.length], data: input.values.slice() };
+  tensors["ids.users"] = { dtype: "I32", shape: [about.userIds.size], data: about.userIds.ids };
+  tensors["ids.items"] = { dtype: "I32", shape: [about.itemIds.size], data: about.itemIds.ids };
+  const header: ModelHeader = {
+    format: "aerec-model",
+    version: MODEL_FORMAT_VERSION,
+    kind: "sae",
+    config: { hidden: network.shape.hidden, inputScaling: model.inputScaling },
+    scale: model.scale,
+    dataset: about.dataset,
+    split: about.split,
+    nUsers: input.nRows,
+    nItems: input.nCols,
+    training: about.training,
+    metrics: about.metrics,
+    movies: [...about.itemIds.ids].flatMap((id) => {
+      const m = about.movies.get(id);
+      return m ? [[m.id, m.title, m.year, m.genres] as [number, string, number | null, string[]]] : [];
+    }),
+  };
+  await writeSafetensors(file, tensors, { aerec: JSON.stringify(header) });
+}
+
+/** Loads and validates a model file; any inconsistency is a ModelFileError naming the file and the problem. */
+export async function loadModel(file: string, backend: Backend): Promise<LoadedModel> {
+  const { tensors, metadata } = await readSafetensors(file);
+  const fail = (why: string): never => {
+    throw new ModelFileError(file, why);
+  };
+  if (typeof metadata.aerec !== "string") fail("not an aerec model file (no aerec header)");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(metadata.aerec);
+  } catch {
+    fail("the aerec header is not JSON");
+  }
+  const r = raw as { format?: unknown; version?: unknown; kind?: unknown };
+  if (r.format === "aerec-model" && r.version !== MODEL_FORMAT_VERSION) {
+    fail(
+      `model file version ${r.version} is not supported (this aerec reads version ${MODEL_FORMAT_VERSION})`,
+    );
+  }
+  if (r.format === "aerec-model" && r.kind !== "sae")
+    fail(`model kind ${JSON.stringify(r.kind)} is not supported`);
+  const parsed = headerSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    fail(`bad header field ${issue.path.join(".") || "(root)"}: ${issue.message}`);
+  }
+  const header = parsed.data!;
+  const need = (name: string, shape: number[], dtype: "F32" | "I32"): Tensor => {
+    const t = tensors[name] ?? fail(`tensor ${name} is missing`);
+    if (t.dtype !== dtype || t.shape.join(",") !== shape.join(",")) {
+      fail(`tensor ${name} is ${t.dtype}[${t.shape}], expected ${dtype}[${shape}]`);
+    }
+    return t;
+  };
+  const { nUsers, nItems } = header;
+  const indptr = need("ratings.indptr", [nUsers + 1], "I32").data as Int32Array;
+  const nnz = indptr[nUsers];
+  const items = need("ratings.items", [nnz], "I32").data as Int32Array;
+  const values = need("ratings.values", [nnz], "F32").data as Float32Array;
+  if (indptr[0] !== 0 || indptr.some((x, i) => i > 0 && x < indptr[i - 1]))
+    fail("ratings.indptr is not ascending");
+  if (items.some((i) => i < 0 || i >= nItems)) fail("ratings.items holds an index outside the catalogue");
+  const userIds = new IdMap(need("ids.users", [nUsers], "I32").data as Int32Array);
+  const itemIds = new IdMap(need("ids.items", [nItems], "I32").data as Int32Array);
+  const users = new Int32Array(nnz);
+  for (let u = 0; u < nUsers; u++) users.fill(u, indptr[u], indptr[u + 1]);
+  const train = new Ratings(users, items, values, nUsers, nItems);
+  const model = new SaeModel(header.config.hidden, train, header.scale, backend, header.config.inputScaling);
+  for (const t of model.network.tensors) {
+    const [rows, cols] = t.shape;
+    const stored = need(t.name, t.transposed ? [cols, rows] : t.shape, "F32").data as Float32Array;
+    t.data.set(t.transposed ? transpose(stored, cols, rows) : stored);
+    if (!t.data.every(Number.isFinite)) fail(`tensor ${t.name} holds NaN or infinite values`);
+  }
+  const movies = new Map(header.movies.map(([id, title, year, genres]) => [id, { id, title, year, genres }]));
+  return { model, header, userIds, itemIds, movies };
+}
+
+/** The [cols][rows] transpose of a row-major [rows][cols] matrix. */
+function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
+  return out;
+}

@@ -1,0 +1,115 @@
+import { readFile, writeFile } from "node:fs/promises";
+
+/** A tensor to write or as read: float32 or int32, row-major. */
+export interface Tensor {
+  dtype: "F32" | "I32";
+  shape: number[];
+  data: Float32Array | Int32Array;
+}
+
+/** A safetensors file that cannot be read: names the file and what is wrong. */
+export class ModelFileError extends Error {
+  constructor(
+    readonly file: string,
+    reason: string,
+  ) {
+    super(`${file}: ${reason}`);
+    this.name = "ModelFileError";
+  }
+}
+
+const MAX_HEADER = 100 * 1024 * 1024;
+
+/**
+ * Writes tensors in the safetensors format (8-byte little-endian header length, JSON header with dtype,
+ * shape and data_offsets per tensor and string metadata, then the raw little-endian data), which PyTorch
+ * reads with `safetensors.torch.load_file`.
+ */
+export async function writeSafetensors(
+  file: string,
+  tensors: Record<string, Tensor>,
+  metadata: Record<string, string>,
+): Promise<void> {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let offset = 0;
+  for (const [name, t] of Object.entries(tensors)) {
+    const bytes = t.data.byteLength;
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  json += " ".repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
+  const headerBytes = Buffer.from(json, "utf8");
+  const out = Buffer.alloc(8 + headerBytes.length + offset);
+  out.writeBigUInt64LE(BigInt(headerBytes.length), 0);
+  headerBytes.copy(out, 8);
+  let at = 8 + headerBytes.length;
+  for (const t of Object.values(tensors)) {
+    Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).copy(out, at);
+    at += t.data.byteLength;
+  }
+  await writeFile(file, out);
+}
+
+/** Reads a safetensors file, checking its structure: sizes, offsets, dtypes and shapes must agree. */
+export async function readSafetensors(
+  file: string,
+): Promise<{ tensors: Record<string, Tensor>; metadata: Record<string, string> }> {
+  const bytes = await readFile(file).catch((e: NodeJS.ErrnoException) => {
+    throw new ModelFileError(file, e.code === "ENOENT" ? "file not found" : e.message);
+  });
+  const fail = (why: string): never => {
+    throw new ModelFileError(file, `not a valid model file: ${why}`);
+  };
+  if (bytes.length < 8) fail("shorter than its 8-byte header length");
+  const headerLength = Number(bytes.readBigUInt64LE(0));
+  if (headerLength > MAX_HEADER || 8 + headerLength > bytes.length) fail("the header is cut short");
+  let header: Record<string, unknown> = {};
+  try {
+    header = JSON.parse(bytes.toString("utf8", 8, 8 + headerLength));
+  } catch {
+    fail("the header is not JSON");
+  }
+  const dataStart = 8 + headerLength;
+  const dataLength = bytes.length - dataStart;
+  const tensors: Record<string, Tensor> = {};
+  let metadata: Record<string, string> = {};
+  let covered = 0;
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === "__metadata__") {
+      metadata = entry as Record<string, string>;
+      continue;
+    }
+    const {
+      dtype,
+      shape,
+      data_offsets: offsets,
+    } = entry as { dtype: string; shape: number[]; data_offsets: number[] };
+    if (dtype !== "F32" && dtype !== "I32")
+      fail(`tensor ${name} has dtype ${dtype}; only F32 and I32 are used`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0))
+      fail(`tensor ${name} has a bad shape`);
+    const count = shape.reduce((a, b) => a * b, 1);
+    const [begin, end] = Array.isArray(offsets) ? offsets : [-1, -1];
+    if (
+      !(
+        Number.isInteger(begin) &&
+        Number.isInteger(end) &&
+        begin >= 0 &&
+        end <= dataLength &&
+        end - begin === 4 * count
+      )
+    ) {
+      fail(`tensor ${name}'s data offsets do not match its shape or the file is truncated`);
+    }
+    covered += end - begin;
+    const copy = new Uint8Array(bytes.subarray(dataStart + begin, dataStart + end));
+    tensors[name] = {
+      dtype,
+      shape,
+      data: dtype === "F32" ? new Float32Array(copy.buffer, 0, count) : new Int32Array(copy.buffer, 0, count),
+    } as Tensor;
+  }
+  if (covered !== dataLength) fail("the data section has bytes no tensor accounts for");
+  return { tensors, metadata };
+}

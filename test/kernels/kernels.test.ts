@@ -1,0 +1,172 @@
+import { describe, expect, it } from "vitest";
+import { Rng } from "../../src/data/random.js";
+import { createBackend, type RowBatch } from "../../src/kernels/index.js";
+import * as ref from "../../src/kernels/reference.js";
+import { randomArray, randomCsr, relativeError } from "../helpers.js";
+
+// Every WebAssembly kernel against its plain-TypeScript twin, on shapes that exercise the SIMD remainder
+// loops (sizes not divisible by 4).
+describe("WebAssembly SIMD kernels match the reference", () => {
+  const wasm = createBackend("wasm");
+  const { kernels: k, arena } = wasm;
+  const rng = new Rng(7);
+  const f32 = (src: ArrayLike<number>) => {
+    const a = arena.f32(src.length);
+    a.set(src);
+    return a;
+  };
+  const csr = randomCsr(9, 23, 0.3, 3);
+  const indptr = arena.i32(csr.indptr.length);
+  indptr.set(csr.indptr);
+  const indices = arena.i32(csr.indices.length);
+  indices.set(csr.indices);
+  const values = f32(csr.values);
+  const rows = arena.i32(4);
+  rows.set([5, 0, 8, 3]);
+  const batch: RowBatch = { rows, nRows: 4, indptr, indices, values };
+  const nnz = [5, 0, 8, 3].reduce((n, r) => n + csr.indptr[r + 1] - csr.indptr[r], 0);
+  const plainBatch: RowBatch = { ...csr, rows: Int32Array.from([5, 0, 8, 3]), nRows: 4 };
+  const close = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+    expect(relativeError(a, b)).toBeLessThan(1e-5);
+
+  for (const h of [1, 6, 13]) {
+    it(`sparseAffine and its backward, h=${h}`, () => {
+      const w = randomArray(23 * h, rng);
+      const bias = randomArray(h, rng);
+      const out = arena.f32(4 * h);
+      k.sparseAffine(out, batch, f32(w), f32(bias), h);
+      const expected = new Float64Array(4 * h);
+      ref.sparseAffine(expected, plainBatch, w, bias, h);
+      close(out, expected);
+
+      const dOut = randomArray(4 * h, rng);
+      const dw = arena.f32(23 * h);
+      const db = arena.f32(h);
+      k.sparseAffineBackward(dw, db, batch, f32(dOut), h);
+      const edw = new Float64Array(23 * h);
+      const edb = new Float64Array(h);
+      ref.sparseAffineBackward(edw, edb, plainBatch, dOut, h);
+      close(dw, edw);
+      close(db, edb);
+    });
+
+    it(`sparseOutput, its backward and squaredError, h=${h}`, () => {
+      const hidden = randomArray(4 * h, rng);
+      const v = randomArray(23 * h, rng);
+      const bias = randomArray(23, rng);
+      const pred = arena.f32(nnz);
+      k.sparseOutput(pred, batch, f32(hidden), f32(v), f32(bias), h);
+      const epred = new Float64Array(nnz);
+      ref.sparseOutput(epred, plainBatch, hidden, v, bias, h);
+      close(pred, epred);
+
+      const dPred = arena.f32(nnz);
+      const sse = k.squaredError(dPred, pred, batch, 0.1);
+      const edPred = new Float64Array(nnz);
+      const esse = ref.squaredError(edPred, epred, plainBatch, 0.1);
+      expect(Math.abs(sse - esse) / esse).toBeLessThan(1e-5);
+      close(dPred, edPred);
+
+      const dv = arena.f32(23 * h);
+      const db = arena.f32(23);
+      const dh = arena.f32(4 * h);
+      k.sparseOutputBackward(dv, db, dh, batch, dPred, f32(hidden), f32(v), h);
+      const [edv, edb, edh] = [new Float64Array(23 * h), new Float64Array(23), new Float64Array(4 * h)];
+      ref.sparseOutputBackward(edv, edb, edh, plainBatch, edPred, hidden, v, h);
+      close(dv, edv);
+      close(db, edb);
+      close(dh, edh);
+    });
+  }
+
+  it("denseAffine, its backward, sigmoid and its backward", () => {
+    const [n, nIn, nOut] = [3, 7, 5];
+    const inp = randomArray(n * nIn, rng);
+    const w = randomArray(nOut * nIn, rng);
+    const bias = randomArray(nOut, rng);
+    const out = arena.f32(n * nOut);
+    k.denseAffine(out, f32(inp), f32(w), f32(bias), n, nIn, nOut);
+    const eout = new Float64Array(n * nOut);
+    ref.denseAffine(eout, inp, w, bias, n, nIn, nOut);
+    close(out, eout);
+
+    k.sigmoid(out, n * nOut);
+    ref.sigmoid(eout, n * nOut);
+    close(out, eout);
+    const dy = randomArray(n * nOut, rng);
+    const dx = arena.f32(n * nOut);
+    k.sigmoidBackward(dx, f32(dy), out, n * nOut);
+    const edx = new Float64Array(n * nOut);
+    ref.sigmoidBackward(edx, dy, eout, n * nOut);
+    close(dx, edx);
+
+    const dOut = randomArray(n * nOut, rng);
+    const [dw, db, dInp] = [arena.f32(nOut * nIn), arena.f32(nOut), arena.f32(n * nIn)];
+    k.denseAffineBackward(dw, db, dInp, f32(dOut), f32(inp), f32(w), n, nIn, nOut);
+    const [edw, edb, edInp] = [
+      new Float64Array(nOut * nIn),
+      new Float64Array(nOut),
+      new Float64Array(n * nIn),
+    ];
+    ref.denseAffineBackward(edw, edb, edInp, dOut, inp, w, n, nIn, nOut);
+    close(dw, edw);
+    close(db, edb);
+    close(dInp, edInp);
+  });
+
+  it("optimizer steps match for RMSprop, Adam and SGD", () => {
+    const n = 37;
+    const p0 = randomArray(n, rng);
+    const g = randomArray(n, rng);
+    const run = (step: (p: Float32Array, s1: Float32Array, s2: Float32Array, g: Float32Array) => void) => {
+      const [p, s1, s2] = [f32(p0), arena.f32(n), arena.f32(n)];
+      for (let t = 0; t < 3; t++) step(p, s1, s2, f32(g));
+      return p;
+    };
+    const rms = { lr: 0.01, alpha: 0.99, eps: 1e-8, weightDecay: 0.5 };
+    const refRun = (step: (p: Float64Array, s1: Float64Array, s2: Float64Array) => void) => {
+      const [p, s1, s2] = [p0.slice(), new Float64Array(n), new Float64Array(n)];
+      for (let t = 0; t < 3; t++) step(p, s1, s2);
+      return p;
+    };
+    close(
+      run((p, v, _, gg) => k.rmspropStep(p, gg, v, n, rms)),
+      refRun((p, v) => ref.rmspropStep(p, g, v, n, rms)),
+    );
+    let t1 = 0;
+    let t2 = 0;
+    const adam = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
+    close(
+      run((p, m, v, gg) => k.adamStep(p, gg, m, v, n, { ...adam, step: ++t1 })),
+      refRun((p, m, v) => ref.adamStep(p, g, m, v, n, { ...adam, step: ++t2 })),
+    );
+    let s1 = 0;
+    let s2 = 0;
+    const sgd = { lr: 0.1, momentum: 0.9, weightDecay: 0.01 };
+    close(
+      run((p, b, _, gg) => k.sgdStep(p, gg, b, n, { ...sgd, first: ++s1 === 1 })),
+      refRun((p, b) => ref.sgdStep(p, g, b, n, { ...sgd, first: ++s2 === 1 })),
+    );
+  });
+
+  it("splits optimizer steps across threads without changing the result", () => {
+    const n = 70_001;
+    const p0 = randomArray(n, rng);
+    const g0 = randomArray(n, rng);
+    const results = [1, 2, 3].map((threads) => {
+      const be = createBackend("wasm", threads);
+      try {
+        const [p, g, v] = [be.arena.f32(n), be.arena.f32(n), be.arena.f32(n)];
+        p.set(p0);
+        g.set(g0);
+        for (let t = 0; t < 5; t++)
+          be.kernels.rmspropStep(p, g, v, n, { lr: 0.01, alpha: 0.99, eps: 1e-8, weightDecay: 0.5 });
+        return p.slice();
+      } finally {
+        be.close();
+      }
+    });
+    expect(results[1]).toEqual(results[0]);
+    expect(results[2]).toEqual(results[0]);
+  });
+});

@@ -1,0 +1,101 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { Ratings } from "../../src/data/ratings.js";
+import { createBackend, type KernelChoice } from "../../src/kernels/index.js";
+import { SaeModel } from "../../src/model/sae-model.js";
+import { Optimizer, type OptimizerConfig, optimizerDefaults } from "../../src/train/optimizers.js";
+import { relativeError } from "../helpers.js";
+
+// Fixtures written by bench/peers/parity.py with PyTorch: aerec must follow the same trajectory.
+interface Run {
+  lr: number;
+  weightDecay: number;
+  batches?: number[][];
+  losses: number[];
+  after1: Record<string, number[]>;
+  after10: Record<string, number[]>;
+}
+const fixture = JSON.parse(readFileSync(new URL("../fixtures/sae-parity.json", import.meta.url), "utf8")) as {
+  nUsers: number;
+  nItems: number;
+  hidden: number[];
+  ratings: [number, number, number][];
+  init: Record<string, number[]>;
+  runs: Record<string, Run>;
+};
+
+function buildModel(kernels: KernelChoice): SaeModel {
+  const r = fixture.ratings;
+  const ratings = new Ratings(
+    Int32Array.from(r, (x) => x[0]),
+    Int32Array.from(r, (x) => x[1]),
+    Float32Array.from(r, (x) => x[2]),
+    fixture.nUsers,
+    fixture.nItems,
+  );
+  const model = new SaeModel(fixture.hidden, ratings, { min: 1, max: 5, step: 1 }, createBackend(kernels));
+  for (const t of model.network.tensors) {
+    const torch = fixture.init[t.name];
+    const [rows, cols] = t.shape;
+    for (let i = 0; i < t.data.length; i++) {
+      // aerec stores fc1.weight as [nItems][h]; PyTorch as [h][nItems].
+      t.data[i] = t.transposed ? torch[(i % cols) * rows + Math.floor(i / cols)] : torch[i];
+    }
+  }
+  return model;
+}
+
+function expectParams(model: SaeModel, expected: Record<string, number[]>): void {
+  for (const t of model.network.tensors) {
+    const [rows, cols] = t.shape;
+    const ours = t.transposed
+      ? Array.from(t.data, (_, i) => t.data[(i % rows) * cols + Math.floor(i / rows)])
+      : t.data;
+    expect(relativeError(ours, expected[t.name]), t.name).toBeLessThan(1e-5);
+  }
+}
+
+describe.each(["reference", "wasm"] as const)("parity with PyTorch (%s kernels)", (kernels) => {
+  const tutorialRun = (name: string, reset: boolean) => () => {
+    const run = fixture.runs[name];
+    const model = buildModel(kernels);
+    const { network, targets } = model;
+    const config: OptimizerConfig = optimizerDefaults("rmsprop", run.lr, run.weightDecay);
+    const optimizer = new Optimizer(config, network.params, network.grads, network.backend);
+    for (let step = 1; step <= 10; step++) {
+      if (reset) network.grads.fill(0);
+      const user = (step - 1) % fixture.nUsers;
+      const mse = network.accumulateGradients(targets, [user], 1 / fixture.nItems) / fixture.nItems;
+      optimizer.step();
+      expect(mse).toBeCloseTo(run.losses[step - 1], 4);
+      if (step === 1) expectParams(model, run.after1);
+    }
+    expectParams(model, run.after10);
+  };
+
+  it("the tutorial's RMSprop with gradients never reset", tutorialRun("rmsprop-accumulate", false));
+  it("RMSprop with gradients reset each step", tutorialRun("rmsprop-reset", true));
+
+  it("Adam on mini-batches, mean squared error over observed ratings", () => {
+    const run = fixture.runs["adam-batches"];
+    const model = buildModel(kernels);
+    const { network, targets } = model;
+    const optimizer = new Optimizer(
+      optimizerDefaults("adam", run.lr, run.weightDecay),
+      network.params,
+      network.grads,
+      network.backend,
+    );
+    network.reserve(2, 16);
+    for (let step = 1; step <= 10; step++) {
+      const users = run.batches![(step - 1) % run.batches!.length];
+      const nnz = users.reduce((n, u) => n + targets.indptr[u + 1] - targets.indptr[u], 0);
+      network.grads.fill(0);
+      const loss = network.accumulateGradients(targets, users, 1 / nnz) / nnz;
+      optimizer.step();
+      expect(loss).toBeCloseTo(run.losses[step - 1], 4);
+      if (step === 1) expectParams(model, run.after1);
+    }
+    expectParams(model, run.after10);
+  });
+});
