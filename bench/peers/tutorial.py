@@ -10,6 +10,7 @@ tutorial kept) and a JSON summary on the last line of stdout.
 
 import argparse
 import json
+import resource
 import sys
 import time
 
@@ -134,6 +135,7 @@ print(
             "nTest": count,
             "trainLoss": float(train_loss / s) if nb_epoch > 0 else None,
             "test": {"rmse": (squared / count) ** 0.5, "mae": absolute / count, "tutorialLoss": float(test_loss / s)},
+            "peakMemoryMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         }
     )
 )

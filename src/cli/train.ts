@@ -175,6 +175,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
         settings,
         kernels: backend.kernels.name,
         threads: backend.threads,
+        peakMemoryMiB: process.resourceUsage().maxRSS / 1024,
       };
       process.stdout.write(`${JSON.stringify(summary)}\n`);
     }

@@ -57,10 +57,12 @@ async function isFile(path: string): Promise<boolean> {
 /** The folder that holds `info`'s files, or a DataNotFoundError that says where it looked and what to do. */
 export async function findDatasetFolder(info: DatasetInfo, dataDir?: string): Promise<string> {
   const looked: string[] = [];
+  // ML-100K's split files are enough without u.data.
+  const markers = [info.ratingsFile, ...info.predefinedSplits.map((s) => `${s}.base`)];
   for (const dir of dataDirs(dataDir)) {
     for (const candidate of [...info.folders.map((f) => join(dir, f)), dir]) {
       looked.push(candidate);
-      if (await isFile(join(candidate, info.ratingsFile))) return candidate;
+      for (const marker of markers) if (await isFile(join(candidate, marker))) return candidate;
     }
   }
   throw new DataNotFoundError(

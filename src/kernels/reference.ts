@@ -8,6 +8,13 @@ export function fill(out: FloatArray, n: number, value: number): void {
   out.fill(value, 0, n);
 }
 
+/** Smallest normal float32. */
+const FLT_MIN = 1.17549435e-38;
+
+export function flushSubnormals(x: FloatArray, n: number): void {
+  for (let i = 0; i < n; i++) if (Math.abs(x[i]) < FLT_MIN) x[i] = 0;
+}
+
 export function rmspropStep(p: FloatArray, g: FloatArray, v: FloatArray, n: number, hp: RmspropStep): void {
   const { lr, alpha, eps, weightDecay: wd } = hp;
   for (let i = 0; i < n; i++) {

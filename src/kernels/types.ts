@@ -48,6 +48,8 @@ export interface Kernels {
   /** "wasm-simd" or "reference" (plain TypeScript). */
   readonly name: string;
   fill(out: Float32Array, n: number, value: number): void;
+  /** Zeroes entries below float32's smallest normal (subnormals are slow on x86; see the WASM kernel). */
+  flushSubnormals(x: Float32Array, n: number): void;
   rmspropStep(p: Float32Array, g: Float32Array, v: Float32Array, n: number, hp: RmspropStep): void;
   adamStep(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, hp: AdamStep): void;
   sgdStep(p: Float32Array, g: Float32Array, buf: Float32Array, n: number, hp: SgdStep): void;

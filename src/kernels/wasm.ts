@@ -12,6 +12,7 @@ const SPLIT_MIN = 16384;
 
 interface WasmExports {
   fill(out: number, n: number, value: number): void;
+  flushSubnormals(x: number, n: number): void;
   rmspropStep(
     p: number,
     g: number,
@@ -137,6 +138,9 @@ class WasmKernels implements Kernels {
 
   fill(out: Float32Array, n: number, value: number): void {
     this.x.fill(ptr(out), n, value);
+  }
+  flushSubnormals(x: Float32Array, n: number): void {
+    this.x.flushSubnormals(ptr(x), n);
   }
   rmspropStep(p: Float32Array, g: Float32Array, v: Float32Array, n: number, hp: RmspropStep): void {
     const a = [ptr(p), ptr(g), ptr(v), hp.lr, hp.alpha, hp.eps, hp.weightDecay];

@@ -55,7 +55,7 @@ export interface ModelDescription {
  * configuration, scale, movies, training settings and metrics) is JSON in the metadata field "aerec".
  */
 export async function saveModel(file: string, model: SaeModel, about: ModelDescription): Promise<void> {
-  const { network, input } = model;
+  const { network, targets } = model;
   const tensors: Record<string, Tensor> = {};
   for (const t of network.tensors) {
     const [rows, cols] = t.shape;
@@ -63,9 +63,9 @@ export async function saveModel(file: string, model: SaeModel, about: ModelDescr
       ? { dtype: "F32", shape: [cols, rows], data: transpose(t.data, rows, cols) }
       : { dtype: "F32", shape: t.shape, data: t.data.slice() };
   }
-  tensors["ratings.indptr"] = { dtype: "I32", shape: [input.indptr.length], data: input.indptr.slice() };
-  tensors["ratings.items"] = { dtype: "I32", shape: [input.indices.length], data: input.indices.slice() };
-  tensors["ratings.values"] = { dtype: "F32", shape: [input.values.length], data: input.values.slice() };
+  tensors["ratings.indptr"] = { dtype: "I32", shape: [targets.indptr.length], data: targets.indptr.slice() };
+  tensors["ratings.items"] = { dtype: "I32", shape: [targets.indices.length], data: targets.indices.slice() };
+  tensors["ratings.values"] = { dtype: "F32", shape: [targets.values.length], data: targets.values.slice() };
   tensors["ids.users"] = { dtype: "I32", shape: [about.userIds.size], data: about.userIds.ids };
   tensors["ids.items"] = { dtype: "I32", shape: [about.itemIds.size], data: about.itemIds.ids };
   const header: ModelHeader = {
@@ -76,8 +76,8 @@ export async function saveModel(file: string, model: SaeModel, about: ModelDescr
     scale: model.scale,
     dataset: about.dataset,
     split: about.split,
-    nUsers: input.nRows,
-    nItems: input.nCols,
+    nUsers: targets.nRows,
+    nItems: targets.nCols,
     training: about.training,
     metrics: about.metrics,
     movies: [...about.itemIds.ids].flatMap((id) => {

@@ -113,6 +113,7 @@ export function trainSae(
       nObserved += nnz;
       if (batchSize === 1) perUser += Math.sqrt(batchSse / nnz);
     }
+    optimizer.flushSubnormals();
     const trainLoss = batchSize === 1 ? perUser / order.length : Math.sqrt(sse / nObserved);
     if (!Number.isFinite(trainLoss) || !network.params.every(Number.isFinite)) {
       network.params.set(lastGood);

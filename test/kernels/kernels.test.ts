@@ -149,6 +149,16 @@ describe("WebAssembly SIMD kernels match the reference", () => {
     );
   });
 
+  it("flushSubnormals zeroes exactly the subnormal entries", () => {
+    const values = [1e-39, -1e-40, 1.2e-38, -3, 0, 1e-45, 2.5, -1.1e-38, 7e-39];
+    const x = f32(values);
+    k.flushSubnormals(x, values.length);
+    const expected = Float64Array.from(Float32Array.from(values));
+    ref.flushSubnormals(expected, values.length);
+    expect([...x]).toEqual([...Float32Array.from(expected)]);
+    expect([...x].filter((v) => v !== 0)).toHaveLength(3);
+  });
+
   it("splits optimizer steps across threads without changing the result", () => {
     const n = 70_001;
     const p0 = randomArray(n, rng);

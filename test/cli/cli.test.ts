@@ -1,0 +1,132 @@
+import { execFile } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createBackend } from "../../src/kernels/index.js";
+import { loadModel } from "../../src/store/model-file.js";
+import { movielensDir, tempDir } from "../helpers.js";
+
+// The built CLI (npm test builds first), run as a user would run it.
+const CLI = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
+const run = promisify(execFile);
+
+async function aerec(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+      env: { ...process.env, ...env },
+      maxBuffer: 1 << 24,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+const lastJson = (stdout: string) => JSON.parse(stdout.trim().split("\n").at(-1)!);
+
+describe("aerec train", () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeAll(async () => ({ dir, cleanup } = await tempDir()));
+  afterAll(() => cleanup());
+
+  it("trains on synthetic data and prints the JSON summary last, then saves a loadable model", async () => {
+    const file = join(dir, "synthetic.safetensors");
+    const { code, stdout, stderr } = await aerec([
+      "train",
+      "--dataset",
+      "synthetic:users=200,items=80,ratings=6000,min=10",
+      "--epochs",
+      "8",
+      "--json",
+      "--save",
+      file,
+    ]);
+    expect(code, stderr).toBe(0);
+    const summary = lastJson(stdout);
+    expect(summary).toMatchObject({
+      dataset: "synthetic:users=200,items=80,ratings=6000,min=10",
+      split: "ratio:0.9",
+    });
+    expect(summary).toMatchObject({ model: "sae", nTrain: 5400, nTest: 600, epochs: 8 });
+    for (const key of ["rmse", "mae", "tutorialLoss"]) expect(summary.test[key]).toBeGreaterThan(0);
+    expect(summary.seconds).toBeGreaterThan(0);
+    expect(stderr).toMatch(/epoch +8\/8/);
+    const loaded = await loadModel(file, createBackend());
+    expect(loaded.header.metrics).toMatchObject({ test: { rmse: summary.test.rmse } });
+  });
+
+  it("exits non-zero naming the file and line of a corrupted data file", async () => {
+    await mkdir(join(dir, "ml-100k"), { recursive: true });
+    await writeFile(
+      join(dir, "ml-100k", "u1.base"),
+      "1\t1\t5\t874965758\n1\t2\t3\t876893171\n1\t3\tx\t878542960\n",
+    );
+    await writeFile(join(dir, "ml-100k", "u1.test"), "1\t4\t3\t1\n");
+    const { code, stderr } = await aerec([
+      "train",
+      "--dataset",
+      "ml-100k",
+      "--split",
+      "u1",
+      "--data-dir",
+      dir,
+    ]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/u1\.base:3: field 3 \(rating\) is not a number: "x"/);
+  });
+
+  it("explains unknown names and bad flags", async () => {
+    const unknown = await aerec(["train", "--dataset", "ml-5m", "--data-dir", dir]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/unknown dataset "ml-5m": choose one of ml-100k, ml-1m/);
+    const badFlag = await aerec(["train", "--epochs", "zero"]);
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toMatch(/--epochs.*expected an integer from 1 up/);
+    const missing = await aerec(["train", "--dataset", "ml-1m", "--data-dir", dir, "--no-download"]);
+    expect(missing.stderr).toMatch(/ml-1m not found .*aerec download ml-1m/s);
+  });
+
+  it("--help teaches: presets, metrics and examples", async () => {
+    const { code, stdout } = await aerec(["train", "--help"]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/--preset tutorial reproduces the PyTorch tutorial/);
+    expect(stdout).toMatch(
+      /Examples:\n {2}aerec train --dataset ml-100k --split u1 --model sae --preset tutorial/,
+    );
+  });
+});
+
+const realDir = movielensDir();
+describe.skipIf(!realDir)("aerec train on ML-100K u1", () => {
+  it("--preset tutorial reproduces the tutorial's figures", async () => {
+    const { code, stdout, stderr } = await aerec([
+      "train",
+      ...["--dataset", "ml-100k", "--split", "u1", "--model", "sae", "--preset", "tutorial"],
+      ...["--threads", "2", "--json"],
+    ]);
+    expect(code, stderr).toBe(0);
+    const s = lastJson(stdout);
+    expect([s.nTrain, s.nTest, s.epochs]).toEqual([80_000, 20_000, 200]);
+    // The tutorial measures 0.949 (its own per-user loss) and 0.974 (global RMSE) after 200 epochs.
+    expect(Math.abs(s.test.tutorialLoss - 0.949)).toBeLessThan(0.01);
+    expect(Math.abs(s.test.rmse - 0.974)).toBeLessThan(0.01);
+  }, 120_000);
+
+  it("the corrected default reaches test RMSE <= 0.95 and shows a user's top 10 with titles", async () => {
+    const { code, stdout, stderr } = await aerec(
+      ["train", "--dataset", "ml-100k", "--split", "u1", "--show", "1", "--json"],
+      {
+        MOVIELENS_DIR: realDir!,
+      },
+    );
+    expect(code, stderr).toBe(0);
+    const s = lastJson(stdout);
+    expect(s.test.rmse).toBeLessThanOrEqual(0.95);
+    expect(s.validation.rmse).toBeGreaterThan(0);
+    expect(stderr).toMatch(/top 10 for user 1[^\n]*\n {2}1\. \d\.\d\d {2}\S.*\(\d{4}\)\n/);
+  }, 120_000);
+});

@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { Ratings } from "../../src/data/ratings.js";
+import { kfoldSplit, parseSplit, ratioSplit, validationSplit } from "../../src/data/splits.js";
+
+const ratings = (n: number) =>
+  new Ratings(
+    Int32Array.from({ length: n }, (_, i) => i % 10),
+    Int32Array.from({ length: n }, (_, i) => Math.floor(i / 10)),
+    Float32Array.from({ length: n }, (_, i) => (i % 5) + 1),
+    10,
+    Math.ceil(n / 10),
+  );
+const key = (r: Ratings, k: number) => r.users[k] * 1000 + r.items[k];
+const keys = (r: Ratings) => Array.from({ length: r.size }, (_, k) => key(r, k));
+
+describe("splits", () => {
+  it("parses split names and refuses bad ones with the choices", () => {
+    expect(parseSplit("u3")).toEqual({ kind: "predefined", name: "u3" });
+    expect(parseSplit("ratio:0.9")).toEqual({ kind: "ratio", trainFraction: 0.9 });
+    expect(parseSplit("kfold:5:2")).toEqual({ kind: "kfold", k: 5, fold: 2 });
+    for (const bad of ["u6", "ratio:1.5", "ratio:0", "kfold:5:6", "kfold:1:1", "random"]) {
+      expect(() => parseSplit(bad)).toThrow(/use u1\.\.u5, ua or ub/);
+    }
+  });
+
+  it("ratio split partitions the ratings, reproducibly for a seed", () => {
+    const all = ratings(1000);
+    const a = ratioSplit(all, 0.9, 3);
+    expect(a.train.size).toBe(900);
+    expect(a.test.size).toBe(100);
+    expect(new Set([...keys(a.train), ...keys(a.test)]).size).toBe(1000);
+    expect(keys(ratioSplit(all, 0.9, 3).test)).toEqual(keys(a.test));
+    expect(keys(ratioSplit(all, 0.9, 4).test)).not.toEqual(keys(a.test));
+  });
+
+  it("k-fold test parts are disjoint and cover everything", () => {
+    const all = ratings(503);
+    const tests = [1, 2, 3, 4, 5].map((f) => kfoldSplit(all, 5, f, 1));
+    const seen = tests.flatMap((t) => keys(t.test));
+    expect(seen.length).toBe(503);
+    expect(new Set(seen).size).toBe(503);
+    for (const t of tests) expect(t.train.size + t.test.size).toBe(503);
+  });
+
+  it("validation comes out of training only", () => {
+    const { train, test } = ratioSplit(ratings(1000), 0.9, 1);
+    const { fit, validation } = validationSplit(train, 0.1, 1);
+    expect(fit.size + validation.size).toBe(900);
+    const testKeys = new Set(keys(test));
+    expect(keys(validation).some((k) => testKeys.has(k))).toBe(false);
+  });
+});

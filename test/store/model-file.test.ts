@@ -1,0 +1,99 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadData } from "../../src/data/load.js";
+import { createBackend } from "../../src/kernels/index.js";
+import { SaeModel } from "../../src/model/sae-model.js";
+import { loadModel, saveModel } from "../../src/store/model-file.js";
+import { ModelFileError } from "../../src/store/safetensors.js";
+import { SAE_DEFAULT } from "../../src/train/sae-presets.js";
+import { trainSae } from "../../src/train/train-sae.js";
+import { relativeError, tempDir } from "../helpers.js";
+
+describe("model files", () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let file: string;
+  let model: SaeModel;
+  let data: Awaited<ReturnType<typeof loadData>>;
+
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+    data = await loadData("synthetic:users=120,items=60,ratings=3000,min=5", { seed: 2 });
+    model = new SaeModel([8, 4, 8], data.train, data.scale, createBackend(), "inverse-sqrt-count");
+    model.network.initialize(3);
+    trainSae(model, { ...SAE_DEFAULT.train, epochs: 40, patience: 0 });
+    file = join(dir, "model.safetensors");
+    await saveModel(file, model, {
+      dataset: data.dataset,
+      split: data.split,
+      userIds: data.userIds,
+      itemIds: data.itemIds,
+      movies: new Map([[1, { id: 1, title: "One (2000)", year: 2000, genres: ["Drama"] }]]),
+      training: { epochs: 5 },
+      metrics: { test: { rmse: 1 } },
+    });
+  });
+  afterAll(() => cleanup());
+
+  it("round-trips: identical predictions, header, ids and movies", async () => {
+    const expected = model.predict(data.test);
+    expect(new Set(expected).size).toBeGreaterThan(50);
+    for (const kernels of ["wasm", "reference"] as const) {
+      const loaded = await loadModel(file, createBackend(kernels));
+      const predicted = loaded.model.predict(data.test);
+      // The same kernels give the same bits; the plain-TypeScript twins sum in another order.
+      if (kernels === "wasm") expect(predicted).toEqual(expected);
+      else expect(relativeError(predicted, expected)).toBeLessThan(1e-5);
+      expect(loaded.header).toMatchObject({
+        kind: "sae",
+        version: 1,
+        config: { hidden: [8, 4, 8] },
+        nItems: 60,
+      });
+      expect(loaded.userIds.ids).toEqual(data.userIds.ids);
+      expect(loaded.movies.get(1)?.title).toBe("One (2000)");
+    }
+  });
+
+  it("refuses truncated, corrupted, wrong-version and wrong-kind files with the file's name", async () => {
+    const bytes = await readFile(file);
+    const headerLength = Number(bytes.readBigUInt64LE(0));
+    const header = bytes.subarray(8, 8 + headerLength).toString("utf8");
+    const withHeader = (text: string) => {
+      const h = Buffer.from(text.padEnd(headerLength, " "));
+      return Buffer.concat([bytes.subarray(0, 8), h, bytes.subarray(8 + headerLength)]);
+    };
+    const cases: [string, Buffer, RegExp][] = [
+      ["truncated", bytes.subarray(0, bytes.length - 100), /truncated/],
+      ["tiny", bytes.subarray(0, 5), /shorter than its 8-byte header length/],
+      ["garbage header", withHeader("{not json"), /the header is not JSON/],
+      [
+        "wrong version",
+        withHeader(header.replace('\\"version\\":1', '\\"version\\":9')),
+        /version 9 is not supported/,
+      ],
+      [
+        "wrong kind",
+        withHeader(header.replace('\\"kind\\":\\"sae\\"', '\\"kind\\":\\"xyz\\"')),
+        /model kind "xyz"/,
+      ],
+      ["no aerec header", withHeader(header.replace('"aerec"', '"other"')), /not an aerec model file/],
+    ];
+    for (const [name, content, message] of cases) {
+      const bad = join(dir, `${name}.safetensors`);
+      await writeFile(bad, content);
+      const error = await loadModel(bad, createBackend()).catch((e) => e);
+      expect(error, name).toBeInstanceOf(ModelFileError);
+      expect(error.message, name).toMatch(message);
+      expect(error.message, name).toContain(bad);
+    }
+    const nan = Buffer.from(bytes);
+    nan.writeFloatLE(Number.NaN, 8 + headerLength);
+    await writeFile(join(dir, "nan.safetensors"), nan);
+    await expect(loadModel(join(dir, "nan.safetensors"), createBackend())).rejects.toThrow(/NaN or infinite/);
+    await expect(loadModel(join(dir, "absent.safetensors"), createBackend())).rejects.toThrow(
+      /file not found/,
+    );
+  });
+});
