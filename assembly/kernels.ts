@@ -300,18 +300,69 @@ export function squaredError(dPred: usize, pred: usize, rows: usize, nRows: i32,
   return sum;
 }
 
-/** Logistic sigmoid in place. */
-export function sigmoid(x: usize, n: i32): void {
+// Activation codes, shared with src/kernels/types.ts.
+const IDENTITY = 0;
+const SIGMOID = 1;
+const TANH = 2;
+const RELU = 3;
+const ELU = 4;
+const SELU = 5;
+const SELU_SCALE: f32 = 1.0507009873554805;
+const SELU_ALPHA: f32 = 1.6732632423543772;
+
+/** Applies activation `kind` in place (identity, sigmoid, tanh, relu, elu, selu). */
+export function activate(x: usize, n: i32, kind: i32): void {
+  if (kind == IDENTITY) return;
+  if (kind == RELU) {
+    const zero = f32x4.splat(0);
+    let i = 0;
+    for (; i + 4 <= n; i += 4) v128.store(at(x, i), f32x4.max(v128.load(at(x, i)), zero));
+    for (; i < n; i++) store<f32>(at(x, i), Mathf.max(load<f32>(at(x, i)), 0));
+    return;
+  }
   for (let i = 0; i < n; i++) {
     const v = load<f32>(at(x, i));
-    store<f32>(at(x, i), <f32>1 / (<f32>1 + Mathf.exp(-v)));
+    let y: f32;
+    if (kind == SIGMOID) y = <f32>1 / (<f32>1 + Mathf.exp(-v));
+    else if (kind == TANH) y = Mathf.tanh(v);
+    else if (kind == ELU) y = v > 0 ? v : Mathf.exp(v) - 1;
+    else y = v > 0 ? SELU_SCALE * v : SELU_SCALE * SELU_ALPHA * (Mathf.exp(v) - 1);
+    store<f32>(at(x, i), y);
   }
 }
 
-/** Backward of sigmoid from its output y: dx[i] = dy[i] * y[i] * (1 - y[i]) (dx may alias dy). */
-export function sigmoidBackward(dx: usize, dy: usize, y: usize, n: i32): void {
+/** Backward of activate from its output y: dx = dy * f'(x), with f' written in terms of y (dx may be dy). */
+export function activateBackward(dx: usize, dy: usize, y: usize, n: i32, kind: i32): void {
   for (let i = 0; i < n; i++) {
     const s = load<f32>(at(y, i));
-    store<f32>(at(dx, i), load<f32>(at(dy, i)) * s * (1 - s));
+    let d: f32 = 1;
+    if (kind == SIGMOID) d = s * (1 - s);
+    else if (kind == TANH) d = 1 - s * s;
+    else if (kind == RELU) d = s > 0 ? 1 : 0;
+    else if (kind == ELU) d = s > 0 ? 1 : s + 1;
+    else if (kind == SELU) d = s > 0 ? SELU_SCALE : s + SELU_SCALE * SELU_ALPHA;
+    store<f32>(at(dx, i), load<f32>(at(dy, i)) * d);
   }
+}
+
+/** y[i] += a * x[i]. */
+export function addScaled(y: usize, x: usize, a: f32, n: i32): void {
+  axpy(y, x, a, n);
+}
+
+/** x[i] *= m[i] (dropout masks). */
+export function multiply(x: usize, m: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(at(x, i), f32x4.mul(v128.load(at(x, i)), v128.load(at(m, i))));
+  for (; i < n; i++) store<f32>(at(x, i), load<f32>(at(x, i)) * load<f32>(at(m, i)));
+}
+
+/** Sum of squares, accumulated in f64. */
+export function sumSquares(x: usize, n: i32): f64 {
+  let s: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const v = <f64>load<f32>(at(x, i));
+    s += v * v;
+  }
+  return s;
 }

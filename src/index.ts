@@ -3,13 +3,9 @@
  *
  * @example
  * ```ts
- * import { createBackend, loadData, SaeModel, SAE_DEFAULT, trainSae, validationSplit } from "aerec";
+ * import { createBackend, fitModel, loadData, MODEL_DEFAULTS } from "aerec";
  * const data = await loadData("ml-100k", { split: "u1" });
- * const { fit, validation } = validationSplit(data.train, SAE_DEFAULT.validation, 1);
- * const model = new SaeModel(SAE_DEFAULT.hidden, fit, data.scale, createBackend(), SAE_DEFAULT.inputScaling);
- * model.network.initialize(1);
- * trainSae(model, SAE_DEFAULT.train, { validation });
- * model.useRatings(data.train);
+ * const { model } = fitModel(data, MODEL_DEFAULTS["autorec-i"], createBackend());
  * const predictions = model.predict(data.test);
  * ```
  */
@@ -35,10 +31,16 @@ export {
 } from "./data/synthetic.js";
 export { type RatingMetrics, ratingMetrics, tutorialLoss } from "./eval/metrics.js";
 export { type Backend, createBackend, type KernelChoice, type Kernels } from "./kernels/index.js";
+export { AutoencoderNetwork, type AutoencoderShape, type ParameterTensor } from "./model/autoencoder.js";
+export {
+  type AutoencoderConfig,
+  AutoencoderModel,
+  type InputScaling,
+  type Orientation,
+  transposeRatings,
+} from "./model/autoencoder-model.js";
 export { fallbackRating, type RatingMeans, ratingMeans } from "./model/means.js";
 export { type Recommendation, topK } from "./model/recommend.js";
-export { SaeNetwork, type SaeShape } from "./model/sae.js";
-export { type InputScaling, SaeModel } from "./model/sae-model.js";
 export {
   type LoadedModel,
   loadModel,
@@ -48,7 +50,20 @@ export {
 } from "./store/model-file.js";
 export { ModelFileError } from "./store/safetensors.js";
 export { TrainingDivergedError } from "./train/errors.js";
+export { type FitOutcome, fitModel } from "./train/fit.js";
+export { Lbfgs, type LbfgsConfig, lbfgsDefaults } from "./train/lbfgs.js";
 export { Optimizer, type OptimizerConfig, optimizerDefaults } from "./train/optimizers.js";
+export {
+  MODEL_DEFAULTS,
+  MODEL_KINDS,
+  type ModelKind,
+  type ModelSettings,
+  TUTORIAL_PRESET,
+} from "./train/presets.js";
 export { ProgressBar } from "./train/progress.js";
-export { SAE_DEFAULT, type SaeSettings, TUTORIAL_PRESET } from "./train/sae-presets.js";
-export { type EpochReport, type SaeTrainConfig, type TrainResult, trainSae } from "./train/train-sae.js";
+export {
+  type EpochReport,
+  type TrainConfig,
+  type TrainResult,
+  trainAutoencoder,
+} from "./train/train-autoencoder.js";

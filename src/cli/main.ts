@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { registerDownload } from "./download.js";
 import { registerTrain } from "./train.js";
+import { registerTune } from "./tune.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -14,6 +15,7 @@ const program = new Command("aerec")
   .showHelpAfterError("(run with --help for usage)")
   .exitOverride();
 registerTrain(program);
+registerTune(program);
 registerDownload(program);
 program.addHelpText(
   "after",

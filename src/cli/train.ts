@@ -2,44 +2,61 @@ import type { Command } from "commander";
 import { DATASET_NAMES, datasetInfo } from "../data/datasets.js";
 import { DataNotFoundError } from "../data/errors.js";
 import { type LoadedData, loadData } from "../data/load.js";
-import { validationSplit } from "../data/splits.js";
 import { ratingMetrics, tutorialLoss } from "../eval/metrics.js";
-import { createBackend, type KernelChoice } from "../kernels/index.js";
+import { ACTIVATIONS, type Activation, createBackend, type KernelChoice } from "../kernels/index.js";
+import type { AutoencoderModel } from "../model/autoencoder-model.js";
 import { topK } from "../model/recommend.js";
-import { SaeModel } from "../model/sae-model.js";
 import { saveModel } from "../store/model-file.js";
+import { fitModel } from "../train/fit.js";
+import { lbfgsDefaults } from "../train/lbfgs.js";
 import { optimizerDefaults } from "../train/optimizers.js";
+import {
+  MODEL_DEFAULTS,
+  MODEL_KINDS,
+  type ModelKind,
+  type ModelSettings,
+  TUTORIAL_PRESET,
+} from "../train/presets.js";
 import { ProgressBar } from "../train/progress.js";
-import { SAE_DEFAULT, type SaeSettings, TUTORIAL_PRESET } from "../train/sae-presets.js";
-import { trainSae } from "../train/train-sae.js";
 import { downloadWithProgress } from "./download.js";
 import { intArg, intListArg, numberArg } from "./options.js";
 
-interface TrainFlags {
-  dataset: string;
-  split?: string;
+/** Flags that change a model's settings; shared by train and tune. */
+export interface SettingFlags {
   model: string;
   preset?: string;
   epochs?: number;
   seed: number;
+  hidden?: number[];
+  activation?: string;
+  optimizer?: "adam" | "rmsprop" | "sgd" | "lbfgs";
+  lr?: number;
+  lambda?: number;
+  weightDecay?: number;
+  batchSize?: number;
+  dropout?: number;
+  inputDropout?: number;
+  validation?: number;
+  patience?: number;
+}
+
+interface TrainFlags extends SettingFlags {
+  dataset: string;
+  split?: string;
   threads: number;
   kernels: KernelChoice;
   save?: string;
   json?: boolean;
   dataDir?: string;
-  hidden?: number[];
-  optimizer?: "adam" | "rmsprop" | "sgd";
-  lr?: number;
-  weightDecay?: number;
-  batchSize?: number;
-  validation?: number;
-  patience?: number;
   show?: number;
   download: boolean;
 }
 
 /** Loads data; a GroupLens data set that is nowhere to be found is downloaded into the cache first. */
-async function loadOrDownload(flags: TrainFlags, log: (s: string) => void): Promise<LoadedData> {
+export async function loadOrDownload(
+  flags: { dataset: string; split?: string; seed: number; dataDir?: string; download: boolean },
+  log: (s: string) => void,
+): Promise<LoadedData> {
   const options = { dataDir: flags.dataDir, split: flags.split, seed: flags.seed };
   try {
     return await loadData(flags.dataset, options);
@@ -53,22 +70,41 @@ async function loadOrDownload(flags: TrainFlags, log: (s: string) => void): Prom
   }
 }
 
-/** The preset or default settings with the command-line overrides applied. */
-function settingsFrom(flags: TrainFlags): SaeSettings {
-  const base = flags.preset === "tutorial" ? TUTORIAL_PRESET : SAE_DEFAULT;
+/** The model's defaults (or the tutorial preset) with the command-line overrides applied. */
+export function settingsFrom(flags: SettingFlags): ModelSettings {
+  if (!(MODEL_KINDS as readonly string[]).includes(flags.model)) {
+    throw new Error(`unknown model "${flags.model}": choose one of ${MODEL_KINDS.join(", ")}`);
+  }
+  if (flags.preset !== undefined && flags.preset !== "tutorial") {
+    throw new Error(`unknown preset "${flags.preset}": the only preset is "tutorial" (with --model sae)`);
+  }
+  if (flags.preset === "tutorial" && flags.model !== "sae")
+    throw new Error("--preset tutorial goes with --model sae");
+  if (flags.activation !== undefined && !(flags.activation in ACTIVATIONS)) {
+    throw new Error(
+      `unknown activation "${flags.activation}": choose one of ${Object.keys(ACTIVATIONS).join(", ")}`,
+    );
+  }
+  const base = flags.preset === "tutorial" ? TUTORIAL_PRESET : MODEL_DEFAULTS[flags.model as ModelKind];
+  const baseOptimizer = base.train.optimizer;
+  const kind = flags.optimizer ?? baseOptimizer.kind;
+  const lr = flags.lr ?? (kind === baseOptimizer.kind ? baseOptimizer.lr : kind === "lbfgs" ? 1 : 0.001);
   const optimizer =
-    flags.optimizer && flags.optimizer !== base.train.optimizer.kind
-      ? optimizerDefaults(
-          flags.optimizer,
-          flags.lr ?? base.train.optimizer.lr,
-          base.train.optimizer.weightDecay,
-        )
-      : { ...base.train.optimizer };
-  if (flags.lr !== undefined) optimizer.lr = flags.lr;
-  if (flags.weightDecay !== undefined) optimizer.weightDecay = flags.weightDecay;
+    kind === baseOptimizer.kind
+      ? { ...baseOptimizer, lr }
+      : kind === "lbfgs"
+        ? lbfgsDefaults(lr)
+        : optimizerDefaults(kind, lr, "weightDecay" in baseOptimizer ? baseOptimizer.weightDecay : 0);
+  if (flags.weightDecay !== undefined) {
+    if (optimizer.kind === "lbfgs") throw new Error("--weight-decay does not apply to lbfgs: use --lambda");
+    optimizer.weightDecay = flags.weightDecay;
+  }
   return {
-    hidden: flags.hidden ?? base.hidden,
-    inputScaling: base.inputScaling,
+    model: {
+      ...base.model,
+      hidden: flags.hidden ?? base.model.hidden,
+      activation: (flags.activation as Activation | undefined) ?? base.model.activation,
+    },
     validation: flags.validation ?? base.validation,
     train: {
       ...base.train,
@@ -77,68 +113,73 @@ function settingsFrom(flags: TrainFlags): SaeSettings {
       epochs: flags.epochs ?? base.train.epochs,
       batchSize: flags.batchSize ?? base.train.batchSize,
       patience: flags.patience ?? base.train.patience,
+      l2: flags.lambda ?? base.train.l2,
+      codeDropout: flags.dropout ?? base.train.codeDropout,
+      inputDropout: flags.inputDropout ?? base.train.inputDropout,
     },
   };
 }
 
+/** One line describing a model's settings. */
+export function describeSettings(kind: string, settings: ModelSettings, nInputs: number): string {
+  const { model, train } = settings;
+  const opt = train.optimizer;
+  return (
+    `model ${kind} ${model.orientation}-based ${[nInputs, ...model.hidden, nInputs].join("-")} ${model.activation}, ` +
+    `${opt.kind} lr ${opt.lr}${"weightDecay" in opt && opt.weightDecay ? ` weight decay ${opt.weightDecay}` : ""}` +
+    `${train.l2 ? ` lambda ${train.l2}` : ""}${opt.kind === "lbfgs" ? " (full batch)" : `, batch ${train.batchSize}`}` +
+    `${train.codeDropout ? `, code dropout ${train.codeDropout}` : ""}` +
+    `${train.resetGradients ? "" : ", gradients accumulated (the tutorial's)"}`
+  );
+}
+
 async function runTrain(flags: TrainFlags): Promise<void> {
   const say = (s: string) => (flags.json ? process.stderr : process.stdout).write(s);
-  if (flags.model !== "sae") throw new Error(`unknown model "${flags.model}": available models: sae`);
-  if (flags.preset !== undefined && flags.preset !== "tutorial") {
-    throw new Error(`unknown preset "${flags.preset}": the only preset is "tutorial"`);
-  }
+  const settings = settingsFrom(flags);
   const started = performance.now();
   const data = await loadOrDownload(flags, say);
-  const settings = settingsFrom(flags);
-  const { fit, validation } =
-    settings.validation > 0
-      ? validationSplit(data.train, settings.validation, flags.seed)
-      : { fit: data.train, validation: undefined };
+  const nHeldOut = Math.round(settings.validation * data.train.size);
   say(
     `${data.dataset} split ${data.split}: ${data.train.size} training ratings` +
-      `${validation ? ` (${validation.size} held out for validation)` : ""}, ${data.test.size} test ratings, ` +
+      `${nHeldOut ? ` (${nHeldOut} held out for validation)` : ""}, ${data.test.size} test ratings, ` +
       `${data.userIds.size} users, ${data.itemIds.size} movies\n`,
   );
   const backend = createBackend(flags.kernels, flags.threads);
   try {
-    const model = new SaeModel(settings.hidden, fit, data.scale, backend, settings.inputScaling);
-    model.network.initialize(flags.seed);
-    const { train } = settings;
+    const nInputs = settings.model.orientation === "user" ? data.itemIds.size : data.userIds.size;
     say(
-      `model sae ${[data.itemIds.size, ...settings.hidden, data.itemIds.size].join("-")}, ` +
-        `${train.optimizer.kind} lr ${train.optimizer.lr} weight decay ${train.optimizer.weightDecay}, ` +
-        `batch ${train.batchSize}, ${train.resetGradients ? "gradients reset each step" : "gradients accumulated (tutorial)"}, ` +
-        `kernels ${backend.kernels.name} x${backend.threads} thread${backend.threads > 1 ? "s" : ""}\n`,
+      `${describeSettings(flags.model, settings, nInputs)}; kernels ${backend.kernels.name} x${backend.threads} ` +
+        `thread${backend.threads > 1 ? "s" : ""}\n`,
     );
     const bar = new ProgressBar("epoch", process.stderr, 10);
-    const result = trainSae(model, train, {
-      validation,
-      onEpoch: (e) =>
-        bar.update({
-          done: e.epoch,
-          total: train.epochs,
-          fields: {
-            loss: e.trainLoss.toFixed(4),
-            ...(e.validationRmse !== undefined ? { "val RMSE": e.validationRmse.toFixed(4) } : {}),
-          },
-        }),
-    });
-    if (validation) model.useRatings(data.train);
-    const testCsr = data.test.byUser();
+    const { model, result, fit, validation } = fitModel(data, settings, backend, (e) =>
+      bar.update({
+        done: e.epoch,
+        total: settings.train.epochs,
+        fields: {
+          loss: e.trainLoss.toFixed(4),
+          ...(e.validationRmse !== undefined ? { "val RMSE": e.validationRmse.toFixed(4) } : {}),
+        },
+      }),
+    );
+    const { csr, raw } = model.rawOutputsFor(data.test);
     const test = {
       ...ratingMetrics(model.predict(data.test), data.test.values),
-      tutorialLoss: tutorialLoss(model.rawOutputs(testCsr), testCsr),
+      tutorialLoss: model.config.orientation === "user" ? tutorialLoss(raw, csr) : null,
     };
-    const last = result.history[result.bestEpoch - 1];
-    const seconds = (performance.now() - started) / 1000;
+    const best = result.history[result.bestEpoch - 1];
+    const epochs = result.history.length;
     say(
-      `trained ${result.history.length} epochs in ${result.seconds.toFixed(1)}s` +
-        `${validation ? `, kept epoch ${result.bestEpoch} (best validation RMSE ${last.validationRmse?.toFixed(4)})` : ""}\n` +
-        `test RMSE ${test.rmse.toFixed(4)}  MAE ${test.mae.toFixed(4)}  tutorial loss ${test.tutorialLoss.toFixed(4)}\n`,
+      `trained ${epochs} epochs in ${result.seconds.toFixed(1)}s` +
+        `${validation ? `, kept epoch ${result.bestEpoch} (best validation RMSE ${best.validationRmse?.toFixed(4)})` : ""}` +
+        `${result.stopped ? `; ${result.stopped}` : ""}\n` +
+        `test RMSE ${test.rmse.toFixed(4)}  MAE ${test.mae.toFixed(4)}` +
+        `${test.tutorialLoss !== null ? `  tutorial loss ${test.tutorialLoss.toFixed(4)}` : ""}\n`,
     );
     if (flags.show !== undefined) showTop(model, data, flags.show, say);
     if (flags.save) {
       await saveModel(flags.save, model, {
+        kind: flags.model as ModelKind,
         dataset: data.dataset,
         split: data.split,
         userIds: data.userIds,
@@ -150,7 +191,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
           threads: backend.threads,
           history: result.history,
         },
-        metrics: { test, validationRmse: last.validationRmse ?? null },
+        metrics: { test, validationRmse: best.validationRmse ?? null },
       });
       say(`saved the model to ${flags.save}\n`);
     }
@@ -158,19 +199,19 @@ async function runTrain(flags: TrainFlags): Promise<void> {
       const summary = {
         dataset: data.dataset,
         split: data.split,
-        model: "sae",
+        model: flags.model,
         preset: flags.preset ?? null,
         nTrain: data.train.size,
         nFit: fit.size,
         nValidation: validation?.size ?? 0,
         nTest: data.test.size,
-        epochs: result.history.length,
+        epochs,
         bestEpoch: result.bestEpoch,
-        seconds,
+        seconds: (performance.now() - started) / 1000,
         trainSeconds: result.seconds,
-        secondsPerEpoch: result.seconds / result.history.length,
-        trainLoss: last.trainLoss,
-        validation: validation ? { rmse: last.validationRmse } : null,
+        secondsPerEpoch: result.seconds / epochs,
+        trainLoss: best.trainLoss,
+        validation: validation ? { rmse: best.validationRmse } : null,
         test,
         settings,
         kernels: backend.kernels.name,
@@ -184,13 +225,13 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   }
 }
 
-function showTop(model: SaeModel, data: LoadedData, userId: number, say: (s: string) => void): void {
+function showTop(model: AutoencoderModel, data: LoadedData, userId: number, say: (s: string) => void): void {
   const user = data.userIds.indexOf(userId);
   if (user < 0) {
     say(`user ${userId} is not in ${data.dataset}; no recommendations shown\n`);
     return;
   }
-  const csr = model.input;
+  const csr = model.train.byUser();
   const rated = csr.indices.subarray(csr.indptr[user], csr.indptr[user + 1]);
   say(`top 10 for user ${userId} (movies he has not rated, predicted rating):\n`);
   topK(model.scoreAll(user), 10, rated).forEach(({ item, score }, rank) => {
@@ -202,39 +243,37 @@ function showTop(model: SaeModel, data: LoadedData, userId: number, say: (s: str
   });
 }
 
-export function registerTrain(program: Command): void {
-  program
-    .command("train")
-    .description("train a model, report its test metrics, and optionally save it")
-    .option(
-      "--dataset <name>",
-      `${DATASET_NAMES.join(", ")}, or synthetic:ml-1m / synthetic:SHAPE`,
-      "ml-100k",
-    )
-    .option("--split <split>", "u1..u5, ua, ub (ML-100K), ratio:0.9, or kfold:5:1 (default: u1 or ratio:0.9)")
-    .option("--model <model>", "model to train: sae (the tutorial's stacked autoencoder)", "sae")
+/** The flags that set a model's settings, shared by train and tune. */
+export function addSettingOptions(command: Command): Command {
+  return command
+    .option("--model <model>", `${MODEL_KINDS.join(", ")}`, "sae")
     .option(
       "--preset <preset>",
       'reproduce a published setup: "tutorial" (the PyTorch tutorial, quirks included)',
     )
-    .option("--epochs <n>", "maximum number of epochs", intArg(1))
+    .option("--epochs <n>", "maximum number of epochs (L-BFGS: iterations)", intArg(1))
     .option(
       "--seed <n>",
       "seed of the initialisation, shuffling, validation split and random splits",
       intArg(0),
       1,
     )
-    .option("--threads <n>", "threads for the kernels (the calling one included)", intArg(1, 64), 1)
+    .option("--hidden <sizes>", "hidden layer sizes, e.g. 500 or 20,10,20", intListArg)
+    .option("--activation <f>", `hidden activation: ${Object.keys(ACTIVATIONS).join(", ")}`)
     .option(
-      "--kernels <kind>",
-      "auto (WebAssembly SIMD when available), wasm, or reference (plain TypeScript)",
-      "auto",
+      "--optimizer <kind>",
+      "adam, rmsprop, sgd (PyTorch semantics) or lbfgs (full batch, strong Wolfe)",
     )
-    .option("--hidden <sizes>", "hidden layer sizes, e.g. 20,10,20", intListArg)
-    .option("--optimizer <kind>", "adam, rmsprop or sgd (PyTorch semantics)")
-    .option("--lr <rate>", "learning rate", numberArg(0))
-    .option("--weight-decay <l2>", "L2 weight decay added to the gradient", numberArg(0))
-    .option("--batch-size <n>", "users per optimizer step", intArg(1))
+    .option("--lr <rate>", "learning rate (L-BFGS: step scale)", numberArg(0))
+    .option("--lambda <l2>", "AutoRec's L2 penalty on the weight matrices", numberArg(0))
+    .option("--weight-decay <l2>", "optimizer weight decay added to every gradient (PyTorch's)", numberArg(0))
+    .option("--batch-size <n>", "rows (users or movies) per optimizer step", intArg(1))
+    .option("--dropout <p>", "dropout on the code layer while training", numberArg(0, 0.95))
+    .option(
+      "--input-dropout <p>",
+      "hide this fraction of each row's input ratings while training",
+      numberArg(0, 0.95),
+    )
     .option(
       "--validation <fraction>",
       "fraction of the training ratings held out for early stopping",
@@ -244,35 +283,66 @@ export function registerTrain(program: Command): void {
       "--patience <n>",
       "stop after this many epochs without a better validation RMSE (0: never)",
       intArg(0),
+    );
+}
+
+/** The data flags, shared by train and tune. */
+export function addDataOptions(command: Command): Command {
+  return command
+    .option(
+      "--dataset <name>",
+      `${DATASET_NAMES.join(", ")}, or synthetic:ml-1m / synthetic:SHAPE`,
+      "ml-100k",
     )
-    .option("--show <userId>", "print this user's top 10 unrated movies at the end", intArg(1))
+    .option("--split <split>", "u1..u5, ua, ub (ML-100K), ratio:0.9, or kfold:5:1 (default: u1 or ratio:0.9)")
     .option(
       "--data-dir <dir>",
       "folder holding the data sets (default: $MOVIELENS_DIR, then the download cache)",
     )
     .option("--no-download", "never download a missing data set")
+    .option("--threads <n>", "threads for the kernels (the calling one included)", intArg(1, 64), 1)
+    .option(
+      "--kernels <kind>",
+      "auto (WebAssembly SIMD when available), wasm, or reference (plain TypeScript)",
+      "auto",
+    );
+}
+
+export function registerTrain(program: Command): void {
+  const command = program
+    .command("train")
+    .description("train a model, report its test metrics, and optionally save it");
+  addSettingOptions(addDataOptions(command))
+    .option("--show <userId>", "print this user's top 10 unrated movies at the end", intArg(1))
     .option("--save <file>", "write the trained model (safetensors with an aerec header)")
     .option("--json", "print one JSON summary as the last line of stdout (human text goes to stderr)")
     .addHelpText(
       "after",
       `
-Without --preset, sae trains the corrected default: gradients reset every step, shuffled mini-batches of
-16 users, Adam (lr 0.003), mean squared error over observed ratings, each user's input divided by the square
-root of his rating count, and early stopping (patience 30) on 5% of the training ratings held out for
-validation. The test ratings are used only for the final report.
+Models (every default was chosen on validation, never on test):
+  sae        the tutorial's stacked autoencoder (users x movies, 20-10-20 sigmoid), trained properly:
+             gradients reset every step, mini-batches of 16 users, Adam lr 0.003, mean squared error
+             over observed ratings, each user's input divided by the square root of his rating count
+  autorec-i  I-AutoRec (Sedhain et al. 2015): each movie's vector of user ratings, one sigmoid layer
+             of 500, identity output, L2 lambda on the weights, full-batch L-BFGS
+  autorec-u  U-AutoRec: the same over each user's vector of movie ratings
+  deep-ae    a deep autoencoder (Kuchaiev & Ginsburg 2017): SELU layers, dropout on the code layer
+Every model holds out 5% of the training ratings for early stopping (--validation, --patience) and
+reports the test ratings only at the end.
 
 --preset tutorial reproduces the PyTorch tutorial exactly: RMSprop lr 0.01 weight decay 0.5, one user per
 step, 200 epochs, nn.MSELoss over all movie columns, and gradients that are never reset (the tutorial never
 calls optimizer.zero_grad()). Flags given next to it still override it.
 
 Metrics: global RMSE and MAE over every test rating (predictions clipped to the rating scale; a user or
-movie with no training ratings gets the movie's, user's or global mean), and the tutorial's own per-user
-test loss for comparison.
+movie with no training ratings gets the movie's, user's or global mean), and for user-based models the
+tutorial's own per-user test loss.
 
 Examples:
   aerec train --dataset ml-100k --split u1 --model sae --preset tutorial
-  aerec train --dataset ml-100k --show 1 --save sae.safetensors
-  aerec train --dataset synthetic:ml-1m --split ratio:0.9 --threads 2 --json`,
+  aerec train --model autorec-i --dataset ml-100k --split u1 --json
+  aerec train --model autorec-i --dataset synthetic:ml-1m --split ratio:0.9 --threads 2
+  aerec train --dataset ml-100k --show 1 --save sae.safetensors`,
     )
     .action((opts: TrainFlags) => runTrain(opts));
 }

@@ -2,15 +2,17 @@ import * as reference from "./reference.js";
 import type { Arena, Backend, Kernels } from "./types.js";
 import { createWasmBackend, wasmSimdAvailable } from "./wasm.js";
 
-export type {
-  AdamStep,
-  Arena,
-  Backend,
-  FloatArray,
-  Kernels,
-  RmspropStep,
-  RowBatch,
-  SgdStep,
+export {
+  ACTIVATIONS,
+  type Activation,
+  type AdamStep,
+  type Arena,
+  type Backend,
+  type FloatArray,
+  type Kernels,
+  type RmspropStep,
+  type RowBatch,
+  type SgdStep,
 } from "./types.js";
 
 /** Which kernels to run: the WebAssembly SIMD ones when available ("auto"), or one forced. */

@@ -1,4 +1,12 @@
-import type { AdamStep, FloatArray, RmspropStep, RowBatch, SgdStep } from "./types.js";
+import {
+  ACTIVATIONS,
+  type Activation,
+  type AdamStep,
+  type FloatArray,
+  type RmspropStep,
+  type RowBatch,
+  type SgdStep,
+} from "./types.js";
 
 // Plain-TypeScript twins of assembly/kernels.ts. They accept float64 arrays too, which the
 // finite-difference gradient checks use. `Math.fround` is left out on purpose: with float32 arrays every
@@ -202,10 +210,51 @@ export function squaredError(dPred: FloatArray, pred: FloatArray, batch: RowBatc
   return sum;
 }
 
-export function sigmoid(x: FloatArray, n: number): void {
-  for (let i = 0; i < n; i++) x[i] = 1 / (1 + Math.exp(-x[i]));
+const SELU_SCALE = 1.0507009873554805;
+const SELU_ALPHA = 1.6732632423543772;
+
+export function activate(x: FloatArray, n: number, kind: Activation): void {
+  const code = ACTIVATIONS[kind];
+  for (let i = 0; i < n; i++) {
+    const v = x[i];
+    if (code === 1) x[i] = 1 / (1 + Math.exp(-v));
+    else if (code === 2) x[i] = Math.tanh(v);
+    else if (code === 3) x[i] = Math.max(v, 0);
+    else if (code === 4) x[i] = v > 0 ? v : Math.expm1(v);
+    else if (code === 5) x[i] = v > 0 ? SELU_SCALE * v : SELU_SCALE * SELU_ALPHA * Math.expm1(v);
+  }
 }
 
-export function sigmoidBackward(dx: FloatArray, dy: FloatArray, y: FloatArray, n: number): void {
-  for (let i = 0; i < n; i++) dx[i] = dy[i] * y[i] * (1 - y[i]);
+export function activateBackward(
+  dx: FloatArray,
+  dy: FloatArray,
+  y: FloatArray,
+  n: number,
+  kind: Activation,
+): void {
+  const code = ACTIVATIONS[kind];
+  for (let i = 0; i < n; i++) {
+    const s = y[i];
+    let d = 1;
+    if (code === 1) d = s * (1 - s);
+    else if (code === 2) d = 1 - s * s;
+    else if (code === 3) d = s > 0 ? 1 : 0;
+    else if (code === 4) d = s > 0 ? 1 : s + 1;
+    else if (code === 5) d = s > 0 ? SELU_SCALE : s + SELU_SCALE * SELU_ALPHA;
+    dx[i] = dy[i] * d;
+  }
+}
+
+export function addScaled(y: FloatArray, x: FloatArray, a: number, n: number): void {
+  for (let i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+export function multiply(x: FloatArray, m: FloatArray, n: number): void {
+  for (let i = 0; i < n; i++) x[i] *= m[i];
+}
+
+export function sumSquares(x: FloatArray, n: number): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += x[i] * x[i];
+  return s;
 }

@@ -1,6 +1,10 @@
 /** A float array a kernel reads or writes: float32 in training, float64 in gradient checks. */
 export type FloatArray = Float32Array | Float64Array;
 
+/** Activation functions, with the codes the WebAssembly kernels use. */
+export const ACTIVATIONS = { identity: 0, sigmoid: 1, tanh: 2, relu: 3, elu: 4, selu: 5 } as const;
+export type Activation = keyof typeof ACTIVATIONS;
+
 /** Hyper-parameters of one optimizer step, PyTorch's names and semantics. */
 export interface RmspropStep {
   lr: number;
@@ -107,10 +111,16 @@ export interface Kernels {
   ): void;
   /** dPred[q] = 2 * scale * (pred[q] - values[k]); returns the sum of squared errors. */
   squaredError(dPred: Float32Array, pred: Float32Array, batch: RowBatch, scale: number): number;
-  /** x = 1 / (1 + exp(-x)) in place. */
-  sigmoid(x: Float32Array, n: number): void;
-  /** dx = dy * y * (1 - y), y the sigmoid's output; dx may be dy. */
-  sigmoidBackward(dx: Float32Array, dy: Float32Array, y: Float32Array, n: number): void;
+  /** x = f(x) in place (SELU with PyTorch's constants). */
+  activate(x: Float32Array, n: number, kind: Activation): void;
+  /** dx = dy * f'(x), computed from the output y = f(x); dx may be dy. */
+  activateBackward(dx: Float32Array, dy: Float32Array, y: Float32Array, n: number, kind: Activation): void;
+  /** y += a * x. */
+  addScaled(y: Float32Array, x: Float32Array, a: number, n: number): void;
+  /** x *= m element-wise (dropout masks). */
+  multiply(x: Float32Array, m: Float32Array, n: number): void;
+  /** Sum of squares (accumulated in double precision). */
+  sumSquares(x: Float32Array, n: number): number;
 }
 
 /** Allocates the arrays that kernels of one backend can work on. */

@@ -1,7 +1,17 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { KernelPool, type PoolOp } from "./pool.js";
-import type { AdamStep, Arena, Backend, Kernels, RmspropStep, RowBatch, SgdStep } from "./types.js";
+import {
+  ACTIVATIONS,
+  type Activation,
+  type AdamStep,
+  type Arena,
+  type Backend,
+  type Kernels,
+  type RmspropStep,
+  type RowBatch,
+  type SgdStep,
+} from "./types.js";
 
 const PAGE = 65536;
 const MAX_PAGES = 65536;
@@ -54,8 +64,11 @@ interface WasmExports {
   sparseOutput(...args: number[]): void;
   sparseOutputBackward(...args: number[]): void;
   squaredError(...args: number[]): number;
-  sigmoid(x: number, n: number): void;
-  sigmoidBackward(dx: number, dy: number, y: number, n: number): void;
+  activate(x: number, n: number, kind: number): void;
+  activateBackward(dx: number, dy: number, y: number, n: number, kind: number): void;
+  addScaled(y: number, x: number, a: number, n: number): void;
+  multiply(x: number, m: number, n: number): void;
+  sumSquares(x: number, n: number): number;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -311,11 +324,20 @@ class WasmKernels implements Kernels {
       scale,
     );
   }
-  sigmoid(x: Float32Array, n: number): void {
-    this.x.sigmoid(ptr(x), n);
+  activate(x: Float32Array, n: number, kind: Activation): void {
+    this.x.activate(ptr(x), n, ACTIVATIONS[kind]);
   }
-  sigmoidBackward(dx: Float32Array, dy: Float32Array, y: Float32Array, n: number): void {
-    this.x.sigmoidBackward(ptr(dx), ptr(dy), ptr(y), n);
+  activateBackward(dx: Float32Array, dy: Float32Array, y: Float32Array, n: number, kind: Activation): void {
+    this.x.activateBackward(ptr(dx), ptr(dy), ptr(y), n, ACTIVATIONS[kind]);
+  }
+  addScaled(y: Float32Array, x: Float32Array, a: number, n: number): void {
+    this.x.addScaled(ptr(y), ptr(x), a, n);
+  }
+  multiply(x: Float32Array, m: Float32Array, n: number): void {
+    this.x.multiply(ptr(x), ptr(m), n);
+  }
+  sumSquares(x: Float32Array, n: number): number {
+    return this.x.sumSquares(ptr(x), n);
   }
 }
 

@@ -1,19 +1,25 @@
 import { z } from "zod";
 import type { Movie } from "../data/movies.js";
 import { IdMap, Ratings } from "../data/ratings.js";
-import type { Backend } from "../kernels/index.js";
-import { SaeModel } from "../model/sae-model.js";
+import { ACTIVATIONS, type Activation, type Backend } from "../kernels/index.js";
+import { AutoencoderModel } from "../model/autoencoder-model.js";
+import { MODEL_KINDS } from "../train/presets.js";
 import { ModelFileError, readSafetensors, type Tensor, writeSafetensors } from "./safetensors.js";
 
 /** Version of the model file layout; files of another version are refused. */
 export const MODEL_FORMAT_VERSION = 1;
 
+const ACTIVATION_NAMES = Object.keys(ACTIVATIONS) as [Activation, ...Activation[]];
+
 const headerSchema = z.object({
   format: z.literal("aerec-model"),
   version: z.number().int(),
-  kind: z.literal("sae"),
+  kind: z.enum(MODEL_KINDS),
   config: z.object({
+    orientation: z.enum(["user", "item"]),
     hidden: z.array(z.number().int().positive()).min(1),
+    activation: z.enum(ACTIVATION_NAMES),
+    outputActivation: z.enum(ACTIVATION_NAMES),
     inputScaling: z.enum(["none", "inverse-sqrt-count"]),
   }),
   scale: z.object({ min: z.number(), max: z.number(), step: z.number().positive() }),
@@ -31,7 +37,7 @@ export type ModelHeader = z.infer<typeof headerSchema>;
 
 /** A model read back from a file, with the id maps and movies it was trained with. */
 export interface LoadedModel {
-  model: SaeModel;
+  model: AutoencoderModel;
   header: ModelHeader;
   userIds: IdMap;
   itemIds: IdMap;
@@ -40,6 +46,7 @@ export interface LoadedModel {
 
 /** Everything about a trained model that goes into its file besides the weights. */
 export interface ModelDescription {
+  kind: (typeof MODEL_KINDS)[number];
   dataset: string;
   split: string;
   userIds: IdMap;
@@ -50,12 +57,17 @@ export interface ModelDescription {
 }
 
 /**
- * Saves a model as safetensors: the weights under PyTorch's names and layouts (fc1.weight is [h][nItems]),
- * the training ratings the model reads users from, and the id maps; the header (format version, kind,
+ * Saves a model as safetensors: the weights under PyTorch's names and layouts (fc1.weight is [h][nInputs]),
+ * the training ratings (by user) the model reads its inputs from, and the id maps; the header (format version, kind,
  * configuration, scale, movies, training settings and metrics) is JSON in the metadata field "aerec".
  */
-export async function saveModel(file: string, model: SaeModel, about: ModelDescription): Promise<void> {
-  const { network, targets } = model;
+export async function saveModel(
+  file: string,
+  model: AutoencoderModel,
+  about: ModelDescription,
+): Promise<void> {
+  const { network } = model;
+  const targets = model.train.byUser();
   const tensors: Record<string, Tensor> = {};
   for (const t of network.tensors) {
     const [rows, cols] = t.shape;
@@ -71,8 +83,8 @@ export async function saveModel(file: string, model: SaeModel, about: ModelDescr
   const header: ModelHeader = {
     format: "aerec-model",
     version: MODEL_FORMAT_VERSION,
-    kind: "sae",
-    config: { hidden: network.shape.hidden, inputScaling: model.inputScaling },
+    kind: about.kind,
+    config: model.config,
     scale: model.scale,
     dataset: about.dataset,
     split: about.split,
@@ -135,7 +147,7 @@ export async function loadModel(file: string, backend: Backend): Promise<LoadedM
   const users = new Int32Array(nnz);
   for (let u = 0; u < nUsers; u++) users.fill(u, indptr[u], indptr[u + 1]);
   const train = new Ratings(users, items, values, nUsers, nItems);
-  const model = new SaeModel(header.config.hidden, train, header.scale, backend, header.config.inputScaling);
+  const model = new AutoencoderModel(header.config, train, header.scale, backend);
   for (const t of model.network.tensors) {
     const [rows, cols] = t.shape;
     const stored = need(t.name, t.transposed ? [cols, rows] : t.shape, "F32").data as Float32Array;

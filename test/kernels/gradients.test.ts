@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/data/random.js";
-import type { FloatArray, RowBatch } from "../../src/kernels/index.js";
+import { ACTIVATIONS, type Activation, type FloatArray, type RowBatch } from "../../src/kernels/index.js";
 import * as ref from "../../src/kernels/reference.js";
 import { randomArray, randomCsr } from "../helpers.js";
 
@@ -95,18 +95,18 @@ describe("backward kernels agree with finite differences (float64)", () => {
     expectClose(dInp, numericGradient(inp, loss));
   });
 
-  it("sigmoidBackward", () => {
+  it.each(Object.keys(ACTIVATIONS) as Activation[])("activateBackward (%s)", (kind) => {
     const x = randomArray(8, rng, 3);
     const c = randomArray(8, rng);
     const y = new Float64Array(8);
     const loss = () => {
       y.set(x);
-      ref.sigmoid(y, 8);
+      ref.activate(y, 8, kind);
       return dot(y, c);
     };
     loss();
     const dx = new Float64Array(8);
-    ref.sigmoidBackward(dx, c, y, 8);
+    ref.activateBackward(dx, c, y, 8, kind);
     expectClose(dx, numericGradient(x, loss));
   });
 });

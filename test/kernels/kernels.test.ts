@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/data/random.js";
-import { createBackend, type RowBatch } from "../../src/kernels/index.js";
+import { ACTIVATIONS, type Activation, createBackend, type RowBatch } from "../../src/kernels/index.js";
 import * as ref from "../../src/kernels/reference.js";
 import { randomArray, randomCsr, relativeError } from "../helpers.js";
 
@@ -79,7 +79,7 @@ describe("WebAssembly SIMD kernels match the reference", () => {
     });
   }
 
-  it("denseAffine, its backward, sigmoid and its backward", () => {
+  it("denseAffine, its backward, every activation and its backward, and the vector helpers", () => {
     const [n, nIn, nOut] = [3, 7, 5];
     const inp = randomArray(n * nIn, rng);
     const w = randomArray(nOut * nIn, rng);
@@ -90,15 +90,27 @@ describe("WebAssembly SIMD kernels match the reference", () => {
     ref.denseAffine(eout, inp, w, bias, n, nIn, nOut);
     close(out, eout);
 
-    k.sigmoid(out, n * nOut);
-    ref.sigmoid(eout, n * nOut);
-    close(out, eout);
-    const dy = randomArray(n * nOut, rng);
-    const dx = arena.f32(n * nOut);
-    k.sigmoidBackward(dx, f32(dy), out, n * nOut);
-    const edx = new Float64Array(n * nOut);
-    ref.sigmoidBackward(edx, dy, eout, n * nOut);
-    close(dx, edx);
+    for (const kind of Object.keys(ACTIVATIONS) as Activation[]) {
+      const [x, ex] = [f32(eout), eout.slice()];
+      k.activate(x, n * nOut, kind);
+      ref.activate(ex, n * nOut, kind);
+      close(x, ex);
+      const dy = randomArray(n * nOut, rng);
+      const dx = arena.f32(n * nOut);
+      k.activateBackward(dx, f32(dy), x, n * nOut, kind);
+      const edx = new Float64Array(n * nOut);
+      ref.activateBackward(edx, dy, ex, n * nOut, kind);
+      close(dx, edx);
+    }
+    const [a, b] = [randomArray(13, rng), randomArray(13, rng)];
+    const [y, ey] = [f32(a), a.slice()];
+    k.addScaled(y, f32(b), 0.7, 13);
+    ref.addScaled(ey, b, 0.7, 13);
+    close(y, ey);
+    k.multiply(y, f32(b), 13);
+    ref.multiply(ey, b, 13);
+    close(y, ey);
+    expect(k.sumSquares(y, 13)).toBeCloseTo(ref.sumSquares(ey, 13), 4);
 
     const dOut = randomArray(n * nOut, rng);
     const [dw, db, dInp] = [arena.f32(nOut * nIn), arena.f32(nOut), arena.f32(n * nIn)];

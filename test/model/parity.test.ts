@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { Ratings } from "../../src/data/ratings.js";
 import { createBackend, type KernelChoice } from "../../src/kernels/index.js";
-import { SaeModel } from "../../src/model/sae-model.js";
+import { AutoencoderModel } from "../../src/model/autoencoder-model.js";
 import { Optimizer, type OptimizerConfig, optimizerDefaults } from "../../src/train/optimizers.js";
 import { relativeError } from "../helpers.js";
 
@@ -24,7 +24,7 @@ const fixture = JSON.parse(readFileSync(new URL("../fixtures/sae-parity.json", i
   runs: Record<string, Run>;
 };
 
-function buildModel(kernels: KernelChoice): SaeModel {
+function buildModel(kernels: KernelChoice): AutoencoderModel {
   const r = fixture.ratings;
   const ratings = new Ratings(
     Int32Array.from(r, (x) => x[0]),
@@ -33,7 +33,14 @@ function buildModel(kernels: KernelChoice): SaeModel {
     fixture.nUsers,
     fixture.nItems,
   );
-  const model = new SaeModel(fixture.hidden, ratings, { min: 1, max: 5, step: 1 }, createBackend(kernels));
+  const config = {
+    orientation: "user",
+    hidden: fixture.hidden,
+    activation: "sigmoid",
+    outputActivation: "identity",
+    inputScaling: "none",
+  } as const;
+  const model = new AutoencoderModel(config, ratings, { min: 1, max: 5, step: 1 }, createBackend(kernels));
   for (const t of model.network.tensors) {
     const torch = fixture.init[t.name];
     const [rows, cols] = t.shape;
@@ -45,7 +52,7 @@ function buildModel(kernels: KernelChoice): SaeModel {
   return model;
 }
 
-function expectParams(model: SaeModel, expected: Record<string, number[]>): void {
+function expectParams(model: AutoencoderModel, expected: Record<string, number[]>): void {
   for (const t of model.network.tensors) {
     const [rows, cols] = t.shape;
     const ours = t.transposed

@@ -3,28 +3,35 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadData } from "../../src/data/load.js";
 import { createBackend } from "../../src/kernels/index.js";
-import { SaeModel } from "../../src/model/sae-model.js";
+import { AutoencoderModel } from "../../src/model/autoencoder-model.js";
 import { loadModel, saveModel } from "../../src/store/model-file.js";
 import { ModelFileError } from "../../src/store/safetensors.js";
-import { SAE_DEFAULT } from "../../src/train/sae-presets.js";
-import { trainSae } from "../../src/train/train-sae.js";
+import { MODEL_DEFAULTS } from "../../src/train/presets.js";
+import { trainAutoencoder } from "../../src/train/train-autoencoder.js";
 import { relativeError, tempDir } from "../helpers.js";
 
 describe("model files", () => {
   let dir: string;
   let cleanup: () => Promise<void>;
   let file: string;
-  let model: SaeModel;
+  let model: AutoencoderModel;
   let data: Awaited<ReturnType<typeof loadData>>;
 
   beforeAll(async () => {
     ({ dir, cleanup } = await tempDir());
     data = await loadData("synthetic:users=120,items=60,ratings=3000,min=5", { seed: 2 });
-    model = new SaeModel([8, 4, 8], data.train, data.scale, createBackend(), "inverse-sqrt-count");
+    const { sae } = MODEL_DEFAULTS;
+    model = new AutoencoderModel(
+      { ...sae.model, hidden: [8, 4, 8] },
+      data.train,
+      data.scale,
+      createBackend(),
+    );
     model.network.initialize(3);
-    trainSae(model, { ...SAE_DEFAULT.train, epochs: 40, patience: 0 });
+    trainAutoencoder(model, { ...sae.train, epochs: 40, patience: 0 });
     file = join(dir, "model.safetensors");
     await saveModel(file, model, {
+      kind: "sae",
       dataset: data.dataset,
       split: data.split,
       userIds: data.userIds,

@@ -1,0 +1,151 @@
+import type { Command } from "commander";
+import { Rng } from "../data/random.js";
+import { createBackend, type KernelChoice } from "../kernels/index.js";
+import { fitModel } from "../train/fit.js";
+import { ProgressBar } from "../train/progress.js";
+import {
+  addDataOptions,
+  addSettingOptions,
+  describeSettings,
+  loadOrDownload,
+  type SettingFlags,
+  settingsFrom,
+} from "./train.js";
+
+interface TuneFlags extends SettingFlags {
+  dataset: string;
+  split?: string;
+  dataDir?: string;
+  download: boolean;
+  threads: number;
+  kernels: KernelChoice;
+  lambdas?: number[];
+  hiddens?: number[][];
+  lrs?: number[];
+  random?: number;
+  json?: boolean;
+}
+
+/** One point of the search and how it did on validation. */
+interface Trial {
+  lambda?: number;
+  hidden?: number[];
+  lr?: number;
+  validationRmse: number;
+  bestEpoch: number;
+  seconds: number;
+}
+
+const numberList = (text: string) => text.split(",").map(Number);
+const hiddenList = (text: string) => text.split(";").map((h) => h.split(",").map(Number));
+
+/** Every combination of the values given (absent lists contribute the model's default). */
+function grid(flags: TuneFlags): Omit<Trial, "validationRmse" | "bestEpoch" | "seconds">[] {
+  const points: Omit<Trial, "validationRmse" | "bestEpoch" | "seconds">[] = [];
+  for (const lambda of flags.lambdas ?? [undefined]) {
+    for (const hidden of flags.hiddens ?? [undefined]) {
+      for (const lr of flags.lrs ?? [undefined]) points.push({ lambda, hidden, lr });
+    }
+  }
+  return points;
+}
+
+async function runTune(flags: TuneFlags): Promise<void> {
+  const say = (s: string) => (flags.json ? process.stderr : process.stdout).write(s);
+  const data = await loadOrDownload(flags, say);
+  let points = grid(flags);
+  if (flags.random !== undefined && flags.random < points.length) {
+    points = new Rng(flags.seed)
+      .shuffle(points.map((_, i) => i))
+      .slice(0, flags.random)
+      .map((i) => points[i]);
+  }
+  const base = settingsFrom(flags);
+  if (base.validation <= 0)
+    throw new Error("tune chooses on validation ratings: --validation must be above 0");
+  const nInputs = base.model.orientation === "user" ? data.itemIds.size : data.userIds.size;
+  say(
+    `tuning ${flags.model} on ${data.dataset} split ${data.split}: ${points.length} settings, each judged on ` +
+      `${(base.validation * 100).toFixed(0)}% of the training ratings held out (the test ratings are not used)\n`,
+  );
+  const trials: Trial[] = [];
+  const bar = new ProgressBar("setting", process.stderr);
+  for (const point of points) {
+    const settings = settingsFrom({
+      ...flags,
+      lambda: point.lambda ?? flags.lambda,
+      hidden: point.hidden ?? flags.hidden,
+      lr: point.lr ?? flags.lr,
+    });
+    const backend = createBackend(flags.kernels, flags.threads);
+    try {
+      const { result } = fitModel(data, settings, backend);
+      const best = result.history[result.bestEpoch - 1];
+      trials.push({
+        ...point,
+        validationRmse: best.validationRmse!,
+        bestEpoch: result.bestEpoch,
+        seconds: result.seconds,
+      });
+    } finally {
+      backend.close();
+    }
+    bar.update({
+      done: trials.length,
+      total: points.length,
+      fields: { last: trials.at(-1)!.validationRmse.toFixed(4) },
+    });
+  }
+  trials.sort((a, b) => a.validationRmse - b.validationRmse);
+  say(`\n${describeSettings(flags.model, base, nInputs)}\n`);
+  say(
+    `${"lambda".padStart(8)} ${"hidden".padStart(12)} ${"lr".padStart(8)} ${"val RMSE".padStart(9)} ${"epoch".padStart(6)} ${"seconds".padStart(8)}\n`,
+  );
+  for (const t of trials) {
+    say(
+      `${String(t.lambda ?? base.train.l2).padStart(8)} ${(t.hidden ?? base.model.hidden).join(",").padStart(12)} ` +
+        `${String(t.lr ?? base.train.optimizer.lr).padStart(8)} ${t.validationRmse.toFixed(4).padStart(9)} ` +
+        `${String(t.bestEpoch).padStart(6)} ${t.seconds.toFixed(1).padStart(8)}\n`,
+    );
+  }
+  const best = trials[0];
+  const args = [
+    ...(best.lambda !== undefined ? ["--lambda", best.lambda] : []),
+    ...(best.hidden ? ["--hidden", best.hidden.join(",")] : []),
+    ...(best.lr !== undefined ? ["--lr", best.lr] : []),
+  ];
+  say(
+    `best on validation: aerec train --model ${flags.model} --dataset ${data.dataset} --split ${data.split} ${args.join(" ")}\n`,
+  );
+  if (flags.json)
+    process.stdout.write(
+      `${JSON.stringify({ model: flags.model, dataset: data.dataset, split: data.split, trials })}\n`,
+    );
+}
+
+export function registerTune(program: Command): void {
+  const command = program
+    .command("tune")
+    .description("search hyper-parameters on validation ratings (grid or random) and print a table");
+  addSettingOptions(addDataOptions(command))
+    .option("--lambdas <list>", "L2 penalties to try, e.g. 1,10,100", numberList)
+    .option(
+      "--hiddens <list>",
+      'hidden layer sizes to try, ";" between settings, e.g. "300;500" or "20,10,20;40,20,40"',
+      hiddenList,
+    )
+    .option("--lrs <list>", "learning rates to try, e.g. 0.001,0.003", numberList)
+    .option("--random <n>", "try only n settings drawn at random from the grid", (t) => Number(t))
+    .option("--json", "print every trial as JSON on the last line of stdout")
+    .addHelpText(
+      "after",
+      `
+Each setting is trained with early stopping on the held-out validation ratings and ranked by its best
+validation RMSE; the test ratings are never looked at. Train the winner with "aerec train" and the printed
+flags to see its test RMSE.
+
+Example:
+  aerec tune --model autorec-i --dataset ml-100k --split u1 --lambdas 1,10,100,1000 --hiddens "300;500"`,
+    )
+    .action((opts: TuneFlags) => runTune(opts));
+}

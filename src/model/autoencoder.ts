@@ -1,0 +1,286 @@
+import { Rng } from "../data/random.js";
+import type { Csr } from "../data/ratings.js";
+import type { Activation, Backend, RowBatch } from "../kernels/index.js";
+import { linearInit } from "./init.js";
+
+/** Layers of an autoencoder over vectors of `nInputs` ratings. */
+export interface AutoencoderShape {
+  nInputs: number;
+  /** Hidden layer sizes: [20, 10, 20] for the tutorial's SAE, [500] for AutoRec. */
+  hidden: number[];
+  /** Activation after every hidden layer. */
+  activation: Activation;
+  /** Activation of the output layer (identity for AutoRec's best setting and the SAE). */
+  outputActivation: Activation;
+}
+
+/** One named parameter tensor, with PyTorch's name, as a view into the flat parameters. */
+export interface ParameterTensor {
+  name: string;
+  /** Shape as aerec stores it. */
+  shape: number[];
+  /** True when aerec stores the transpose of PyTorch's [out][in] layout (the sparse input layer). */
+  transposed: boolean;
+  /** A weight matrix (L2 regularisation applies) rather than a bias. */
+  isWeight: boolean;
+  data: Float32Array;
+}
+
+/**
+ * A fully connected autoencoder that is sparse where it matters: the input layer reads only a row's
+ * observed ratings (CSR times dense), and the output layer is evaluated only where a rating is asked for.
+ * Hidden layers are dense. All parameters live in one flat array so that an optimizer step is one kernel
+ * call. The tutorial's SAE is [20, 10, 20] with sigmoid; AutoRec is [k] with sigmoid and identity output.
+ *
+ * Layout: input weights [nInputs][h0] (PyTorch's fc1.weight transposed, so each input's weights are
+ * contiguous), then (weight [out][in], bias) for each later layer as PyTorch stores them.
+ */
+export class AutoencoderNetwork {
+  readonly params: Float32Array;
+  readonly grads: Float32Array;
+  readonly tensors: ParameterTensor[];
+  readonly gradTensors: Float32Array[];
+  /** Layer widths: nInputs, hidden..., nInputs. */
+  readonly sizes: number[];
+  private acts: Float32Array[] = [];
+  private deltas: Float32Array[] = [];
+  private pred: Float32Array = new Float32Array(0);
+  private dPred: Float32Array = new Float32Array(0);
+  private rows: Int32Array = new Int32Array(0);
+  private dropMask: Float32Array = new Float32Array(0);
+  private allOutputs?: Float32Array;
+  /** The hidden layer the last encode() applied dropout to, or -1. */
+  private maskedLayer = -1;
+
+  constructor(
+    readonly shape: AutoencoderShape,
+    readonly backend: Backend,
+  ) {
+    const { nInputs, hidden } = shape;
+    if (hidden.length === 0 || hidden.some((h) => !(Number.isInteger(h) && h > 0))) {
+      throw new Error(`hidden layer sizes must be positive integers, got [${hidden.join(", ")}]`);
+    }
+    this.sizes = [nInputs, ...hidden, nInputs];
+    const specs: Omit<ParameterTensor, "data">[] = [];
+    for (let l = 0; l + 1 < this.sizes.length; l++) {
+      const [nIn, nOut] = [this.sizes[l], this.sizes[l + 1]];
+      const name = `fc${l + 1}`;
+      specs.push({
+        name: `${name}.weight`,
+        shape: l === 0 ? [nIn, nOut] : [nOut, nIn],
+        transposed: l === 0,
+        isWeight: true,
+      });
+      specs.push({ name: `${name}.bias`, shape: [nOut], transposed: false, isWeight: false });
+    }
+    const total = specs.reduce((n, s) => n + s.shape[0] * (s.shape[1] ?? 1), 0);
+    this.params = backend.arena.f32(total);
+    this.grads = backend.arena.f32(total);
+    let at = 0;
+    this.tensors = [];
+    this.gradTensors = [];
+    for (const spec of specs) {
+      const n = spec.shape[0] * (spec.shape[1] ?? 1);
+      this.tensors.push({ ...spec, data: this.params.subarray(at, at + n) });
+      this.gradTensors.push(this.grads.subarray(at, at + n));
+      at += n;
+    }
+  }
+
+  /** Number of layers (weight, bias pairs). */
+  get nLayers(): number {
+    return this.sizes.length - 1;
+  }
+
+  /** Index of the code (middle hidden) layer's activations. */
+  get codeLayer(): number {
+    return Math.floor((this.nLayers - 1) / 2);
+  }
+
+  /** PyTorch's default initialisation from a seed. */
+  initialize(seed: number): void {
+    const rng = new Rng(seed);
+    for (let l = 0; l < this.nLayers; l++) {
+      linearInit(this.tensors[2 * l].data, this.sizes[l], rng);
+      linearInit(this.tensors[2 * l + 1].data, this.sizes[l], rng);
+    }
+  }
+
+  /** Sizes the work buffers for up to `nRows` rows and `nnz` output entries per call. */
+  reserve(nRows: number, nnz: number): void {
+    const { arena } = this.backend;
+    if (nRows > this.rows.length) {
+      this.rows = arena.i32(nRows);
+      this.acts = this.sizes.slice(1, -1).map((h) => arena.f32(nRows * h));
+      this.deltas = this.sizes.slice(1, -1).map((h) => arena.f32(nRows * h));
+      this.dropMask = arena.f32(nRows * this.sizes[this.codeLayer + 1]);
+    }
+    if (nnz > this.pred.length) {
+      this.pred = arena.f32(nnz);
+      this.dPred = arena.f32(nnz);
+    }
+  }
+
+  /** A CSR copied into this network's memory, so the kernels can read it. */
+  adopt(csr: Csr): Csr {
+    const { arena } = this.backend;
+    const indptr = arena.i32(csr.indptr.length);
+    const indices = arena.i32(csr.indices.length);
+    const values = arena.f32(csr.values.length);
+    indptr.set(csr.indptr);
+    indices.set(csr.indices);
+    values.set(csr.values);
+    return { ...csr, indptr, indices, values };
+  }
+
+  private batch(csr: Csr, rows: ArrayLike<number>): RowBatch {
+    this.reserve(rows.length, 0);
+    for (let b = 0; b < rows.length; b++) this.rows[b] = rows[b];
+    return {
+      rows: this.rows,
+      nRows: rows.length,
+      indptr: csr.indptr,
+      indices: csr.indices,
+      values: csr.values,
+    };
+  }
+
+  /**
+   * Runs the hidden layers for `rows` of `input` (adopted) and returns the last hidden layer. With a
+   * `dropout` of p > 0 and an `rng`, the code layer's units are zeroed with probability p and the rest scaled
+   * by 1/(1-p) (training only).
+   */
+  encode(input: Csr, rows: ArrayLike<number>, dropout = 0, rng?: Rng): Float32Array {
+    const { kernels } = this.backend;
+    const { activation } = this.shape;
+    const n = rows.length;
+    const b = this.batch(input, rows);
+    kernels.sparseAffine(this.acts[0], b, this.tensors[0].data, this.tensors[1].data, this.sizes[1]);
+    kernels.activate(this.acts[0], n * this.sizes[1], activation);
+    for (let l = 1; l < this.nLayers - 1; l++) {
+      if (l - 1 === this.codeLayer && dropout > 0 && rng) this.dropout(l - 1, n, dropout, rng);
+      const [w, bias] = [this.tensors[2 * l].data, this.tensors[2 * l + 1].data];
+      kernels.denseAffine(this.acts[l], this.acts[l - 1], w, bias, n, this.sizes[l], this.sizes[l + 1]);
+      kernels.activate(this.acts[l], n * this.sizes[l + 1], activation);
+    }
+    if (this.codeLayer === this.nLayers - 2 && dropout > 0 && rng)
+      this.dropout(this.codeLayer, n, dropout, rng);
+    return this.acts[this.nLayers - 2];
+  }
+
+  private dropout(layer: number, n: number, p: number, rng: Rng): void {
+    const size = n * this.sizes[layer + 1];
+    const keep = 1 / (1 - p);
+    for (let i = 0; i < size; i++) this.dropMask[i] = rng.float() < p ? 0 : keep;
+    this.backend.kernels.multiply(this.acts[layer], this.dropMask, size);
+    this.maskedLayer = layer;
+  }
+
+  /**
+   * Outputs for the same `rows` (after `encode`) at the entries `output` (adopted) holds for them, in batch
+   * order. The returned view is overwritten by the next call.
+   */
+  decodeAt(output: Csr, rows: ArrayLike<number>, nnz: number): Float32Array {
+    this.reserve(rows.length, nnz);
+    const last = this.nLayers - 1;
+    const b = this.batch(output, rows);
+    this.backend.kernels.sparseOutput(
+      this.pred,
+      b,
+      this.acts[last - 1],
+      this.tensors[2 * last].data,
+      this.tensors[2 * last + 1].data,
+      this.sizes[last],
+    );
+    this.backend.kernels.activate(this.pred, nnz, this.shape.outputActivation);
+    return this.pred.subarray(0, nnz);
+  }
+
+  /** Every output for the first encoded row (after `encode`); overwritten by the next call. */
+  decodeAll(): Float32Array {
+    const last = this.nLayers - 1;
+    const [w, bias] = [this.tensors[2 * last].data, this.tensors[2 * last + 1].data];
+    this.allOutputs ??= this.backend.arena.f32(this.shape.nInputs);
+    const [nIn, nOut] = [this.sizes[last], this.sizes[last + 1]];
+    this.backend.kernels.denseAffine(this.allOutputs, this.acts[last - 1], w, bias, 1, nIn, nOut);
+    this.backend.kernels.activate(this.allOutputs, nOut, this.shape.outputActivation);
+    return this.allOutputs;
+  }
+
+  /**
+   * One forward and backward pass reconstructing `rows`' entries in `target` (adopted). The encoder reads
+   * `input` rows `inputRows` (by default the same ratings; a corrupted copy for denoising). Adds the gradient
+   * of scale * (sum of squared errors) to `grads` (which the caller zeroes, or not) and returns that sum.
+   */
+  accumulateGradients(
+    target: Csr,
+    rows: ArrayLike<number>,
+    scale: number,
+    options: { input?: Csr; inputRows?: ArrayLike<number>; dropout?: number; rng?: Rng } = {},
+  ): number {
+    const { kernels } = this.backend;
+    const { outputActivation } = this.shape;
+    const input = options.input ?? target;
+    const inputRows = options.inputRows ?? rows;
+    let nnz = 0;
+    for (let b = 0; b < rows.length; b++) nnz += target.indptr[rows[b] + 1] - target.indptr[rows[b]];
+    this.maskedLayer = -1;
+    this.encode(input, inputRows, options.dropout ?? 0, options.rng);
+    this.decodeAt(target, rows, nnz);
+    const batch = this.batch(target, rows);
+    const n = rows.length;
+    const sse = kernels.squaredError(this.dPred, this.pred, batch, scale);
+    kernels.activateBackward(this.dPred, this.dPred, this.pred, nnz, outputActivation);
+    const last = this.nLayers - 1;
+    kernels.sparseOutputBackward(
+      this.gradTensors[2 * last],
+      this.gradTensors[2 * last + 1],
+      this.deltas[last - 1],
+      batch,
+      this.dPred,
+      this.acts[last - 1],
+      this.tensors[2 * last].data,
+      this.sizes[last],
+    );
+    for (let l = last - 1; l >= 1; l--) {
+      this.throughActivation(l, n);
+      kernels.denseAffineBackward(
+        this.gradTensors[2 * l],
+        this.gradTensors[2 * l + 1],
+        this.deltas[l - 1],
+        this.deltas[l],
+        this.acts[l - 1],
+        this.tensors[2 * l].data,
+        n,
+        this.sizes[l],
+        this.sizes[l + 1],
+      );
+    }
+    this.throughActivation(0, n);
+    const inputBatch = this.batch(input, inputRows);
+    kernels.sparseAffineBackward(
+      this.gradTensors[0],
+      this.gradTensors[1],
+      inputBatch,
+      this.deltas[0],
+      this.sizes[1],
+    );
+    return sse;
+  }
+
+  /** deltas[l] from d(loss)/d(output of layer l) to d(loss)/d(its pre-activation), through dropout too. */
+  private throughActivation(l: number, n: number): void {
+    const { kernels } = this.backend;
+    const size = n * this.sizes[l + 1];
+    if (l === this.maskedLayer) kernels.multiply(this.deltas[l], this.dropMask, size);
+    // With dropout the stored activation is masked; the derivative needs the unmasked value, which is
+    // recovered where the mask kept the unit (elsewhere the delta is already 0).
+    if (l === this.maskedLayer) this.unmask(l, size);
+    kernels.activateBackward(this.deltas[l], this.deltas[l], this.acts[l], size, this.shape.activation);
+  }
+
+  private unmask(l: number, size: number): void {
+    const act = this.acts[l];
+    for (let i = 0; i < size; i++) if (this.dropMask[i] !== 0) act[i] /= this.dropMask[i];
+  }
+}

@@ -1,0 +1,39 @@
+import type { LoadedData } from "../data/load.js";
+import type { Ratings } from "../data/ratings.js";
+import { validationSplit } from "../data/splits.js";
+import type { Backend } from "../kernels/index.js";
+import { AutoencoderModel } from "../model/autoencoder-model.js";
+import type { ModelSettings } from "./presets.js";
+import { type EpochReport, type TrainResult, trainAutoencoder } from "./train-autoencoder.js";
+
+/** A trained model with how it was trained. */
+export interface FitOutcome {
+  model: AutoencoderModel;
+  result: TrainResult;
+  /** The ratings the model was trained on (training minus validation). */
+  fit: Ratings;
+  validation?: Ratings;
+}
+
+/**
+ * Holds out `settings.validation` of the training ratings, trains on the rest with early stopping on the
+ * held-out part, then lets the model read every training rating as input for its predictions. The test
+ * ratings are not touched.
+ */
+export function fitModel(
+  data: LoadedData,
+  settings: ModelSettings,
+  backend: Backend,
+  onEpoch?: (report: EpochReport) => void,
+): FitOutcome {
+  const seed = settings.train.seed;
+  const { fit, validation } =
+    settings.validation > 0
+      ? validationSplit(data.train, settings.validation, seed)
+      : { fit: data.train, validation: undefined };
+  const model = new AutoencoderModel(settings.model, fit, data.scale, backend);
+  model.network.initialize(seed);
+  const result = trainAutoencoder(model, settings.train, { validation, onEpoch });
+  if (validation) model.useRatings(data.train);
+  return { model, result, fit, validation };
+}

@@ -1,0 +1,265 @@
+import { permutation, Rng } from "../data/random.js";
+import type { Csr, Ratings } from "../data/ratings.js";
+import { ratingMetrics } from "../eval/metrics.js";
+import type { AutoencoderModel } from "../model/autoencoder-model.js";
+import { TrainingDivergedError } from "./errors.js";
+import { Lbfgs, type LbfgsConfig } from "./lbfgs.js";
+import { Optimizer, type OptimizerConfig } from "./optimizers.js";
+
+/** How to train an autoencoder. */
+export interface TrainConfig {
+  /** Most epochs (for L-BFGS: iterations, each one full-batch pass or more). */
+  epochs: number;
+  /** Rows (users or movies) per optimizer step; ignored by L-BFGS, which is full-batch. */
+  batchSize: number;
+  optimizer: OptimizerConfig | LbfgsConfig;
+  /**
+   * Reset the gradients before each step. The tutorial never calls optimizer.zero_grad(), so its gradients
+   * accumulate over every step of every epoch; `false` reproduces that.
+   */
+  resetGradients: boolean;
+  /**
+   * "all-columns": nn.MSELoss over every column with unobserved outputs zeroed (the tutorial's loss,
+   * sum of squared errors / (rows x columns)); "observed": mean squared error over the observed ratings.
+   */
+  loss: "all-columns" | "observed";
+  /**
+   * AutoRec's regularisation: the objective is sum of squared errors + l2/2 * (squared norm of every weight
+   * matrix, biases excluded), divided by the number of observed ratings so that step sizes do not depend on
+   * the data set's size. 0 = none.
+   */
+  l2: number;
+  /**
+   * Denoising: each step hides this fraction of every row's input ratings (the rest scaled by 1/(1-p), as
+   * inverted dropout does) while the loss still covers all of them. 0 = off.
+   */
+  inputDropout: number;
+  /** Dropout on the code (middle hidden) layer while training, as Kuchaiev & Ginsburg do. 0 = off. */
+  codeDropout: number;
+  /** Visit rows in a new random order each epoch (the tutorial visits them in id order). */
+  shuffle: boolean;
+  /** Stop after this many epochs without a better validation RMSE and keep the best epoch; 0 = never. */
+  patience: number;
+  seed: number;
+}
+
+/** What one epoch did. */
+export interface EpochReport {
+  epoch: number;
+  /**
+   * Training loss: with one row per step and the tutorial's loss, the tutorial's printed loss (mean over
+   * users of the RMSE on their own ratings); otherwise the RMSE over all observed training ratings.
+   */
+  trainLoss: number;
+  /** RMSE on the validation ratings (clipped predictions), when validation ratings were given. */
+  validationRmse?: number;
+  seconds: number;
+}
+
+/** The outcome of training. */
+export interface TrainResult {
+  history: EpochReport[];
+  /** Epoch whose parameters the model holds (the best on validation with early stopping, else the last). */
+  bestEpoch: number;
+  seconds: number;
+  /** Why training ended before its last epoch, if it did. */
+  stopped?: string;
+}
+
+/**
+ * Trains `model` on its own training ratings. With `validation`, reports validation RMSE each epoch and, with
+ * patience, stops early and restores the best epoch. The test ratings never enter here.
+ */
+export function trainAutoencoder(
+  model: AutoencoderModel,
+  config: TrainConfig,
+  options: { validation?: Ratings; onEpoch?: (report: EpochReport) => void } = {},
+): TrainResult {
+  const { network } = model;
+  const rows = nonEmptyRows(model.targets);
+  const nObserved = model.targets.indptr[model.targets.nRows];
+  const rng = new Rng(config.seed);
+  const step =
+    config.optimizer.kind === "lbfgs"
+      ? lbfgsEpoch(model, config, config.optimizer, rows, nObserved)
+      : minibatchEpoch(model, config, config.optimizer, rows, nObserved, rng);
+  const history: EpochReport[] = [];
+  let best = { epoch: 0, rmse: Number.POSITIVE_INFINITY, params: network.params.slice() };
+  let lastGood = network.params.slice();
+  let stopped: string | undefined;
+  const started = performance.now();
+
+  for (let epoch = 1; epoch <= config.epochs; epoch++) {
+    const epochStart = performance.now();
+    const { trainLoss, done } = step();
+    model.weightsChanged();
+    if (!Number.isFinite(trainLoss) || !network.params.every(Number.isFinite)) {
+      network.params.set(lastGood);
+      model.weightsChanged();
+      throw new TrainingDivergedError(epoch, trainLoss);
+    }
+    lastGood = network.params.slice();
+    const report: EpochReport = { epoch, trainLoss, seconds: (performance.now() - epochStart) / 1000 };
+    if (options.validation) {
+      report.validationRmse = ratingMetrics(
+        model.predict(options.validation),
+        options.validation.values,
+      ).rmse;
+      if (report.validationRmse < best.rmse) best = { epoch, rmse: report.validationRmse, params: lastGood };
+    }
+    history.push(report);
+    options.onEpoch?.(report);
+    if (done) {
+      stopped = done;
+      break;
+    }
+    if (config.patience > 0 && options.validation && epoch - best.epoch >= config.patience) {
+      stopped = `no better validation RMSE for ${config.patience} epochs`;
+      break;
+    }
+  }
+  let bestEpoch = history.length;
+  if (config.patience > 0 && options.validation && best.epoch > 0) {
+    network.params.set(best.params);
+    model.weightsChanged();
+    bestEpoch = best.epoch;
+  }
+  return { history, bestEpoch, seconds: (performance.now() - started) / 1000, stopped };
+}
+
+type EpochStep = () => { trainLoss: number; done?: string };
+
+function nonEmptyRows(csr: Csr): number[] {
+  const rows: number[] = [];
+  for (let r = 0; r < csr.nRows; r++) if (csr.indptr[r + 1] > csr.indptr[r]) rows.push(r);
+  return rows;
+}
+
+/** Adds l2 * W to the gradient of every weight matrix (scaled by `c`); returns c/2 * sum of their squares. */
+function addWeightPenalty(model: AutoencoderModel, c: number): number {
+  if (c === 0) return 0;
+  const { network } = model;
+  const { kernels } = network.backend;
+  let penalty = 0;
+  network.tensors.forEach((t, k) => {
+    if (!t.isWeight) return;
+    kernels.addScaled(network.gradTensors[k], t.data, c, t.data.length);
+    penalty += (c / 2) * kernels.sumSquares(t.data, t.data.length);
+  });
+  return penalty;
+}
+
+function minibatchEpoch(
+  model: AutoencoderModel,
+  config: TrainConfig,
+  optimizerConfig: OptimizerConfig,
+  rows: number[],
+  nObserved: number,
+  rng: Rng,
+): EpochStep {
+  const { network, input, targets } = model;
+  const { kernels } = network.backend;
+  const optimizer = new Optimizer(optimizerConfig, network.params, network.grads, network.backend);
+  let maxRow = 0;
+  for (const r of rows) maxRow = Math.max(maxRow, targets.indptr[r + 1] - targets.indptr[r]);
+  const batchSize = Math.max(1, Math.min(config.batchSize, rows.length));
+  network.reserve(batchSize, maxRow * batchSize);
+  kernels.fill(network.grads, network.grads.length, 0);
+  const corrupted = config.inputDropout > 0 ? scratchCsr(model, batchSize, maxRow * batchSize) : null;
+  const corruptedRows = Array.from({ length: batchSize }, (_, i) => i);
+  const l2 = config.l2 / nObserved;
+  const tutorialLoss = batchSize === 1 && config.loss === "all-columns";
+
+  return () => {
+    const order = config.shuffle ? Array.from(permutation(rows.length, rng), (i) => rows[i]) : rows;
+    let perRow = 0;
+    let sse = 0;
+    for (let at = 0; at < order.length; at += batchSize) {
+      const batch = order.slice(at, at + batchSize);
+      let nnz = 0;
+      for (const r of batch) nnz += targets.indptr[r + 1] - targets.indptr[r];
+      const scale = config.loss === "all-columns" ? 1 / (batch.length * targets.nCols) : 1 / nnz;
+      if (config.resetGradients) kernels.fill(network.grads, network.grads.length, 0);
+      const batchSse = network.accumulateGradients(targets, batch, scale, {
+        input: corrupted ? dropInputs(corrupted, input, batch, config.inputDropout, rng) : input,
+        inputRows: corrupted ? corruptedRows.slice(0, batch.length) : batch,
+        dropout: config.codeDropout,
+        rng,
+      });
+      addWeightPenalty(model, l2);
+      optimizer.step();
+      sse += batchSse;
+      if (tutorialLoss) perRow += Math.sqrt(batchSse / nnz);
+    }
+    optimizer.flushSubnormals();
+    return { trainLoss: tutorialLoss ? perRow / order.length : Math.sqrt(sse / nObserved) };
+  };
+}
+
+/** Full-batch L-BFGS: one epoch is one iteration (a line search of one or more full passes). */
+function lbfgsEpoch(
+  model: AutoencoderModel,
+  config: TrainConfig,
+  lbfgsConfig: LbfgsConfig,
+  rows: number[],
+  nObserved: number,
+): EpochStep {
+  const { network, input, targets } = model;
+  const { kernels } = network.backend;
+  const chunk = 256;
+  let maxChunkNnz = 0;
+  for (let at = 0; at < rows.length; at += chunk) {
+    const slice = rows.slice(at, at + chunk);
+    maxChunkNnz = Math.max(
+      maxChunkNnz,
+      slice.reduce((n, r) => n + targets.indptr[r + 1] - targets.indptr[r], 0),
+    );
+  }
+  network.reserve(chunk, maxChunkNnz);
+  const l2 = config.l2 / nObserved;
+  let lastSse = 0;
+  const objective = (x: Float32Array, grad: Float32Array): number => {
+    network.params.set(x);
+    kernels.fill(network.grads, network.grads.length, 0);
+    let sse = 0;
+    for (let at = 0; at < rows.length; at += chunk) {
+      sse += network.accumulateGradients(targets, rows.slice(at, at + chunk), 1 / nObserved, { input });
+    }
+    const penalty = addWeightPenalty(model, l2);
+    grad.set(network.grads);
+    lastSse = sse;
+    return sse / nObserved + penalty;
+  };
+  const lbfgs = new Lbfgs(lbfgsConfig, network.params, objective);
+  return () => {
+    const status = lbfgs.step();
+    network.params.set(lbfgs.x);
+    return {
+      trainLoss: Math.sqrt(lastSse / nObserved),
+      done: status === "continue" ? undefined : `L-BFGS stopped: ${status}`,
+    };
+  };
+}
+
+/** An empty CSR in the network's memory for up to `rows` rows and `nnz` entries. */
+function scratchCsr(model: AutoencoderModel, rows: number, nnz: number): Csr {
+  const { arena } = model.network.backend;
+  const nCols = model.targets.nCols;
+  return { nRows: rows, nCols, indptr: arena.i32(rows + 1), indices: arena.i32(nnz), values: arena.f32(nnz) };
+}
+
+/** Fills `out` with `rows` of `source`, each entry kept with probability 1-p and scaled by 1/(1-p). */
+function dropInputs(out: Csr, source: Csr, rows: number[], p: number, rng: Rng): Csr {
+  const keep = 1 / (1 - p);
+  let k = 0;
+  rows.forEach((r, b) => {
+    out.indptr[b] = k;
+    for (let q = source.indptr[r]; q < source.indptr[r + 1]; q++) {
+      if (rng.float() < p) continue;
+      out.indices[k] = source.indices[q];
+      out.values[k++] = source.values[q] * keep;
+    }
+  });
+  out.indptr[rows.length] = k;
+  return out;
+}

@@ -1,0 +1,79 @@
+import { describe, expect, it } from "vitest";
+import { Rng } from "../../src/data/random.js";
+import { Ratings } from "../../src/data/ratings.js";
+import type { Backend } from "../../src/kernels/index.js";
+import * as reference from "../../src/kernels/reference.js";
+import { type AutoencoderConfig, AutoencoderModel } from "../../src/model/autoencoder-model.js";
+
+// A float64 backend: the reference kernels on Float64Array, for finite-difference checks of whole networks.
+const float64: Backend = {
+  kernels: { name: "reference-f64", ...reference } as unknown as Backend["kernels"],
+  arena: {
+    f32: (n) => new Float64Array(n) as unknown as Float32Array,
+    i32: (n) => new Int32Array(n),
+  },
+  threads: 1,
+  close() {},
+};
+
+const ratings = new Ratings(
+  Int32Array.of(0, 0, 1, 1, 1, 2, 3, 3),
+  Int32Array.of(0, 3, 1, 2, 4, 0, 2, 4),
+  Float32Array.of(5, 3, 4, 1, 2, 4, 5, 3),
+  4,
+  5,
+);
+
+function check(config: AutoencoderConfig, dropout: number) {
+  const model = new AutoencoderModel(config, ratings, { min: 1, max: 5, step: 1 }, float64);
+  const { network, targets } = model;
+  network.initialize(3);
+  const rows = [0, 1, 3];
+  const loss = () => network.accumulateGradients(targets, rows, 0.5, { dropout, rng: new Rng(9) });
+  network.grads.fill(0);
+  loss();
+  const analytic = network.grads.slice();
+  const eps = 1e-6;
+  for (let i = 0; i < network.params.length; i++) {
+    const keep = network.params[i];
+    network.params[i] = keep + eps;
+    const up = 0.5 * loss();
+    network.params[i] = keep - eps;
+    const down = 0.5 * loss();
+    network.params[i] = keep;
+    expect(Math.abs(analytic[i] - (up - down) / (2 * eps)), `parameter ${i}`).toBeLessThan(1e-6);
+  }
+}
+
+describe("whole-network gradients agree with finite differences (float64)", () => {
+  const base: AutoencoderConfig = {
+    orientation: "user",
+    hidden: [3, 2, 3],
+    activation: "sigmoid",
+    outputActivation: "identity",
+    inputScaling: "none",
+  };
+  it("the tutorial's SAE", () => check(base, 0));
+  it("SELU layers with dropout on the code layer", () => check({ ...base, activation: "selu" }, 0.4));
+  it("an item-based AutoRec with a sigmoid output", () =>
+    check({ ...base, orientation: "item", hidden: [4], outputActivation: "sigmoid" }, 0));
+});
+
+describe("AutoencoderModel", () => {
+  it("item-based scoreAll agrees with predictions at the same pairs", () => {
+    const config: AutoencoderConfig = {
+      orientation: "item",
+      hidden: [4],
+      activation: "sigmoid",
+      outputActivation: "identity",
+      inputScaling: "none",
+    };
+    const model = new AutoencoderModel(config, ratings, { min: -100, max: 100, step: 1 }, float64);
+    model.network.initialize(1);
+    const pairs = new Ratings(Int32Array.of(2, 2, 0), Int32Array.of(1, 3, 2), Float32Array.of(0, 0, 0), 4, 5);
+    const predicted = model.predict(pairs);
+    const scores = model.scoreAll(2);
+    expect(predicted[0]).toBeCloseTo(scores[1], 6);
+    expect(predicted[1]).toBeCloseTo(scores[3], 6);
+  });
+});

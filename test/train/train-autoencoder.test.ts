@@ -1,0 +1,94 @@
+import { describe, expect, it } from "vitest";
+import { loadData } from "../../src/data/load.js";
+import { validationSplit } from "../../src/data/splits.js";
+import { ratingMetrics } from "../../src/eval/metrics.js";
+import { createBackend } from "../../src/kernels/index.js";
+import { type AutoencoderConfig, AutoencoderModel } from "../../src/model/autoencoder-model.js";
+import { TrainingDivergedError } from "../../src/train/errors.js";
+import { fitModel } from "../../src/train/fit.js";
+import { lbfgsDefaults } from "../../src/train/lbfgs.js";
+import { MODEL_DEFAULTS, TUTORIAL_PRESET } from "../../src/train/presets.js";
+import { trainAutoencoder } from "../../src/train/train-autoencoder.js";
+
+const data = await loadData("synthetic:users=300,items=100,ratings=12000,min=10", { seed: 5 });
+const SAE = MODEL_DEFAULTS.sae;
+const small: AutoencoderConfig = { ...SAE.model, hidden: [12, 6, 12] };
+const meanRmse = ratingMetrics(
+  new Float32Array(data.test.size).fill(data.train.mean()),
+  data.test.values,
+).rmse;
+
+function model(threads = 1, config: AutoencoderConfig = small, seed = 1) {
+  const m = new AutoencoderModel(config, data.train, data.scale, createBackend("auto", threads));
+  m.network.initialize(seed);
+  return m;
+}
+
+describe("trainAutoencoder", () => {
+  it("learns: the corrected SAE beats the global mean on held-out ratings", () => {
+    const m = model();
+    const result = trainAutoencoder(m, { ...SAE.train, epochs: 60, patience: 0 });
+    expect(result.history).toHaveLength(60);
+    expect(result.history[59].trainLoss).toBeLessThan(result.history[0].trainLoss);
+    expect(ratingMetrics(m.predict(data.test), data.test.values).rmse).toBeLessThan(meanRmse - 0.05);
+  });
+
+  it.each(["autorec-i", "autorec-u", "deep-ae"] as const)("%s learns with its defaults (small)", (kind) => {
+    const defaults = MODEL_DEFAULTS[kind];
+    const settings = {
+      ...defaults,
+      model: { ...defaults.model, hidden: defaults.model.hidden.map((h) => Math.ceil(h / 16)) },
+      train: { ...defaults.train, epochs: 40 },
+    };
+    const { model: m, result } = fitModel(data, settings, createBackend());
+    expect(result.history.length).toBeGreaterThan(3);
+    expect(ratingMetrics(m.predict(data.test), data.test.values).rmse).toBeLessThan(meanRmse - 0.02);
+  });
+
+  it("is reproducible for a seed and does not depend on the thread count", () => {
+    const config = { ...TUTORIAL_PRESET.train, epochs: 3 };
+    const runs = [1, 1, 2].map((threads) => {
+      const m = model(threads, { ...small, inputScaling: "none" });
+      trainAutoencoder(m, config);
+      m.network.backend.close();
+      return m.network.params.slice();
+    });
+    expect(runs[1]).toEqual(runs[0]);
+    expect(runs[2]).toEqual(runs[0]);
+  });
+
+  it("stops early on validation and keeps the best epoch's parameters", () => {
+    const { fit, validation } = validationSplit(data.train, 0.1, 1);
+    const m = new AutoencoderModel(small, fit, data.scale, createBackend());
+    m.network.initialize(1);
+    const optimizer = { ...SAE.train.optimizer, lr: 0.05 };
+    const result = trainAutoencoder(m, { ...SAE.train, optimizer, patience: 3 }, { validation });
+    const best = Math.min(...result.history.map((e) => e.validationRmse!));
+    expect(result.history.length).toBe(result.bestEpoch + 3);
+    expect(result.history[result.bestEpoch - 1].validationRmse).toBe(best);
+    expect(ratingMetrics(m.predict(validation), validation.values).rmse).toBeCloseTo(best, 6);
+  });
+
+  it("full-batch L-BFGS lowers the regularised objective every iteration", () => {
+    const m = model(1, { ...small, orientation: "item", hidden: [16] });
+    const result = trainAutoencoder(m, {
+      ...SAE.train,
+      optimizer: lbfgsDefaults(),
+      l2: 1,
+      epochs: 15,
+      patience: 0,
+    });
+    const losses = result.history.map((e) => e.trainLoss);
+    expect(losses.at(-1)!).toBeLessThan(losses[0] - 0.1);
+  });
+
+  it("a diverging run stops with TrainingDivergedError and keeps the last good parameters", () => {
+    const m = model(1, { ...small, inputScaling: "none" });
+    const config = { ...TUTORIAL_PRESET.train, epochs: 50, optimizer: { ...SAE.train.optimizer, lr: 1e30 } };
+    expect(() => trainAutoencoder(m, config)).toThrow(TrainingDivergedError);
+    expect(() => trainAutoencoder(m, config)).toThrow(
+      /training diverged at epoch \d+ .*Lower the learning rate/,
+    );
+    expect(m.network.params.every(Number.isFinite)).toBe(true);
+  });
+});
