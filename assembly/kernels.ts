@@ -357,6 +357,13 @@ export function multiply(x: usize, m: usize, n: i32): void {
   for (; i < n; i++) store<f32>(at(x, i), load<f32>(at(x, i)) * load<f32>(at(m, i)));
 }
 
+/** Dot product, accumulated in f64. */
+export function dotProduct(x: usize, y: usize, n: i32): f64 {
+  let s: f64 = 0;
+  for (let i = 0; i < n; i++) s += <f64>load<f32>(at(x, i)) * <f64>load<f32>(at(y, i));
+  return s;
+}
+
 /** Sum of squares, accumulated in f64. */
 export function sumSquares(x: usize, n: i32): f64 {
   let s: f64 = 0;

@@ -6,7 +6,8 @@ A tiny stacked autoencoder (7 movies, 5 users, hidden 4-3-4, sigmoid) on fixed s
 the tutorial's way (one user per step, outputs zeroed where the target is 0, nn.MSELoss over all columns,
 RMSprop lr 0.01 weight decay 0.5) with and without resetting the gradients, and the corrected way (batches
 of 2 users, mean squared error over observed ratings, Adam). Records the initial weights and the weights
-after 1 and 10 steps, in PyTorch's names and layouts, with the loss of every step.
+after 1 and 10 steps, in PyTorch's names and layouts, with the loss of every step. Also an item-based
+AutoRec trained by torch.optim.LBFGS (strong Wolfe) for 8 iterations on the same ratings.
 """
 
 import json
@@ -89,6 +90,34 @@ def adam_run(init):
     return out
 
 
+def lbfgs_run():
+    """Item-based AutoRec (rows = movies, 5 user inputs, 3 sigmoid units), full-batch L-BFGS, strong Wolfe."""
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Linear(N_USERS, 3), nn.Sigmoid(), nn.Linear(3, N_USERS))
+    init = {f"fc{k + 1}.{kind}": getattr(model[i], kind).detach().flatten().tolist() for k, i in enumerate((0, 2)) for kind in ("weight", "bias")}
+    items = dense.t()
+    mask = items > 0
+    n_obs = float(mask.sum())
+    lam = 0.5
+    # One step() of 8 iterations; max_eval is lifted so that every line search may use its 25 evaluations
+    # (PyTorch caps a line search at the step's remaining evaluation budget).
+    optimizer = torch.optim.LBFGS(
+        model.parameters(), lr=1, history_size=10, max_iter=8, max_eval=1000, line_search_fn="strong_wolfe"
+    )
+
+    def closure():
+        optimizer.zero_grad()
+        out = model(items)
+        loss = (((out - items)[mask] ** 2).sum() + lam / 2 * (model[0].weight.pow(2).sum() + model[2].weight.pow(2).sum())) / n_obs
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    losses = [closure().item()]
+    after = {f"fc{k + 1}.{kind}": getattr(model[i], kind).detach().flatten().tolist() for k, i in enumerate((0, 2)) for kind in ("weight", "bias")}
+    return {"lambda": lam, "hidden": 3, "init": init, "losses": losses, "after8": after}
+
+
 init_model = SAE()
 init = {f"fcs.{k}.{kind}": v for k, fc in enumerate(init_model.fcs) for kind, v in (("weight", fc.weight), ("bias", fc.bias))}
 init = {k: v.detach().clone() for k, v in init.items()}
@@ -104,6 +133,7 @@ fixture = {
         "rmsprop-reset": {"lr": 0.01, "weightDecay": 0.5, **tutorial_run(init, reset=True)},
         "adam-batches": {"lr": 0.01, "weightDecay": 0.001, "batches": [[0, 1], [2, 3], [4, 0], [1, 2], [3, 4]], **adam_run(init)},
     },
+    "lbfgs": lbfgs_run(),
 }
 path = sys.argv[1] if len(sys.argv) > 1 else "test/fixtures/sae-parity.json"
 with open(path, "w") as f:

@@ -253,6 +253,12 @@ export function multiply(x: FloatArray, m: FloatArray, n: number): void {
   for (let i = 0; i < n; i++) x[i] *= m[i];
 }
 
+export function dotProduct(x: FloatArray, y: FloatArray, n: number): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += x[i] * y[i];
+  return s;
+}
+
 export function sumSquares(x: FloatArray, n: number): number {
   let s = 0;
   for (let i = 0; i < n; i++) s += x[i] * x[i];

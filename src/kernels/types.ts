@@ -119,6 +119,8 @@ export interface Kernels {
   addScaled(y: Float32Array, x: Float32Array, a: number, n: number): void;
   /** x *= m element-wise (dropout masks). */
   multiply(x: Float32Array, m: Float32Array, n: number): void;
+  /** Dot product (accumulated in double precision). */
+  dotProduct(x: Float32Array, y: Float32Array, n: number): number;
   /** Sum of squares (accumulated in double precision). */
   sumSquares(x: Float32Array, n: number): number;
 }

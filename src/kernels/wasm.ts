@@ -69,6 +69,7 @@ interface WasmExports {
   addScaled(y: number, x: number, a: number, n: number): void;
   multiply(x: number, m: number, n: number): void;
   sumSquares(x: number, n: number): number;
+  dotProduct(x: number, y: number, n: number): number;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -335,6 +336,9 @@ class WasmKernels implements Kernels {
   }
   multiply(x: Float32Array, m: Float32Array, n: number): void {
     this.x.multiply(ptr(x), ptr(m), n);
+  }
+  dotProduct(x: Float32Array, y: Float32Array, n: number): number {
+    return this.x.dotProduct(ptr(x), ptr(y), n);
   }
   sumSquares(x: Float32Array, n: number): number {
     return this.x.sumSquares(ptr(x), n);

@@ -1,3 +1,5 @@
+import type { Backend } from "../kernels/index.js";
+
 /** An objective: writes the gradient at x into `grad` and returns the value. */
 export type Objective = (x: Float32Array, grad: Float32Array) => number;
 
@@ -16,6 +18,7 @@ export interface LbfgsConfig {
   maxLineSearchEvals: number;
 }
 
+/** PyTorch's L-BFGS defaults, with the strong Wolfe line search. */
 export function lbfgsDefaults(lr = 1): LbfgsConfig {
   return {
     kind: "lbfgs",
@@ -30,61 +33,71 @@ export function lbfgsDefaults(lr = 1): LbfgsConfig {
 /** Why L-BFGS stopped iterating, or "continue". */
 export type LbfgsStatus = "continue" | "gradient-small" | "no-progress";
 
-function dot(a: Float32Array | Float64Array, b: Float32Array | Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-}
-
-function maxAbs(a: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
-  return m;
-}
-
 /**
  * Full-batch L-BFGS with a strong-Wolfe line search (c1 1e-4, c2 0.9; bracketing, then zooming with cubic
  * interpolation), following torch.optim.LBFGS(line_search_fn="strong_wolfe"). Each `step()` is one
- * iteration and moves `x`. History vectors are float32 to halve their memory;
- * dot products run in double precision.
+ * iteration and moves `x`. Vectors live in the backend's memory and the vector work runs on its kernels
+ * (dot products accumulate in double precision); nothing is allocated per iteration.
  */
 export class Lbfgs {
+  /** The current point (a copy of the start; the objective is only ever given this or trial points). */
+  readonly x: Float32Array;
   private readonly g: Float32Array;
   private readonly d: Float32Array;
   private readonly prevG: Float32Array;
-  private readonly s: Float32Array[] = [];
-  private readonly y: Float32Array[] = [];
-  private readonly rho: number[] = [];
+  private readonly trial: Float32Array;
+  private readonly trialG: Float32Array;
+  /** History ring: s[k] = step, y[k] = gradient change; `order` lists slots oldest first. */
+  private readonly s: Float32Array[];
+  private readonly y: Float32Array[];
+  private readonly rho: number[];
+  private order: number[] = [];
+  private readonly alpha: Float64Array;
   private f = Number.NaN;
-  private prevF = Number.NaN;
   private t = 0;
+  private gamma = 1;
+  /** Step length of the last evaluated trial point, whose gradient is in trialG. */
+  private lastTrial = Number.NaN;
   /** Iterations so far. */
   iterations = 0;
   /** Objective evaluations so far. */
   evaluations = 0;
-  private readonly trial: Float32Array;
-  private readonly trialG: Float32Array;
-
-  /** The current point (a copy of the start; the objective is only ever given this or trial points). */
-  readonly x: Float32Array;
 
   constructor(
     readonly config: LbfgsConfig,
     start: Float32Array,
     private readonly objective: Objective,
+    private readonly backend: Backend,
   ) {
     const n = start.length;
-    this.x = start.slice();
-    this.g = new Float32Array(n);
-    this.d = new Float32Array(n);
-    this.prevG = new Float32Array(n);
-    this.trial = new Float32Array(n);
-    this.trialG = new Float32Array(n);
+    const vector = () => backend.arena.f32(n);
+    this.x = vector();
+    this.x.set(start);
+    [this.g, this.d, this.prevG, this.trial, this.trialG] = [
+      vector(),
+      vector(),
+      vector(),
+      vector(),
+      vector(),
+    ];
+    this.s = Array.from({ length: config.historySize }, vector);
+    this.y = Array.from({ length: config.historySize }, vector);
+    this.rho = new Array(config.historySize).fill(0);
+    this.alpha = new Float64Array(config.historySize);
   }
 
-  /** The objective at the current parameters (after the last step). */
+  /** The objective at the current point. */
   get value(): number {
     return this.f;
+  }
+
+  private dot(a: Float32Array, b: Float32Array): number {
+    return this.backend.kernels.dotProduct(a, b, a.length);
+  }
+
+  /** a += c * b */
+  private axpy(a: Float32Array, b: Float32Array, c: number): void {
+    this.backend.kernels.addScaled(a, b, c, a.length);
   }
 
   private evaluate(x: Float32Array, grad: Float32Array): number {
@@ -95,148 +108,149 @@ export class Lbfgs {
   /** One L-BFGS iteration. */
   step(): LbfgsStatus {
     const { config, x, g, d } = this;
+    const n = x.length;
     if (this.iterations === 0) {
       this.f = this.evaluate(x, g);
       if (maxAbs(g) <= config.toleranceGrad) return "gradient-small";
     }
     this.iterations++;
-    if (this.iterations === 1) {
-      for (let i = 0; i < d.length; i++) d[i] = -g[i];
-    } else {
-      // Update the history with the last step (s = t*d) and gradient change (y = g - prevG).
-      const sNew = new Float32Array(d.length);
-      const yNew = new Float32Array(d.length);
-      for (let i = 0; i < d.length; i++) {
-        sNew[i] = this.t * d[i];
-        yNew[i] = g[i] - this.prevG[i];
-      }
-      const ys = dot(yNew, sNew);
-      if (ys > 1e-10) {
-        if (this.s.length === config.historySize) {
-          this.s.shift();
-          this.y.shift();
-          this.rho.shift();
-        }
-        this.s.push(sNew);
-        this.y.push(yNew);
-        this.rho.push(1 / ys);
-      }
-      this.twoLoop(ys > 1e-10 ? ys / dot(yNew, yNew) : this.lastGamma);
+    if (this.iterations > 1) this.remember();
+    // d = -H g by the two-loop recursion, with H0 = gamma * I.
+    this.backend.kernels.fill(d, n, 0);
+    this.axpy(d, g, -1);
+    for (let j = this.order.length - 1; j >= 0; j--) {
+      const k = this.order[j];
+      this.alpha[k] = this.rho[k] * this.dot(this.s[k], d);
+      this.axpy(d, this.y[k], -this.alpha[k]);
+    }
+    if (this.gamma !== 1) {
+      this.trial.set(d); // d *= gamma, as d += (gamma - 1) * d
+      this.axpy(d, this.trial, this.gamma - 1);
+    }
+    for (const k of this.order) {
+      const beta = this.rho[k] * this.dot(this.y[k], d);
+      this.axpy(d, this.s[k], this.alpha[k] - beta);
     }
     this.prevG.set(g);
-    this.prevF = this.f;
+    const prevF = this.f;
     let l1 = 0;
-    for (let i = 0; i < g.length; i++) l1 += Math.abs(g[i]);
+    for (let i = 0; i < n; i++) l1 += Math.abs(g[i]);
     const t0 = this.iterations === 1 ? Math.min(1, 1 / l1) * config.lr : config.lr;
-    const gtd = dot(g, d);
+    const gtd = this.dot(g, d);
     if (gtd > -config.toleranceChange) return "no-progress";
     const { f, t } = this.strongWolfe(t0, gtd);
     this.f = f;
     this.t = t;
-    for (let i = 0; i < x.length; i++) x[i] += t * d[i];
+    this.axpy(x, d, t);
     if (t === this.lastTrial) g.set(this.trialG);
     else this.evaluate(x, g);
     if (maxAbs(g) <= config.toleranceGrad) return "gradient-small";
     if (maxAbs(d) * Math.abs(t) <= config.toleranceChange) return "no-progress";
-    if (Math.abs(this.f - this.prevF) < config.toleranceChange) return "no-progress";
+    if (Math.abs(this.f - prevF) < config.toleranceChange) return "no-progress";
     return "continue";
   }
 
-  private lastGamma = 1;
-
-  /** d = -H g by the two-loop recursion, with H0 = gamma * I. */
-  private twoLoop(gamma: number): void {
-    this.lastGamma = gamma;
-    const { g, d, s, y, rho } = this;
-    const q = Float64Array.from(g, (v) => -v);
-    const alpha = new Float64Array(s.length);
-    for (let k = s.length - 1; k >= 0; k--) {
-      alpha[k] = rho[k] * dot(s[k], q);
-      for (let i = 0; i < q.length; i++) q[i] -= alpha[k] * y[k][i];
-    }
-    for (let i = 0; i < q.length; i++) q[i] *= gamma;
-    for (let k = 0; k < s.length; k++) {
-      const beta = rho[k] * dot(y[k], q);
-      for (let i = 0; i < q.length; i++) q[i] += (alpha[k] - beta) * s[k][i];
-    }
-    for (let i = 0; i < d.length; i++) d[i] = q[i];
+  /** Adds the last step and gradient change to the history, when the curvature is positive. */
+  private remember(): void {
+    const slot = this.order.length < this.config.historySize ? this.order.length : this.order[0];
+    const [s, y] = [this.s[slot], this.y[slot]];
+    const n = s.length;
+    this.backend.kernels.fill(s, n, 0);
+    this.axpy(s, this.d, this.t);
+    y.set(this.g);
+    this.axpy(y, this.prevG, -1);
+    const ys = this.dot(y, s);
+    if (ys <= 1e-10) return;
+    if (this.order.length === this.config.historySize) this.order.shift();
+    this.order.push(slot);
+    this.rho[slot] = 1 / ys;
+    this.gamma = ys / this.dot(y, y);
   }
 
-  /** Value and gradient at x + t*d (into trialG). */
+  /** Value and directional derivative at x + t*d (gradient into trialG). */
   private at(t: number): { f: number; gtd: number } {
     const { x, d, trial, trialG } = this;
-    for (let i = 0; i < x.length; i++) trial[i] = x[i] + t * d[i];
+    trial.set(x);
+    this.axpy(trial, d, t);
     const f = this.evaluate(trial, trialG);
     this.lastTrial = t;
-    return { f, gtd: dot(trialG, d) };
+    return { f, gtd: this.dot(trialG, d) };
   }
 
-  /** Step length of the last evaluated trial point, whose gradient is in trialG. */
-  private lastTrial = Number.NaN;
-
-  /** A step length satisfying the strong Wolfe conditions (or the best found within the budget). */
+  /**
+   * A step length satisfying the strong Wolfe conditions, or the best point found within the budget of
+   * maxLineSearchEvals evaluations after the first (PyTorch's counting).
+   */
   private strongWolfe(t0: number, gtd0: number): { f: number; t: number } {
     const c1 = 1e-4;
     const c2 = 0.9;
+    const { maxLineSearchEvals: maxLs, toleranceChange } = this.config;
     const f0 = this.f;
     const dNorm = maxAbs(this.d);
     let t = t0;
-    let fPrev = f0;
-    let gtdPrev = gtd0;
-    let tPrev = 0;
-    let evals = 0;
-    let bracket: { lo: number; flo: number; glo: number; hi: number; fhi: number; ghi: number } | null = null;
+    let [tPrev, fPrev, gtdPrev] = [0, f0, gtd0];
     let cur = this.at(t);
-    evals++;
-    for (;;) {
-      if (cur.f > f0 + c1 * t * gtd0 || (evals > 1 && cur.f >= fPrev)) {
-        bracket = { lo: tPrev, flo: fPrev, glo: gtdPrev, hi: t, fhi: cur.f, ghi: cur.gtd };
+    let lsIter = 0;
+    // Bracketing: extrapolate until the interval [tPrev, t] must hold an acceptable step.
+    let bracket: [number, number, number][] | null = null;
+    while (lsIter < maxLs) {
+      if (cur.f > f0 + c1 * t * gtd0 || (lsIter > 1 && cur.f >= fPrev) || cur.gtd >= 0) {
+        bracket = [
+          [tPrev, fPrev, gtdPrev],
+          [t, cur.f, cur.gtd],
+        ];
         break;
       }
       if (Math.abs(cur.gtd) <= -c2 * gtd0) return { f: cur.f, t };
-      if (cur.gtd >= 0) {
-        bracket = { lo: t, flo: cur.f, glo: cur.gtd, hi: tPrev, fhi: fPrev, ghi: gtdPrev };
-        break;
-      }
-      if (evals >= this.config.maxLineSearchEvals) return { f: cur.f, t };
-      // Extrapolate: a cubic step between 1.01x and 10x the current one.
       const next = cubicMinimum(tPrev, fPrev, gtdPrev, t, cur.f, cur.gtd, t + 0.01 * (t - tPrev), t * 10);
       [tPrev, fPrev, gtdPrev] = [t, cur.f, cur.gtd];
       t = next;
       cur = this.at(t);
-      evals++;
+      lsIter++;
     }
-    // Zoom inside the bracket, whose "lo" end always has the lower value.
-    let { lo, flo, glo, hi, fhi, ghi } = bracket;
-    if (fhi < flo) [lo, flo, glo, hi, fhi, ghi] = [hi, fhi, ghi, lo, flo, glo];
+    bracket ??= [
+      [0, f0, gtd0],
+      [t, cur.f, cur.gtd],
+    ];
+    // Zoom: shrink the bracket; `low` is the end with the lower value.
+    let low = bracket[0][1] <= bracket[1][1] ? 0 : 1;
     let insufficient = false;
-    while (
-      evals < this.config.maxLineSearchEvals &&
-      Math.abs(hi - lo) * dNorm >= this.config.toleranceChange
-    ) {
-      let next = cubicMinimum(lo, flo, glo, hi, fhi, ghi);
+    while (lsIter < maxLs) {
+      const [[a, fa, ga], [b, fb, gb]] = bracket;
+      if (Math.abs(b - a) * dNorm < toleranceChange) break;
+      let next = cubicMinimum(a, fa, ga, b, fb, gb);
       // Keep the trial away from the bracket's ends (PyTorch's 0.1 safeguard).
-      const [a, b] = [Math.min(lo, hi), Math.max(lo, hi)];
-      const eps = 0.1 * (b - a);
-      if (Math.min(b - next, next - a) < eps) {
-        if (insufficient || next >= b || next <= a) {
-          next = Math.abs(next - b) < Math.abs(next - a) ? b - eps : a + eps;
+      const [lo, hi] = [Math.min(a, b), Math.max(a, b)];
+      const eps = 0.1 * (hi - lo);
+      if (Math.min(hi - next, next - lo) < eps) {
+        if (insufficient || next >= hi || next <= lo) {
+          next = Math.abs(next - hi) < Math.abs(next - lo) ? hi - eps : lo + eps;
           insufficient = false;
         } else insufficient = true;
       } else insufficient = false;
       cur = this.at(next);
-      evals++;
-      if (cur.f > f0 + c1 * next * gtd0 || cur.f >= flo) {
-        [hi, fhi, ghi] = [next, cur.f, cur.gtd];
-        if (fhi < flo) [lo, flo, glo, hi, fhi, ghi] = [hi, fhi, ghi, lo, flo, glo];
+      lsIter++;
+      const high = 1 - low;
+      if (cur.f > f0 + c1 * next * gtd0 || cur.f >= bracket[low][1]) {
+        bracket[high] = [next, cur.f, cur.gtd];
+        low = bracket[0][1] <= bracket[1][1] ? 0 : 1;
       } else {
         if (Math.abs(cur.gtd) <= -c2 * gtd0) return { f: cur.f, t: next };
-        if (cur.gtd * (hi - lo) >= 0) [hi, fhi, ghi] = [lo, flo, glo];
-        [lo, flo, glo] = [next, cur.f, cur.gtd];
+        if (cur.gtd * (bracket[high][0] - bracket[low][0]) >= 0) bracket[high] = bracket[low];
+        bracket[low] = [next, cur.f, cur.gtd];
       }
     }
-    return { f: flo, t: lo };
+    return { f: bracket[low][1], t: bracket[low][0] };
   }
+}
+
+function maxAbs(a: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const v = Math.abs(a[i]);
+    if (v > m) m = v;
+  }
+  return m;
 }
 
 /**

@@ -230,7 +230,7 @@ function lbfgsEpoch(
     lastSse = sse;
     return sse / nObserved + penalty;
   };
-  const lbfgs = new Lbfgs(lbfgsConfig, network.params, objective);
+  const lbfgs = new Lbfgs(lbfgsConfig, network.params, objective, network.backend);
   return () => {
     const status = lbfgs.step();
     network.params.set(lbfgs.x);

@@ -3,7 +3,10 @@ import { describe, expect, it } from "vitest";
 import { Ratings } from "../../src/data/ratings.js";
 import { createBackend, type KernelChoice } from "../../src/kernels/index.js";
 import { AutoencoderModel } from "../../src/model/autoencoder-model.js";
+import { lbfgsDefaults } from "../../src/train/lbfgs.js";
 import { Optimizer, type OptimizerConfig, optimizerDefaults } from "../../src/train/optimizers.js";
+import { TUTORIAL_PRESET } from "../../src/train/presets.js";
+import { trainAutoencoder } from "../../src/train/train-autoencoder.js";
 import { relativeError } from "../helpers.js";
 
 // Fixtures written by bench/peers/parity.py with PyTorch: aerec must follow the same trajectory.
@@ -22,7 +25,24 @@ const fixture = JSON.parse(readFileSync(new URL("../fixtures/sae-parity.json", i
   ratings: [number, number, number][];
   init: Record<string, number[]>;
   runs: Record<string, Run>;
+  lbfgs: {
+    lambda: number;
+    hidden: number;
+    init: Record<string, number[]>;
+    losses: number[];
+    after8: Record<string, number[]>;
+  };
 };
+
+function setWeights(model: AutoencoderModel, torch: Record<string, number[]>): void {
+  for (const t of model.network.tensors) {
+    const w = torch[t.name];
+    const [rows, cols] = t.shape;
+    // aerec stores fc1.weight as [nInputs][h]; PyTorch as [h][nInputs].
+    for (let i = 0; i < t.data.length; i++)
+      t.data[i] = t.transposed ? w[(i % cols) * rows + Math.floor(i / cols)] : w[i];
+  }
+}
 
 function buildModel(kernels: KernelChoice): AutoencoderModel {
   const r = fixture.ratings;
@@ -41,14 +61,7 @@ function buildModel(kernels: KernelChoice): AutoencoderModel {
     inputScaling: "none",
   } as const;
   const model = new AutoencoderModel(config, ratings, { min: 1, max: 5, step: 1 }, createBackend(kernels));
-  for (const t of model.network.tensors) {
-    const torch = fixture.init[t.name];
-    const [rows, cols] = t.shape;
-    for (let i = 0; i < t.data.length; i++) {
-      // aerec stores fc1.weight as [nItems][h]; PyTorch as [h][nItems].
-      t.data[i] = t.transposed ? torch[(i % cols) * rows + Math.floor(i / cols)] : torch[i];
-    }
-  }
+  setWeights(model, fixture.init);
   return model;
 }
 
@@ -104,5 +117,43 @@ describe.each(["reference", "wasm"] as const)("parity with PyTorch (%s kernels)"
       if (step === 1) expectParams(model, run.after1);
     }
     expectParams(model, run.after10);
+  });
+
+  it("full-batch L-BFGS (strong Wolfe) on an item-based AutoRec follows torch.optim.LBFGS", () => {
+    const { lbfgs } = fixture;
+    const r = fixture.ratings;
+    const ratings = new Ratings(
+      Int32Array.from(r, (x) => x[0]),
+      Int32Array.from(r, (x) => x[1]),
+      Float32Array.from(r, (x) => x[2]),
+      fixture.nUsers,
+      fixture.nItems,
+    );
+    const config = {
+      orientation: "item",
+      hidden: [lbfgs.hidden],
+      activation: "sigmoid",
+      outputActivation: "identity",
+      inputScaling: "none",
+    } as const;
+    const model = new AutoencoderModel(config, ratings, { min: 1, max: 5, step: 1 }, createBackend(kernels));
+    setWeights(model, lbfgs.init);
+    const result = trainAutoencoder(model, {
+      ...TUTORIAL_PRESET.train,
+      optimizer: lbfgsDefaults(),
+      loss: "observed",
+      l2: lbfgs.lambda,
+      epochs: 8,
+      resetGradients: true,
+    });
+    expect(result.history).toHaveLength(8);
+    const nObserved = r.length;
+    const penalty = (t: Float32Array) => t.reduce((a, x) => a + x * x, 0);
+    const weights = model.network.tensors.filter((t) => t.isWeight);
+    const objective =
+      result.history[7].trainLoss ** 2 +
+      ((lbfgs.lambda / 2) * weights.reduce((a, t) => a + penalty(t.data), 0)) / nObserved;
+    expect(objective).toBeCloseTo(lbfgs.losses[0], 4);
+    expectParams(model, lbfgs.after8, 1e-3);
   });
 });
