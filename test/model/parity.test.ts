@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { Ratings } from "../../src/data/ratings.js";
 import { createBackend, type KernelChoice } from "../../src/kernels/index.js";
-import { AutoencoderModel } from "../../src/model/autoencoder-model.js";
+import { type AutoencoderConfig, AutoencoderModel } from "../../src/model/autoencoder-model.js";
 import { lbfgsDefaults } from "../../src/train/lbfgs.js";
 import { Optimizer, type OptimizerConfig, optimizerDefaults } from "../../src/train/optimizers.js";
 import { TUTORIAL_PRESET } from "../../src/train/presets.js";
@@ -129,13 +129,13 @@ describe.each(["reference", "wasm"] as const)("parity with PyTorch (%s kernels)"
       fixture.nUsers,
       fixture.nItems,
     );
-    const config = {
+    const config: AutoencoderConfig = {
       orientation: "item",
       hidden: [lbfgs.hidden],
       activation: "sigmoid",
       outputActivation: "identity",
       inputScaling: "none",
-    } as const;
+    };
     const model = new AutoencoderModel(config, ratings, { min: 1, max: 5, step: 1 }, createBackend(kernels));
     setWeights(model, lbfgs.init);
     const result = trainAutoencoder(model, {
