@@ -161,7 +161,10 @@ export function sparseAffine(
   }
 }
 
-/** Backward of sparseAffine: dW[indices[k], :] += values[k] * dOut[b,:]; dBias += dOut[b,:]. */
+/**
+ * Backward of sparseAffine: dW[indices[k], :] += values[k] * dOut[b,:] for columns in [colStart, colEnd)
+ * only (so threads can own disjoint column ranges); dBias += dOut[b,:] when withBias is set.
+ */
 export function sparseAffineBackward(
   dw: usize,
   dBias: usize,
@@ -172,14 +175,19 @@ export function sparseAffineBackward(
   values: usize,
   dOut: usize,
   h: i32,
+  colStart: i32,
+  colEnd: i32,
+  withBias: i32,
 ): void {
   for (let b = 0; b < nRows; b++) {
     const d = at(dOut, b * h);
-    axpy(dBias, d, 1, h);
+    if (withBias) axpy(dBias, d, 1, h);
     const r = load<i32>(at(rows, b));
     const end = load<i32>(at(indptr, r + 1));
     for (let k = load<i32>(at(indptr, r)); k < end; k++) {
-      axpy(at(dw, load<i32>(at(indices, k)) * h), d, load<f32>(at(values, k)), h);
+      const j = load<i32>(at(indices, k));
+      if (j < colStart || j >= colEnd) continue;
+      axpy(at(dw, j * h), d, load<f32>(at(values, k)), h);
     }
   }
 }
@@ -247,8 +255,9 @@ export function sparseOutput(
 }
 
 /**
- * Backward of sparseOutput: dV[j,:] += dPred[k] * hidden[b,:]; dBias[j] += dPred[k];
- * dHidden[b,:] = sum_k dPred[k] * V[j,:].
+ * Backward of sparseOutput, for output columns j in [colStart, colEnd) only (so threads can own disjoint
+ * column ranges): dV[j,:] += dPred[k] * hidden[b,:]; dBias[j] += dPred[k]; dHidden[b,:] = sum_k dPred[k] *
+ * V[j,:] over those columns (overwritten).
  */
 export function sparseOutputBackward(
   dv: usize,
@@ -262,6 +271,8 @@ export function sparseOutputBackward(
   hidden: usize,
   v: usize,
   h: i32,
+  colStart: i32,
+  colEnd: i32,
 ): void {
   let q = 0;
   for (let b = 0; b < nRows; b++) {
@@ -269,10 +280,12 @@ export function sparseOutputBackward(
     const dx = at(dHidden, b * h);
     fill(dx, h, 0);
     const r = load<i32>(at(rows, b));
+    const start = load<i32>(at(indptr, r));
     const end = load<i32>(at(indptr, r + 1));
-    for (let k = load<i32>(at(indptr, r)); k < end; k++) {
+    for (let k = start; k < end; k++, q++) {
       const j = load<i32>(at(indices, k));
-      const d = load<f32>(at(dPred, q++));
+      if (j < colStart || j >= colEnd) continue;
+      const d = load<f32>(at(dPred, q));
       store<f32>(at(dBias, j), load<f32>(at(dBias, j)) + d);
       axpy(at(dv, j * h), x, d, h);
       axpy(dx, at(v, j * h), d, h);

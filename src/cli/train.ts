@@ -38,6 +38,7 @@ export interface SettingFlags {
   inputDropout?: number;
   validation?: number;
   patience?: number;
+  centered?: boolean;
 }
 
 interface TrainFlags extends SettingFlags {
@@ -104,6 +105,7 @@ export function settingsFrom(flags: SettingFlags): ModelSettings {
       ...base.model,
       hidden: flags.hidden ?? base.model.hidden,
       activation: (flags.activation as Activation | undefined) ?? base.model.activation,
+      centered: flags.centered ?? base.model.centered,
     },
     validation: flags.validation ?? base.validation,
     train: {
@@ -274,6 +276,8 @@ export function addSettingOptions(command: Command): Command {
       "hide this fraction of each row's input ratings while training",
       numberArg(0, 0.95),
     )
+    .option("--centered", "subtract the training mean from every rating the network sees")
+    .option("--no-centered", "feed ratings as they are")
     .option(
       "--validation <fraction>",
       "fraction of the training ratings held out for early stopping",

@@ -1,5 +1,7 @@
 import {
   ACTIVATIONS,
+  ALL_COLUMNS,
+  type ColumnRange,
   type Activation,
   type AdamStep,
   type FloatArray,
@@ -91,13 +93,15 @@ export function sparseAffineBackward(
   batch: RowBatch,
   dOut: FloatArray,
   h: number,
+  cols: ColumnRange = ALL_COLUMNS,
 ): void {
   const { rows, nRows, indptr, indices, values } = batch;
   for (let b = 0; b < nRows; b++) {
     const o = b * h;
-    for (let t = 0; t < h; t++) dBias[t] += dOut[o + t];
+    if (cols.withBias) for (let t = 0; t < h; t++) dBias[t] += dOut[o + t];
     const r = rows[b];
     for (let k = indptr[r]; k < indptr[r + 1]; k++) {
+      if (indices[k] < cols.start || indices[k] >= cols.end) continue;
       const base = indices[k] * h;
       const x = values[k];
       for (let t = 0; t < h; t++) dw[base + t] += x * dOut[o + t];
@@ -177,6 +181,7 @@ export function sparseOutputBackward(
   hidden: FloatArray,
   v: FloatArray,
   h: number,
+  cols: ColumnRange = ALL_COLUMNS,
 ): void {
   const { rows, nRows, indptr, indices } = batch;
   let q = 0;
@@ -186,6 +191,7 @@ export function sparseOutputBackward(
     for (let k = indptr[r]; k < indptr[r + 1]; k++) {
       const j = indices[k];
       const d = dPred[q++];
+      if (j < cols.start || j >= cols.end) continue;
       dBias[j] += d;
       for (let t = 0; t < h; t++) {
         dv[j * h + t] += d * hidden[b * h + t];

@@ -43,6 +43,15 @@ export interface RowBatch {
   values: Float32Array;
 }
 
+/** Columns a backward kernel updates, so that threads can own disjoint ranges; the bias once, by one. */
+export interface ColumnRange {
+  start: number;
+  end: number;
+  withBias: boolean;
+}
+
+export const ALL_COLUMNS: ColumnRange = { start: 0, end: 0x7fffffff, withBias: true };
+
 /**
  * The compute kernels. Every kernel is a pure function on typed arrays: output first, explicit sizes, no
  * allocation. Weight layouts: `sparseAffine`'s W is [nInputs][h] (row per input column, contiguous in h);
@@ -59,13 +68,14 @@ export interface Kernels {
   sgdStep(p: Float32Array, g: Float32Array, buf: Float32Array, n: number, hp: SgdStep): void;
   /** out[b,:] = bias + sum over observed k of row b: values[k] * W[indices[k], :]. */
   sparseAffine(out: Float32Array, batch: RowBatch, w: Float32Array, bias: Float32Array, h: number): void;
-  /** dW[indices[k], :] += values[k] * dOut[b,:]; dBias += dOut[b,:] (accumulates). */
+  /** dW[indices[k], :] += values[k] * dOut[b,:]; dBias += dOut[b,:] (accumulates; `cols` restricts). */
   sparseAffineBackward(
     dw: Float32Array,
     dBias: Float32Array,
     batch: RowBatch,
     dOut: Float32Array,
     h: number,
+    cols?: ColumnRange,
   ): void;
   /** out[b,o] = bias[o] + sum_i inp[b,i] * W[o,i]. */
   denseAffine(
@@ -98,7 +108,10 @@ export interface Kernels {
     bias: Float32Array,
     h: number,
   ): void;
-  /** dV[j,:] += dPred[q] hidden[b,:]; dBias[j] += dPred[q]; dHidden[b,:] = sum_q dPred[q] V[j,:]. */
+  /**
+   * dV[j,:] += dPred[q] hidden[b,:]; dBias[j] += dPred[q]; dHidden[b,:] = sum_q dPred[q] V[j,:] (overwritten),
+   * over the columns in `cols` only.
+   */
   sparseOutputBackward(
     dv: Float32Array,
     dBias: Float32Array,
@@ -108,6 +121,7 @@ export interface Kernels {
     hidden: Float32Array,
     v: Float32Array,
     h: number,
+    cols?: ColumnRange,
   ): void;
   /** dPred[q] = 2 * scale * (pred[q] - values[k]); returns the sum of squared errors. */
   squaredError(dPred: Float32Array, pred: Float32Array, batch: RowBatch, scale: number): number;

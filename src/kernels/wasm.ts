@@ -1,12 +1,14 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { KernelPool, type PoolOp } from "./pool.js";
+import { type KernelCall, KernelPool } from "./pool.js";
 import {
   ACTIVATIONS,
   type Activation,
+  ALL_COLUMNS,
   type AdamStep,
   type Arena,
   type Backend,
+  type ColumnRange,
   type Kernels,
   type RmspropStep,
   type RowBatch,
@@ -17,60 +19,10 @@ const PAGE = 65536;
 const MAX_PAGES = 65536;
 /** The first page stays unused so that offset 0 can mean "no array". */
 const HEAP_START = PAGE;
-/** Element-wise updates smaller than this stay on one thread: the hand-off would cost more than it saves. */
-const SPLIT_MIN = 16384;
+/** Work (in multiply-adds or elements) below which a kernel stays on one thread: a hand-off costs ~1 us. */
+const SPLIT_MIN = 32768;
 
-interface WasmExports {
-  fill(out: number, n: number, value: number): void;
-  flushSubnormals(x: number, n: number): void;
-  rmspropStep(
-    p: number,
-    g: number,
-    v: number,
-    n: number,
-    lr: number,
-    alpha: number,
-    eps: number,
-    wd: number,
-  ): void;
-  adamStep(
-    p: number,
-    g: number,
-    m: number,
-    v: number,
-    n: number,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    wd: number,
-    bc1: number,
-    sqrtBc2: number,
-  ): void;
-  sgdStep(
-    p: number,
-    g: number,
-    buf: number,
-    n: number,
-    lr: number,
-    momentum: number,
-    wd: number,
-    first: number,
-  ): void;
-  sparseAffine(...args: number[]): void;
-  sparseAffineBackward(...args: number[]): void;
-  denseAffine(...args: number[]): void;
-  denseAffineBackward(...args: number[]): void;
-  sparseOutput(...args: number[]): void;
-  sparseOutputBackward(...args: number[]): void;
-  squaredError(...args: number[]): number;
-  activate(x: number, n: number, kind: number): void;
-  activateBackward(dx: number, dy: number, y: number, n: number, kind: number): void;
-  addScaled(y: number, x: number, a: number, n: number): void;
-  multiply(x: number, m: number, n: number): void;
-  sumSquares(x: number, n: number): number;
-  dotProduct(x: number, y: number, n: number): number;
-}
+type Exports = Record<string, (...args: number[]) => number | undefined>;
 
 let compiled: WebAssembly.Module | undefined;
 
@@ -82,9 +34,7 @@ export function kernelModule(): WebAssembly.Module {
     try {
       bytes = new Uint8Array(readFileSync(file));
     } catch {
-      throw new Error(
-        `WebAssembly kernels not found at ${file}: run "npm run build:wasm", or use --kernels reference`,
-      );
+      throw new Error(`WebAssembly kernels not found at ${file}: run "npm run build:wasm", or use --kernels reference`);
     }
     compiled = new WebAssembly.Module(bytes);
   }
@@ -113,7 +63,7 @@ class WasmArena implements Arena {
     if (end > have) {
       const pages = Math.ceil((end - have) / PAGE);
       if (have / PAGE + pages > MAX_PAGES) {
-        throw new RangeError(`model needs ${(end / 2 ** 30).toFixed(2)} GiB, over WebAssembly's 4 GiB`);
+        throw new RangeError(`the model needs ${(end / 2 ** 30).toFixed(2)} GiB, over WebAssembly's 4 GiB`);
       }
       this.memory.grow(pages);
     }
@@ -136,96 +86,111 @@ class WasmArena implements Arena {
 function ptr(a: ArrayBufferView | null): number {
   if (!a) return 0;
   if (!(a.buffer instanceof SharedArrayBuffer)) {
-    throw new TypeError(
-      "a WebAssembly kernel was given an array outside its memory: allocate it from the backend's arena",
-    );
+    throw new TypeError("a WebAssembly kernel was given an array outside its memory: allocate it from the backend's arena");
   }
   return a.byteOffset;
 }
 
+/** Contiguous shares of `rows` with about equal numbers of observed entries: [rowStart, entryStart] per share. */
+function rowShares(b: RowBatch, shares: number): { row: number; entry: number }[] {
+  let total = 0;
+  for (let i = 0; i < b.nRows; i++) total += b.indptr[b.rows[i] + 1] - b.indptr[b.rows[i]];
+  const out = [{ row: 0, entry: 0 }];
+  let seen = 0;
+  for (let i = 0; i < b.nRows && out.length < shares; i++) {
+    seen += b.indptr[b.rows[i] + 1] - b.indptr[b.rows[i]];
+    if (seen >= (total * out.length) / shares) out.push({ row: i + 1, entry: seen });
+  }
+  while (out.length < shares) out.push({ row: b.nRows, entry: total });
+  out.push({ row: b.nRows, entry: total });
+  return out;
+}
+
+/**
+ * The WebAssembly kernels. With a pool, the big ones run in parallel: row-wise kernels split the batch's
+ * rows, the backward kernels split the output columns (each thread owns a range, so no two threads write
+ * the same weight), element-wise ones split the elements.
+ */
 class WasmKernels implements Kernels {
   readonly name = "wasm-simd";
+  private scratch: Float32Array[] = [];
+
   constructor(
-    private readonly x: WasmExports,
+    private readonly x: Exports,
     private readonly pool: KernelPool | null,
+    private readonly arena: Arena,
   ) {}
 
-  fill(out: Float32Array, n: number, value: number): void {
-    this.x.fill(ptr(out), n, value);
-  }
-  flushSubnormals(x: Float32Array, n: number): void {
-    this.x.flushSubnormals(ptr(x), n);
-  }
-  rmspropStep(p: Float32Array, g: Float32Array, v: Float32Array, n: number, hp: RmspropStep): void {
-    const a = [ptr(p), ptr(g), ptr(v), hp.lr, hp.alpha, hp.eps, hp.weightDecay];
-    this.split("rmspropStep", n, a, (s, c) =>
-      this.x.rmspropStep(a[0] + 4 * s, a[1] + 4 * s, a[2] + 4 * s, c, a[3], a[4], a[5], a[6]),
-    );
-  }
-  adamStep(
-    p: Float32Array,
-    g: Float32Array,
-    m: Float32Array,
-    v: Float32Array,
-    n: number,
-    hp: AdamStep,
-  ): void {
-    const bc1 = 1 - hp.beta1 ** hp.step;
-    const sqrtBc2 = Math.sqrt(1 - hp.beta2 ** hp.step);
-    const a = [
-      ptr(p),
-      ptr(g),
-      ptr(m),
-      ptr(v),
-      hp.lr,
-      hp.beta1,
-      hp.beta2,
-      hp.eps,
-      hp.weightDecay,
-      bc1,
-      sqrtBc2,
-    ];
-    this.split("adamStep", n, a, (s, c) =>
-      this.x.adamStep(
-        a[0] + 4 * s,
-        a[1] + 4 * s,
-        a[2] + 4 * s,
-        a[3] + 4 * s,
-        c,
-        a[4],
-        a[5],
-        a[6],
-        a[7],
-        a[8],
-        a[9],
-        a[10],
-      ),
-    );
-  }
-  sgdStep(p: Float32Array, g: Float32Array, buf: Float32Array, n: number, hp: SgdStep): void {
-    const a = [ptr(p), ptr(g), ptr(buf), hp.lr, hp.momentum, hp.weightDecay, hp.first ? 1 : 0];
-    this.split("sgdStep", n, a, (s, c) =>
-      this.x.sgdStep(a[0] + 4 * s, a[1] + 4 * s, a[2] + 4 * s, c, a[3], a[4], a[5], a[6]),
-    );
+  private get threads(): number {
+    return this.pool?.threads ?? 1;
   }
 
-  /** Runs an element-wise op over n elements, across the pool's threads when it is large enough. */
-  private split(op: PoolOp, n: number, args: number[], run: (start: number, count: number) => void): void {
-    if (this.pool && n >= SPLIT_MIN) this.pool.run(op, n, args, run);
-    else run(0, n);
+  /** Runs one call per share, in parallel when there is a pool; returns the calls' results. */
+  private all(calls: KernelCall[]): ArrayLike<number> {
+    if (this.pool && calls.length > 1) return this.pool.run(calls);
+    return calls.map((c) => this.x[c.fn](...c.args) ?? 0);
+  }
+
+  /** Splits n elements into one share per thread (multiples of 4) when n is large enough. */
+  private elementShares(n: number, call: (start: number, count: number) => KernelCall): void {
+    const t = n >= SPLIT_MIN ? this.threads : 1;
+    const share = Math.ceil(n / t / 4) * 4;
+    const calls: KernelCall[] = [];
+    for (let i = 0; i < t; i++) {
+      const start = Math.min(n, i * share);
+      calls.push(call(start, Math.min(n, start + share) - start));
+    }
+    this.all(calls);
+  }
+
+  private splitRows(b: RowBatch, h: number): { row: number; entry: number }[] {
+    let nnz = 0;
+    for (let i = 0; i < b.nRows; i++) nnz += b.indptr[b.rows[i] + 1] - b.indptr[b.rows[i]];
+    return rowShares(b, nnz * h >= SPLIT_MIN && b.nRows > 1 ? this.threads : 1);
+  }
+
+  fill(out: Float32Array, n: number, value: number): void {
+    const p = ptr(out);
+    this.elementShares(n, (s, c) => ({ fn: "fill", args: [p + 4 * s, c, value] }));
+  }
+  flushSubnormals(x: Float32Array, n: number): void {
+    const p = ptr(x);
+    this.elementShares(n, (s, c) => ({ fn: "flushSubnormals", args: [p + 4 * s, c] }));
+  }
+  rmspropStep(p: Float32Array, g: Float32Array, v: Float32Array, n: number, hp: RmspropStep): void {
+    const [pp, gp, vp] = [ptr(p), ptr(g), ptr(v)];
+    this.elementShares(n, (s, c) => ({
+      fn: "rmspropStep",
+      args: [pp + 4 * s, gp + 4 * s, vp + 4 * s, c, hp.lr, hp.alpha, hp.eps, hp.weightDecay],
+    }));
+  }
+  adamStep(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, hp: AdamStep): void {
+    const bc1 = 1 - hp.beta1 ** hp.step;
+    const sqrtBc2 = Math.sqrt(1 - hp.beta2 ** hp.step);
+    const [pp, gp, mp, vp] = [ptr(p), ptr(g), ptr(m), ptr(v)];
+    this.elementShares(n, (s, c) => ({
+      fn: "adamStep",
+      args: [pp + 4 * s, gp + 4 * s, mp + 4 * s, vp + 4 * s, c, hp.lr, hp.beta1, hp.beta2, hp.eps, hp.weightDecay, bc1, sqrtBc2],
+    }));
+  }
+  sgdStep(p: Float32Array, g: Float32Array, buf: Float32Array, n: number, hp: SgdStep): void {
+    const [pp, gp, bp] = [ptr(p), ptr(g), ptr(buf)];
+    this.elementShares(n, (s, c) => ({
+      fn: "sgdStep",
+      args: [pp + 4 * s, gp + 4 * s, bp + 4 * s, c, hp.lr, hp.momentum, hp.weightDecay, hp.first ? 1 : 0],
+    }));
   }
   sparseAffine(out: Float32Array, b: RowBatch, w: Float32Array, bias: Float32Array, h: number): void {
-    this.x.sparseAffine(
-      ptr(out),
-      ptr(b.rows),
-      b.nRows,
-      ptr(b.indptr),
-      ptr(b.indices),
-      ptr(b.values),
-      ptr(w),
-      ptr(bias),
-      h,
-    );
+    const shares = this.splitRows(b, h);
+    const calls: KernelCall[] = [];
+    for (let i = 0; i + 1 < shares.length; i++) {
+      const [r0, r1] = [shares[i].row, shares[i + 1].row];
+      calls.push({
+        fn: "sparseAffine",
+        args: [ptr(out) + 4 * r0 * h, ptr(b.rows) + 4 * r0, r1 - r0, ptr(b.indptr), ptr(b.indices), ptr(b.values), ptr(w), ptr(bias), h],
+      });
+    }
+    this.all(calls);
   }
   sparseAffineBackward(
     dw: Float32Array,
@@ -233,18 +198,18 @@ class WasmKernels implements Kernels {
     b: RowBatch,
     dOut: Float32Array,
     h: number,
+    cols: ColumnRange = ALL_COLUMNS,
   ): void {
-    this.x.sparseAffineBackward(
-      ptr(dw),
-      ptr(dBias),
-      ptr(b.rows),
-      b.nRows,
-      ptr(b.indptr),
-      ptr(b.indices),
-      ptr(b.values),
-      ptr(dOut),
-      h,
-    );
+    const t = this.splitRows(b, h).length - 1;
+    const nCols = dw.length / h;
+    const calls: KernelCall[] = [];
+    for (let i = 0; i < t; i++) {
+      const start = Math.max(cols.start, Math.floor((i * nCols) / t));
+      const end = Math.min(cols.end, Math.floor(((i + 1) * nCols) / t));
+      const args = [ptr(dw), ptr(dBias), ptr(b.rows), b.nRows, ptr(b.indptr), ptr(b.indices), ptr(b.values), ptr(dOut), h];
+      calls.push({ fn: "sparseAffineBackward", args: [...args, start, end, i === 0 && cols.withBias ? 1 : 0] });
+    }
+    this.all(calls);
   }
   denseAffine(
     out: Float32Array,
@@ -278,17 +243,26 @@ class WasmKernels implements Kernels {
     bias: Float32Array,
     h: number,
   ): void {
-    this.x.sparseOutput(
-      ptr(pred),
-      ptr(b.rows),
-      b.nRows,
-      ptr(b.indptr),
-      ptr(b.indices),
-      ptr(hidden),
-      ptr(v),
-      ptr(bias),
-      h,
-    );
+    const shares = this.splitRows(b, h);
+    const calls: KernelCall[] = [];
+    for (let i = 0; i + 1 < shares.length; i++) {
+      const [s0, s1] = [shares[i], shares[i + 1]];
+      calls.push({
+        fn: "sparseOutput",
+        args: [
+          ptr(pred) + 4 * s0.entry,
+          ptr(b.rows) + 4 * s0.row,
+          s1.row - s0.row,
+          ptr(b.indptr),
+          ptr(b.indices),
+          ptr(hidden) + 4 * s0.row * h,
+          ptr(v),
+          ptr(bias),
+          h,
+        ],
+      });
+    }
+    this.all(calls);
   }
   sparseOutputBackward(
     dv: Float32Array,
@@ -299,63 +273,90 @@ class WasmKernels implements Kernels {
     hidden: Float32Array,
     v: Float32Array,
     h: number,
+    cols: ColumnRange = ALL_COLUMNS,
   ): void {
-    this.x.sparseOutputBackward(
-      ptr(dv),
-      ptr(dBias),
-      ptr(dHidden),
-      ptr(b.rows),
-      b.nRows,
-      ptr(b.indptr),
-      ptr(b.indices),
-      ptr(dPred),
-      ptr(hidden),
-      ptr(v),
-      h,
-    );
+    const t = this.splitRows(b, h).length - 1;
+    const nCols = dBias.length;
+    const size = b.nRows * h;
+    // Each thread sums its own columns' share of dHidden; thread 0 writes dHidden itself, the others
+    // scratch buffers that are added in afterwards.
+    for (let i = 1; i < t; i++) if (!this.scratch[i] || this.scratch[i].length < size) this.scratch[i] = this.arena.f32(size);
+    const calls: KernelCall[] = [];
+    for (let i = 0; i < t; i++) {
+      const start = Math.max(cols.start, Math.floor((i * nCols) / t));
+      const end = Math.min(cols.end, Math.floor(((i + 1) * nCols) / t));
+      const target = i === 0 ? dHidden : this.scratch[i];
+      calls.push({
+        fn: "sparseOutputBackward",
+        args: [
+          ...[ptr(dv), ptr(dBias), ptr(target), ptr(b.rows), b.nRows, ptr(b.indptr), ptr(b.indices), ptr(dPred)],
+          ...[ptr(hidden), ptr(v), h, start, end],
+        ],
+      });
+    }
+    this.all(calls);
+    for (let i = 1; i < t; i++) this.addScaled(dHidden, this.scratch[i], 1, size);
   }
   squaredError(dPred: Float32Array, pred: Float32Array, b: RowBatch, scale: number): number {
-    return this.x.squaredError(
-      ptr(dPred),
-      ptr(pred),
-      ptr(b.rows),
-      b.nRows,
-      ptr(b.indptr),
-      ptr(b.values),
-      scale,
-    );
+    const shares = this.splitRows(b, 8);
+    const calls: KernelCall[] = [];
+    for (let i = 0; i + 1 < shares.length; i++) {
+      const [s0, s1] = [shares[i], shares[i + 1]];
+      calls.push({
+        fn: "squaredError",
+        args: [
+          ptr(dPred) + 4 * s0.entry,
+          ptr(pred) + 4 * s0.entry,
+          ptr(b.rows) + 4 * s0.row,
+          s1.row - s0.row,
+          ptr(b.indptr),
+          ptr(b.values),
+          scale,
+        ],
+      });
+    }
+    const results = this.all(calls);
+    let sum = 0;
+    for (let i = 0; i < calls.length; i++) sum += results[i];
+    return sum;
   }
   activate(x: Float32Array, n: number, kind: Activation): void {
-    this.x.activate(ptr(x), n, ACTIVATIONS[kind]);
+    const p = ptr(x);
+    this.elementShares(n, (s, c) => ({ fn: "activate", args: [p + 4 * s, c, ACTIVATIONS[kind]] }));
   }
   activateBackward(dx: Float32Array, dy: Float32Array, y: Float32Array, n: number, kind: Activation): void {
-    this.x.activateBackward(ptr(dx), ptr(dy), ptr(y), n, ACTIVATIONS[kind]);
+    const [a, b, c] = [ptr(dx), ptr(dy), ptr(y)];
+    this.elementShares(n, (s, k) => ({ fn: "activateBackward", args: [a + 4 * s, b + 4 * s, c + 4 * s, k, ACTIVATIONS[kind]] }));
   }
   addScaled(y: Float32Array, x: Float32Array, a: number, n: number): void {
-    this.x.addScaled(ptr(y), ptr(x), a, n);
+    const [yp, xp] = [ptr(y), ptr(x)];
+    this.elementShares(n, (s, c) => ({ fn: "addScaled", args: [yp + 4 * s, xp + 4 * s, a, c] }));
   }
   multiply(x: Float32Array, m: Float32Array, n: number): void {
-    this.x.multiply(ptr(x), ptr(m), n);
+    const [xp, mp] = [ptr(x), ptr(m)];
+    this.elementShares(n, (s, c) => ({ fn: "multiply", args: [xp + 4 * s, mp + 4 * s, c] }));
   }
   dotProduct(x: Float32Array, y: Float32Array, n: number): number {
-    return this.x.dotProduct(ptr(x), ptr(y), n);
+    return this.x.dotProduct(ptr(x), ptr(y), n) ?? 0;
   }
   sumSquares(x: Float32Array, n: number): number {
-    return this.x.sumSquares(ptr(x), n);
+    return this.x.sumSquares(ptr(x), n) ?? 0;
   }
 }
 
 /**
  * A fresh WebAssembly SIMD backend: its own shared memory, arena and kernel instance, and with threads > 1
- * a pool of workers on the same memory for the element-wise optimizer updates.
+ * a pool of workers on the same memory.
  */
 export function createWasmBackend(threads = 1): Backend {
   const memory = new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared: true });
   const instance = new WebAssembly.Instance(kernelModule(), { env: { memory, abort: wasmAbort } });
-  const pool = threads > 1 ? new KernelPool(threads, kernelModule(), memory) : null;
+  const exports = instance.exports as unknown as Exports;
+  const pool = threads > 1 ? new KernelPool(threads, kernelModule(), memory, exports) : null;
+  const arena = new WasmArena(memory);
   return {
-    kernels: new WasmKernels(instance.exports as unknown as WasmExports, pool),
-    arena: new WasmArena(memory),
+    kernels: new WasmKernels(exports, pool, arena),
+    arena,
     threads,
     close: () => pool?.close(),
   };

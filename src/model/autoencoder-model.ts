@@ -24,6 +24,11 @@ export interface AutoencoderConfig {
    * square root of its number of ratings, so heavy and light raters reach the first layer on one scale.
    */
   inputScaling: InputScaling;
+  /**
+   * Subtract the training mean from every rating the network reads or reconstructs (and add it back to its
+   * outputs), so that an unobserved input, fed as 0, stands for an average rating rather than for 0 stars.
+   */
+  centered: boolean;
 }
 
 /** Users or movies encoded per kernel call when predicting. */
@@ -59,6 +64,8 @@ export class AutoencoderModel {
   /** The training ratings (users x movies). */
   train!: Ratings;
   means!: RatingMeans;
+  /** What the network's outputs are offset by: the mean of the ratings it was first trained on, or 0. */
+  readonly offset: number;
   private itemCodes?: Float32Array;
   private itemScores?: Float32Array;
   private itemBias?: Float32Array;
@@ -68,7 +75,9 @@ export class AutoencoderModel {
     train: Ratings,
     readonly scale: RatingScale,
     backend: Backend,
+    offset?: number,
   ) {
+    this.offset = offset ?? (config.centered ? train.mean() : 0);
     const nInputs = config.orientation === "user" ? train.nItems : train.nUsers;
     this.network = new AutoencoderNetwork(
       {
@@ -93,7 +102,8 @@ export class AutoencoderModel {
    */
   useRatings(ratings: Ratings): void {
     this.train = ratings;
-    const csr = this.oriented(ratings).byUser();
+    const raw = this.oriented(ratings).byUser();
+    const csr = this.offset === 0 ? raw : { ...raw, values: raw.values.map((v) => v - this.offset) };
     this.targets = this.network.adopt(csr);
     this.input = this.config.inputScaling === "none" ? this.targets : this.network.adopt(scaleRows(csr));
     this.means = ratingMeans(ratings);
@@ -119,6 +129,7 @@ export class AutoencoderModel {
       const nnz = targets.indptr[rows[rows.length - 1] + 1] - start;
       this.network.encode(this.input, rows);
       out.set(this.network.decodeAt(adopted, rows, nnz), start);
+      if (this.offset !== 0) for (let k = start; k < start + nnz; k++) out[k] += this.offset;
       rows.length = 0;
     };
     for (let r = 0; r < targets.nRows; r++) {
@@ -156,7 +167,7 @@ export class AutoencoderModel {
   scoreAll(user: number): Float32Array {
     if (this.config.orientation === "user") {
       this.network.encode(this.input, [user]);
-      return this.network.decodeAll().slice();
+      return this.network.decodeAll().map((x) => x + this.offset);
     }
     // Item-based: every movie's code is fixed by its training ratings, so compute them once; one user's
     // scores are then his output unit's weights against every code.
@@ -178,7 +189,7 @@ export class AutoencoderModel {
     kernels.fill(this.itemBias!, nItems, network.tensors[2 * last + 1].data[user]);
     kernels.denseAffine(this.itemScores!, weights, this.itemCodes, this.itemBias!, 1, h, nItems);
     kernels.activate(this.itemScores!, nItems, this.config.outputActivation);
-    return this.itemScores!.slice();
+    return this.itemScores!.map((x) => x + this.offset);
   }
 
   clip(x: number): number {

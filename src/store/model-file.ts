@@ -21,7 +21,9 @@ const headerSchema = z.object({
     activation: z.enum(ACTIVATION_NAMES),
     outputActivation: z.enum(ACTIVATION_NAMES),
     inputScaling: z.enum(["none", "inverse-sqrt-count"]),
+    centered: z.boolean(),
   }),
+  offset: z.number(),
   scale: z.object({ min: z.number(), max: z.number(), step: z.number().positive() }),
   dataset: z.string(),
   split: z.string(),
@@ -85,6 +87,7 @@ export async function saveModel(
     version: MODEL_FORMAT_VERSION,
     kind: about.kind,
     config: model.config,
+    offset: model.offset,
     scale: model.scale,
     dataset: about.dataset,
     split: about.split,
@@ -147,7 +150,7 @@ export async function loadModel(file: string, backend: Backend): Promise<LoadedM
   const users = new Int32Array(nnz);
   for (let u = 0; u < nUsers; u++) users.fill(u, indptr[u], indptr[u + 1]);
   const train = new Ratings(users, items, values, nUsers, nItems);
-  const model = new AutoencoderModel(header.config, train, header.scale, backend);
+  const model = new AutoencoderModel(header.config, train, header.scale, backend, header.offset);
   for (const t of model.network.tensors) {
     const [rows, cols] = t.shape;
     const stored = need(t.name, t.transposed ? [cols, rows] : t.shape, "F32").data as Float32Array;

@@ -28,6 +28,7 @@ export const TUTORIAL_PRESET: ModelSettings = {
     activation: "sigmoid",
     outputActivation: "identity",
     inputScaling: "none",
+    centered: false,
   },
   train: {
     epochs: 200,
@@ -76,6 +77,7 @@ export const MODEL_DEFAULTS: Record<ModelKind, ModelSettings> = {
       activation: "sigmoid",
       outputActivation: "identity",
       inputScaling: "none",
+      centered: false,
     },
     train: {
       epochs: 500,
@@ -98,6 +100,7 @@ export const MODEL_DEFAULTS: Record<ModelKind, ModelSettings> = {
       activation: "sigmoid",
       outputActivation: "identity",
       inputScaling: "none",
+      centered: false,
     },
     train: {
       epochs: 500,
@@ -120,6 +123,7 @@ export const MODEL_DEFAULTS: Record<ModelKind, ModelSettings> = {
       activation: "selu",
       outputActivation: "identity",
       inputScaling: "none",
+      centered: false,
     },
     train: {
       epochs: 300,

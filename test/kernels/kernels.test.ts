@@ -171,6 +171,81 @@ describe("WebAssembly SIMD kernels match the reference", () => {
     expect([...x].filter((v) => v !== 0)).toHaveLength(3);
   });
 
+  it("backward kernels restricted to column ranges add up to the whole", () => {
+    const h = 6;
+    const dOut = f32(randomArray(4 * h, rng));
+    const whole = [arena.f32(23 * h), arena.f32(h)];
+    k.sparseAffineBackward(whole[0], whole[1], batch, dOut, h);
+    const parts = [arena.f32(23 * h), arena.f32(h)];
+    k.sparseAffineBackward(parts[0], parts[1], batch, dOut, h, { start: 0, end: 11, withBias: true });
+    k.sparseAffineBackward(parts[0], parts[1], batch, dOut, h, { start: 11, end: 23, withBias: false });
+    close(parts[0], whole[0]);
+    close(parts[1], whole[1]);
+
+    const [hidden, v] = [f32(randomArray(4 * h, rng)), f32(randomArray(23 * h, rng))];
+    const dPred = f32(randomArray(nnz, rng));
+    const [dv, db, dh] = [arena.f32(23 * h), arena.f32(23), arena.f32(4 * h)];
+    k.sparseOutputBackward(dv, db, dh, batch, dPred, hidden, v, h);
+    const [pv, pb, ph1, ph2] = [arena.f32(23 * h), arena.f32(23), arena.f32(4 * h), arena.f32(4 * h)];
+    k.sparseOutputBackward(pv, pb, ph1, batch, dPred, hidden, v, h, { start: 0, end: 9, withBias: true });
+    k.sparseOutputBackward(pv, pb, ph2, batch, dPred, hidden, v, h, { start: 9, end: 23, withBias: true });
+    close(pv, dv);
+    close(pb, db);
+    close(
+      ph1.map((x, i) => x + ph2[i]),
+      dh,
+    );
+  });
+
+  it("runs big sparse kernels on several threads with the same results", () => {
+    const big = randomCsr(300, 400, 0.2, 9);
+    const h = 64;
+    const run = (threads: number) => {
+      const be = createBackend("wasm", threads);
+      try {
+        const { kernels: kk, arena: a } = be;
+        const copy = <T extends Float32Array | Int32Array>(src: T, alloc: (n: number) => T) => {
+          const out = alloc(src.length);
+          out.set(src);
+          return out;
+        };
+        const rows = copy(Int32Array.from({ length: 256 }, (_, i) => (i * 7) % 300), (n) => a.i32(n));
+        const b: RowBatch = {
+          rows,
+          nRows: 256,
+          indptr: copy(big.indptr, (n) => a.i32(n)),
+          indices: copy(big.indices, (n) => a.i32(n)),
+          values: copy(big.values, (n) => a.f32(n)),
+        };
+        const r = new Rng(1);
+        const w = copy(Float32Array.from(randomArray(400 * h, r, 0.1)), (n) => a.f32(n));
+        const bias = copy(Float32Array.from(randomArray(400, r, 0.1)), (n) => a.f32(n));
+        const hid = a.f32(256 * h);
+        kk.sparseAffine(hid, b, w, bias.subarray(0, h), h);
+        kk.activate(hid, 256 * h, "sigmoid");
+        let n = 0;
+        for (const row of rows) n += big.indptr[row + 1] - big.indptr[row];
+        const pred = a.f32(n);
+        kk.sparseOutput(pred, b, hid, w, bias, h);
+        const dPred = a.f32(n);
+        const sse = kk.squaredError(dPred, pred, b, 1 / n);
+        const [dv, db, dh, dw, dwb] = [a.f32(400 * h), a.f32(400), a.f32(256 * h), a.f32(400 * h), a.f32(h)];
+        kk.sparseOutputBackward(dv, db, dh, b, dPred, hid, w, h);
+        kk.sparseAffineBackward(dw, dwb, b, dh, h);
+        return { hid: hid.slice(), pred: pred.slice(), sse, dv: dv.slice(), dh: dh.slice(), dw: dw.slice() };
+      } finally {
+        be.close();
+      }
+    };
+    const [one, two] = [run(1), run(2)];
+    expect(two.hid).toEqual(one.hid);
+    expect(two.pred).toEqual(one.pred);
+    expect(two.dv).toEqual(one.dv);
+    expect(two.sse).toBeCloseTo(one.sse, 6);
+    close(two.dh, one.dh);
+    close(two.dw, one.dw);
+  });
+
   it("splits optimizer steps across threads without changing the result", () => {
     const n = 70_001;
     const p0 = randomArray(n, rng);

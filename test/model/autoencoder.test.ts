@@ -52,6 +52,7 @@ describe("whole-network gradients agree with finite differences (float64)", () =
     activation: "sigmoid",
     outputActivation: "identity",
     inputScaling: "none",
+    centered: false,
   };
   it("the tutorial's SAE", () => check(base, 0));
   it("SELU layers with dropout on the code layer", () => check({ ...base, activation: "selu" }, 0.4));
@@ -67,6 +68,7 @@ describe("AutoencoderModel", () => {
       activation: "sigmoid",
       outputActivation: "identity",
       inputScaling: "none",
+      centered: false,
     };
     const model = new AutoencoderModel(config, ratings, { min: -100, max: 100, step: 1 }, float64);
     model.network.initialize(1);

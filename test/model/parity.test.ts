@@ -59,6 +59,7 @@ function buildModel(kernels: KernelChoice): AutoencoderModel {
     activation: "sigmoid",
     outputActivation: "identity",
     inputScaling: "none",
+    centered: false,
   } as const;
   const model = new AutoencoderModel(config, ratings, { min: 1, max: 5, step: 1 }, createBackend(kernels));
   setWeights(model, fixture.init);
@@ -135,6 +136,7 @@ describe.each(["reference", "wasm"] as const)("parity with PyTorch (%s kernels)"
       activation: "sigmoid",
       outputActivation: "identity",
       inputScaling: "none",
+      centered: false,
     };
     const model = new AutoencoderModel(config, ratings, { min: 1, max: 5, step: 1 }, createBackend(kernels));
     setWeights(model, lbfgs.init);
