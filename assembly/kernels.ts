@@ -30,34 +30,40 @@ export function flushSubnormals(x: usize, n: i32): void {
   for (; i < n; i++) if (Mathf.abs(load<f32>(at(x, i))) < 1.17549435e-38) store<f32>(at(x, i), 0);
 }
 
-/** PyTorch RMSprop: g' = g + wd*p; v = alpha*v + (1-alpha)*g'^2; p -= lr * g' / (sqrt(v) + eps) */
-export function rmspropStep(p: usize, g: usize, v: usize, n: i32, lr: f32, alpha: f32, eps: f32, wd: f32): void {
+/**
+ * PyTorch RMSprop: g' = g + wd*p; v = alpha*v + (1-alpha)*g'^2; p -= lr * g' / (sqrt(v) + eps). With `zero`
+ * set, g is zeroed as it is read: optimizer.zero_grad() fused into the step (likewise for Adam and SGD).
+ */
+export function rmspropStep(p: usize, g: usize, v: usize, n: i32, lr: f32, alpha: f32, eps: f32, wd: f32, zero: i32): void {
   const vwd = f32x4.splat(wd);
   const valpha = f32x4.splat(alpha);
   const vbeta = f32x4.splat(1 - alpha);
   const veps = f32x4.splat(eps);
   const vlr = f32x4.splat(lr);
+  const vzero = f32x4.splat(0);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const pp = v128.load(at(p, i));
     const gg = f32x4.add(v128.load(at(g, i)), f32x4.mul(vwd, pp));
-    const vv = (f32x4.add(f32x4.mul(v128.load(at(v, i)), valpha), f32x4.mul(vbeta, f32x4.mul(gg, gg))));
+    if (zero) v128.store(at(g, i), vzero);
+    const vv = f32x4.add(f32x4.mul(v128.load(at(v, i)), valpha), f32x4.mul(vbeta, f32x4.mul(gg, gg)));
     v128.store(at(v, i), vv);
     const step = f32x4.div(f32x4.mul(vlr, gg), f32x4.add(f32x4.sqrt(vv), veps));
-    v128.store(at(p, i), (f32x4.sub(pp, step)));
+    v128.store(at(p, i), f32x4.sub(pp, step));
   }
   for (; i < n; i++) {
     const pp = load<f32>(at(p, i));
     const gg = load<f32>(at(g, i)) + wd * pp;
-    const vv = (load<f32>(at(v, i)) * alpha + (1 - alpha) * (gg * gg));
+    if (zero) store<f32>(at(g, i), 0);
+    const vv = load<f32>(at(v, i)) * alpha + (1 - alpha) * (gg * gg);
     store<f32>(at(v, i), vv);
-    store<f32>(at(p, i), (pp - (lr * gg) / (Mathf.sqrt(vv) + eps)));
+    store<f32>(at(p, i), pp - (lr * gg) / (Mathf.sqrt(vv) + eps));
   }
 }
 
 /**
  * PyTorch Adam (L2 weight decay added to the gradient): m = b1*m + (1-b1)*g'; v = b2*v + (1-b2)*g'^2;
- * p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps), where bc1 = 1-b1^t and sqrtBc2 = sqrt(1-b2^t).
+ * p -= lr/bc1 * m / (sqrt(v)/sqrtBc2 + eps), where bc1 = 1-b1^t and sqrtBc2 = sqrt(1-b2^t).
  */
 export function adamStep(
   p: usize,
@@ -72,6 +78,7 @@ export function adamStep(
   wd: f32,
   bc1: f32,
   sqrtBc2: f32,
+  zero: i32,
 ): void {
   const vwd = f32x4.splat(wd);
   const vb1 = f32x4.splat(beta1);
@@ -80,34 +87,38 @@ export function adamStep(
   const vc2 = f32x4.splat(1 - beta2);
   const veps = f32x4.splat(eps);
   const vstep = f32x4.splat(lr / bc1);
-  const vsq = f32x4.splat(sqrtBc2);
+  const vinvsq = f32x4.splat(<f32>1 / sqrtBc2);
+  const vzero = f32x4.splat(0);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const pp = v128.load(at(p, i));
     const gg = f32x4.add(v128.load(at(g, i)), f32x4.mul(vwd, pp));
-    const mm = (f32x4.add(f32x4.mul(v128.load(at(m, i)), vb1), f32x4.mul(gg, vc1)));
-    const vv = (f32x4.add(f32x4.mul(v128.load(at(v, i)), vb2), f32x4.mul(f32x4.mul(gg, gg), vc2)));
+    if (zero) v128.store(at(g, i), vzero);
+    const mm = f32x4.add(f32x4.mul(v128.load(at(m, i)), vb1), f32x4.mul(gg, vc1));
+    const vv = f32x4.add(f32x4.mul(v128.load(at(v, i)), vb2), f32x4.mul(f32x4.mul(gg, gg), vc2));
     v128.store(at(m, i), mm);
     v128.store(at(v, i), vv);
-    const denom = f32x4.add(f32x4.div(f32x4.sqrt(vv), vsq), veps);
-    v128.store(at(p, i), (f32x4.sub(pp, f32x4.mul(vstep, f32x4.div(mm, denom)))));
+    const denom = f32x4.add(f32x4.mul(f32x4.sqrt(vv), vinvsq), veps);
+    v128.store(at(p, i), f32x4.sub(pp, f32x4.mul(vstep, f32x4.div(mm, denom))));
   }
   for (; i < n; i++) {
     const pp = load<f32>(at(p, i));
     const gg = load<f32>(at(g, i)) + wd * pp;
-    const mm = (load<f32>(at(m, i)) * beta1 + gg * (1 - beta1));
-    const vv = (load<f32>(at(v, i)) * beta2 + gg * gg * (1 - beta2));
+    if (zero) store<f32>(at(g, i), 0);
+    const mm = load<f32>(at(m, i)) * beta1 + gg * (1 - beta1);
+    const vv = load<f32>(at(v, i)) * beta2 + gg * gg * (1 - beta2);
     store<f32>(at(m, i), mm);
     store<f32>(at(v, i), vv);
-    store<f32>(at(p, i), (pp - (lr / bc1) * (mm / (Mathf.sqrt(vv) / sqrtBc2 + eps))));
+    store<f32>(at(p, i), pp - (lr / bc1) * (mm / (Mathf.sqrt(vv) / sqrtBc2 + eps)));
   }
 }
 
 /** SGD with momentum (PyTorch): g' = g + wd*p; buf = mu*buf + g' (buf = g' on the first step); p -= lr*buf. */
-export function sgdStep(p: usize, g: usize, buf: usize, n: i32, lr: f32, momentum: f32, wd: f32, first: i32): void {
+export function sgdStep(p: usize, g: usize, buf: usize, n: i32, lr: f32, momentum: f32, wd: f32, first: i32, zero: i32): void {
   for (let i = 0; i < n; i++) {
     const pp = load<f32>(at(p, i));
     const gg = load<f32>(at(g, i)) + wd * pp;
+    if (zero) store<f32>(at(g, i), 0);
     let b = gg;
     if (momentum != 0) {
       b = first ? gg : momentum * load<f32>(at(buf, i)) + gg;
@@ -117,21 +128,41 @@ export function sgdStep(p: usize, g: usize, buf: usize, n: i32, lr: f32, momentu
   }
 }
 
-/** y[i] += a * x[i] over h floats. */
+/** y[i] += a * x[i] over h floats, unrolled to 16 per iteration. */
 @inline function axpy(y: usize, x: usize, a: f32, h: i32): void {
   const va = f32x4.splat(a);
   let i = 0;
+  for (; i + 16 <= h; i += 16) {
+    const p = at(y, i);
+    const q = at(x, i);
+    v128.store(p, f32x4.add(v128.load(p), f32x4.mul(va, v128.load(q))));
+    v128.store(p, f32x4.add(v128.load(p, 16), f32x4.mul(va, v128.load(q, 16))), 16);
+    v128.store(p, f32x4.add(v128.load(p, 32), f32x4.mul(va, v128.load(q, 32))), 32);
+    v128.store(p, f32x4.add(v128.load(p, 48), f32x4.mul(va, v128.load(q, 48))), 48);
+  }
   for (; i + 4 <= h; i += 4) {
     v128.store(at(y, i), f32x4.add(v128.load(at(y, i)), f32x4.mul(va, v128.load(at(x, i)))));
   }
   for (; i < h; i++) store<f32>(at(y, i), load<f32>(at(y, i)) + a * load<f32>(at(x, i)));
 }
 
-/** Dot product of h floats. */
+/** Dot product of h floats, with four accumulators so the additions do not wait on each other. */
 @inline function dot(x: usize, y: usize, h: i32): f32 {
-  let acc = f32x4.splat(0);
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0);
   let i = 0;
-  for (; i + 4 <= h; i += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(at(x, i)), v128.load(at(y, i))));
+  for (; i + 16 <= h; i += 16) {
+    const p = at(x, i);
+    const q = at(y, i);
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(p), v128.load(q)));
+    a1 = f32x4.add(a1, f32x4.mul(v128.load(p, 16), v128.load(q, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(v128.load(p, 32), v128.load(q, 32)));
+    a3 = f32x4.add(a3, f32x4.mul(v128.load(p, 48), v128.load(q, 48)));
+  }
+  for (; i + 4 <= h; i += 4) a0 = f32x4.add(a0, f32x4.mul(v128.load(at(x, i)), v128.load(at(y, i))));
+  const acc = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
   let s: f32 =
     f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
   for (; i < h; i++) s += load<f32>(at(x, i)) * load<f32>(at(y, i));
@@ -385,4 +416,110 @@ export function sumSquares(x: usize, n: i32): f64 {
     s += v * v;
   }
   return s;
+}
+
+// Column-grouped kernels. A mini-batch's observed entries are regrouped by column ("column batch"):
+// for u in [uStart, uEnd), column cols[u] has entries e in [start[u], start[u+1]), each with its batch row
+// rowOf[e], its position qOf[e] in batch order, and its value values[e]. Each weight row W[j] is then read
+// (and its gradient written) once per batch instead of once per entry, and threads own disjoint columns.
+
+/** out[rowOf[e], :] += values[e] * W[cols[u], :] (out holds the bias, or zeros for a thread's share). */
+export function encodeColumns(
+  out: usize,
+  cols: usize,
+  start: usize,
+  rowOf: usize,
+  values: usize,
+  uStart: i32,
+  uEnd: i32,
+  w: usize,
+  h: i32,
+): void {
+  for (let u = uStart; u < uEnd; u++) {
+    const row = at(w, load<i32>(at(cols, u)) * h);
+    const end = load<i32>(at(start, u + 1));
+    for (let e = load<i32>(at(start, u)); e < end; e++) {
+      axpy(at(out, load<i32>(at(rowOf, e)) * h), row, load<f32>(at(values, e)), h);
+    }
+  }
+}
+
+/** dW[cols[u], :] += values[e] * dOut[rowOf[e], :], one pass over each weight row. */
+export function encodeColumnsBackward(
+  dw: usize,
+  cols: usize,
+  start: usize,
+  rowOf: usize,
+  values: usize,
+  uStart: i32,
+  uEnd: i32,
+  dOut: usize,
+  h: i32,
+): void {
+  for (let u = uStart; u < uEnd; u++) {
+    const row = at(dw, load<i32>(at(cols, u)) * h);
+    const end = load<i32>(at(start, u + 1));
+    for (let e = load<i32>(at(start, u)); e < end; e++) {
+      axpy(row, at(dOut, load<i32>(at(rowOf, e)) * h), load<f32>(at(values, e)), h);
+    }
+  }
+}
+
+/**
+ * Decoder forward, squared-error loss and decoder backward in one pass over each output column j, for an
+ * identity or sigmoid output (kind): pred = act(bias[j] + hidden[b,:] . V[j,:]); e = pred - target; dPred = 2 * scale * e * act'(pred);
+ * dV[j,:] += dPred * hidden[b,:]; dBias[j] += dPred; dHidden[b,:] += dPred * V[j,:]. Writes pred and dPred
+ * at qOf[e]; returns the sum of e^2.
+ */
+export function decodeColumnsLoss(
+  pred: usize,
+  dPred: usize,
+  dv: usize,
+  dBias: usize,
+  dHidden: usize,
+  cols: usize,
+  start: usize,
+  rowOf: usize,
+  qOf: usize,
+  targets: usize,
+  uStart: i32,
+  uEnd: i32,
+  hidden: usize,
+  v: usize,
+  bias: usize,
+  h: i32,
+  scale: f32,
+  kind: i32,
+): f64 {
+  let sse: f64 = 0;
+  const two: f32 = <f32>2 * scale;
+  for (let u = uStart; u < uEnd; u++) {
+    const j = load<i32>(at(cols, u));
+    const vrow = at(v, j * h);
+    const dvrow = at(dv, j * h);
+    const b0 = load<f32>(at(bias, j));
+    let db: f32 = 0;
+    const end = load<i32>(at(start, u + 1));
+    for (let e = load<i32>(at(start, u)); e < end; e++) {
+      const b = load<i32>(at(rowOf, e));
+      const x = at(hidden, b * h);
+      let p = b0 + dot(x, vrow, h);
+      let slope: f32 = 1;
+      if (kind == SIGMOID) {
+        p = <f32>1 / (<f32>1 + Mathf.exp(-p));
+        slope = p * (1 - p);
+      }
+      const err = p - load<f32>(at(targets, e));
+      sse += <f64>err * <f64>err;
+      const d = two * err * slope;
+      const q = load<i32>(at(qOf, e));
+      store<f32>(at(pred, q), p);
+      store<f32>(at(dPred, q), d);
+      db += d;
+      axpy(dvrow, x, d, h);
+      axpy(at(dHidden, b * h), vrow, d, h);
+    }
+    store<f32>(at(dBias, j), load<f32>(at(dBias, j)) + db);
+  }
+  return sse;
 }

@@ -4,7 +4,7 @@ import { DataNotFoundError } from "../data/errors.js";
 import { type LoadedData, loadData } from "../data/load.js";
 import { ratingMetrics, tutorialLoss } from "../eval/metrics.js";
 import { ACTIVATIONS, type Activation, createBackend, type KernelChoice } from "../kernels/index.js";
-import type { AutoencoderModel } from "../model/autoencoder-model.js";
+import type { AutoencoderModel, InputScaling } from "../model/autoencoder-model.js";
 import { topK } from "../model/recommend.js";
 import { saveModel } from "../store/model-file.js";
 import { fitModel } from "../train/fit.js";
@@ -39,6 +39,9 @@ export interface SettingFlags {
   validation?: number;
   patience?: number;
   centered?: boolean;
+  refit?: boolean;
+  inputScaling?: string;
+  refeed?: boolean;
 }
 
 interface TrainFlags extends SettingFlags {
@@ -81,6 +84,9 @@ export function settingsFrom(flags: SettingFlags): ModelSettings {
   }
   if (flags.preset === "tutorial" && flags.model !== "sae")
     throw new Error("--preset tutorial goes with --model sae");
+  if (flags.inputScaling !== undefined && !["none", "inverse-sqrt-count"].includes(flags.inputScaling)) {
+    throw new Error(`unknown input scaling "${flags.inputScaling}": choose none or inverse-sqrt-count`);
+  }
   if (flags.activation !== undefined && !(flags.activation in ACTIVATIONS)) {
     throw new Error(
       `unknown activation "${flags.activation}": choose one of ${Object.keys(ACTIVATIONS).join(", ")}`,
@@ -106,8 +112,10 @@ export function settingsFrom(flags: SettingFlags): ModelSettings {
       hidden: flags.hidden ?? base.model.hidden,
       activation: (flags.activation as Activation | undefined) ?? base.model.activation,
       centered: flags.centered ?? base.model.centered,
+      inputScaling: (flags.inputScaling as InputScaling | undefined) ?? base.model.inputScaling,
     },
     validation: flags.validation ?? base.validation,
+    refit: flags.refit ?? base.refit,
     train: {
       ...base.train,
       optimizer,
@@ -118,6 +126,7 @@ export function settingsFrom(flags: SettingFlags): ModelSettings {
       l2: flags.lambda ?? base.train.l2,
       codeDropout: flags.dropout ?? base.train.codeDropout,
       inputDropout: flags.inputDropout ?? base.train.inputDropout,
+      refeed: flags.refeed ?? base.train.refeed,
     },
   };
 }
@@ -131,6 +140,8 @@ export function describeSettings(kind: string, settings: ModelSettings, nInputs:
     `${opt.kind} lr ${opt.lr}${"weightDecay" in opt && opt.weightDecay ? ` weight decay ${opt.weightDecay}` : ""}` +
     `${train.l2 ? ` lambda ${train.l2}` : ""}${opt.kind === "lbfgs" ? " (full batch)" : `, batch ${train.batchSize}`}` +
     `${train.codeDropout ? `, code dropout ${train.codeDropout}` : ""}` +
+    `${train.inputDropout ? `, input dropout ${train.inputDropout}` : ""}${train.refeed ? ", dense re-feeding" : ""}` +
+    `${model.inputScaling !== "none" ? `, inputs ${model.inputScaling}` : ""}${model.centered ? ", centred" : ""}` +
     `${train.resetGradients ? "" : ", gradients accumulated (the tutorial's)"}`
   );
 }
@@ -276,6 +287,13 @@ export function addSettingOptions(command: Command): Command {
       "hide this fraction of each row's input ratings while training",
       numberArg(0, 0.95),
     )
+    .option(
+      "--input-scaling <kind>",
+      "none, or inverse-sqrt-count (each input row divided by the root of its count)",
+    )
+    .option("--refeed", "dense re-feeding: a second step on each batch's own reconstruction")
+    .option("--refit", "after early stopping, train again on all training ratings for the chosen epochs")
+    .option("--no-refit", "keep the early-stopped model")
     .option("--centered", "subtract the training mean from every rating the network sees")
     .option("--no-centered", "feed ratings as they are")
     .option(

@@ -8,6 +8,7 @@ export {
   type AdamStep,
   type Arena,
   type Backend,
+  type ColumnBatch,
   type FloatArray,
   type Kernels,
   type RmspropStep,

@@ -11,7 +11,7 @@ const DONE = 1;
 const QUIT = 2;
 /** Integer slots: [seq, done, quit], then per thread [function index, argument count]. */
 const HEADER = 3;
-const MAX_ARGS = 16;
+const MAX_ARGS = 24;
 /** Spins before a waiting side sleeps: hand-offs within a training step are microseconds apart. */
 const SPINS = 20000;
 

@@ -1,9 +1,10 @@
 import {
   ACTIVATIONS,
-  ALL_COLUMNS,
-  type ColumnRange,
   type Activation,
   type AdamStep,
+  ALL_COLUMNS,
+  type ColumnBatch,
+  type ColumnRange,
   type FloatArray,
   type RmspropStep,
   type RowBatch,
@@ -29,6 +30,7 @@ export function rmspropStep(p: FloatArray, g: FloatArray, v: FloatArray, n: numb
   const { lr, alpha, eps, weightDecay: wd } = hp;
   for (let i = 0; i < n; i++) {
     const gg = g[i] + wd * p[i];
+    if (hp.zeroGrad) g[i] = 0;
     const vv = v[i] * alpha + (1 - alpha) * gg * gg;
     v[i] = vv;
     p[i] = p[i] - (lr * gg) / (Math.sqrt(vv) + eps);
@@ -48,6 +50,7 @@ export function adamStep(
   const sqrtBc2 = Math.sqrt(1 - beta2 ** step);
   for (let i = 0; i < n; i++) {
     const gg = g[i] + wd * p[i];
+    if (hp.zeroGrad) g[i] = 0;
     m[i] = m[i] * beta1 + gg * (1 - beta1);
     v[i] = v[i] * beta2 + gg * gg * (1 - beta2);
     p[i] = p[i] - (lr / bc1) * (m[i] / (Math.sqrt(v[i]) / sqrtBc2 + eps));
@@ -58,6 +61,7 @@ export function sgdStep(p: FloatArray, g: FloatArray, buf: FloatArray, n: number
   const { lr, momentum, weightDecay: wd, first } = hp;
   for (let i = 0; i < n; i++) {
     const gg = g[i] + wd * p[i];
+    if (hp.zeroGrad) g[i] = 0;
     let b = gg;
     if (momentum !== 0) {
       b = first ? gg : momentum * buf[i] + gg;
@@ -269,4 +273,73 @@ export function sumSquares(x: FloatArray, n: number): number {
   let s = 0;
   for (let i = 0; i < n; i++) s += x[i] * x[i];
   return s;
+}
+
+export function encodeColumns(
+  out: FloatArray,
+  c: ColumnBatch,
+  w: FloatArray,
+  h: number,
+  _nRows: number,
+): void {
+  for (let u = 0; u < c.nUnique; u++) {
+    const base = c.cols[u] * h;
+    for (let e = c.start[u]; e < c.start[u + 1]; e++) {
+      const o = c.rowOf[e] * h;
+      for (let t = 0; t < h; t++) out[o + t] += c.values[e] * w[base + t];
+    }
+  }
+}
+
+export function encodeColumnsBackward(dw: FloatArray, c: ColumnBatch, dOut: FloatArray, h: number): void {
+  for (let u = 0; u < c.nUnique; u++) {
+    const base = c.cols[u] * h;
+    for (let e = c.start[u]; e < c.start[u + 1]; e++) {
+      const o = c.rowOf[e] * h;
+      for (let t = 0; t < h; t++) dw[base + t] += c.values[e] * dOut[o + t];
+    }
+  }
+}
+
+export function decodeColumnsLoss(
+  pred: FloatArray,
+  dPred: FloatArray,
+  dv: FloatArray,
+  dBias: FloatArray,
+  dHidden: FloatArray,
+  c: ColumnBatch,
+  hidden: FloatArray,
+  v: FloatArray,
+  bias: FloatArray,
+  h: number,
+  nRows: number,
+  scale: number,
+  outputActivation: "identity" | "sigmoid",
+): number {
+  dHidden.fill(0, 0, nRows * h);
+  let sse = 0;
+  for (let u = 0; u < c.nUnique; u++) {
+    const j = c.cols[u];
+    for (let e = c.start[u]; e < c.start[u + 1]; e++) {
+      const b = c.rowOf[e];
+      let p = bias[j];
+      for (let t = 0; t < h; t++) p += hidden[b * h + t] * v[j * h + t];
+      let slope = 1;
+      if (outputActivation === "sigmoid") {
+        p = 1 / (1 + Math.exp(-p));
+        slope = p * (1 - p);
+      }
+      const err = p - c.values[e];
+      sse += err * err;
+      const d = 2 * scale * err * slope;
+      pred[c.qOf[e]] = p;
+      dPred[c.qOf[e]] = d;
+      dBias[j] += d;
+      for (let t = 0; t < h; t++) {
+        dv[j * h + t] += d * hidden[b * h + t];
+        dHidden[b * h + t] += d * v[j * h + t];
+      }
+    }
+  }
+  return sse;
 }

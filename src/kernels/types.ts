@@ -11,6 +11,8 @@ export interface RmspropStep {
   alpha: number;
   eps: number;
   weightDecay: number;
+  /** Zero the gradient as it is read (optimizer.zero_grad() fused into the step). */
+  zeroGrad?: boolean;
 }
 
 export interface AdamStep {
@@ -21,6 +23,7 @@ export interface AdamStep {
   weightDecay: number;
   /** 1-based step count, for the bias corrections. */
   step: number;
+  zeroGrad?: boolean;
 }
 
 export interface SgdStep {
@@ -29,6 +32,7 @@ export interface SgdStep {
   weightDecay: number;
   /** True on the first step, when PyTorch sets the momentum buffer to the gradient itself. */
   first: boolean;
+  zeroGrad?: boolean;
 }
 
 /**
@@ -40,6 +44,20 @@ export interface RowBatch {
   nRows: number;
   indptr: Int32Array;
   indices: Int32Array;
+  values: Float32Array;
+}
+
+/**
+ * A mini-batch's observed entries regrouped by column: column cols[u] (u < nUnique) has entries e in
+ * [start[u], start[u+1]), each with its batch row rowOf[e], its position qOf[e] in batch order (the order of
+ * RowBatch entries) and its value values[e]. Lets the kernels read each weight row once per batch.
+ */
+export interface ColumnBatch {
+  nUnique: number;
+  cols: Int32Array;
+  start: Int32Array;
+  rowOf: Int32Array;
+  qOf: Int32Array;
   values: Float32Array;
 }
 
@@ -123,6 +141,30 @@ export interface Kernels {
     h: number,
     cols?: ColumnRange,
   ): void;
+  /** out[rowOf[e], :] += values[e] * W[cols[u], :] over a column batch; out must hold the bias first. */
+  encodeColumns(out: Float32Array, batch: ColumnBatch, w: Float32Array, h: number, nRows: number): void;
+  /** dW[cols[u], :] += values[e] * dOut[rowOf[e], :] over a column batch. */
+  encodeColumnsBackward(dw: Float32Array, batch: ColumnBatch, dOut: Float32Array, h: number): void;
+  /**
+   * Decoder forward, squared-error loss (times scale) and decoder backward in one pass per output column,
+   * for an identity or sigmoid output: writes pred and dPred in batch order, adds to dV and dBias, overwrites
+   * dHidden [nRows][h]; returns the sum of squared errors.
+   */
+  decodeColumnsLoss(
+    pred: Float32Array,
+    dPred: Float32Array,
+    dv: Float32Array,
+    dBias: Float32Array,
+    dHidden: Float32Array,
+    batch: ColumnBatch,
+    hidden: Float32Array,
+    v: Float32Array,
+    bias: Float32Array,
+    h: number,
+    nRows: number,
+    scale: number,
+    outputActivation: "identity" | "sigmoid",
+  ): number;
   /** dPred[q] = 2 * scale * (pred[q] - values[k]); returns the sum of squared errors. */
   squaredError(dPred: Float32Array, pred: Float32Array, batch: RowBatch, scale: number): number;
   /** x = f(x) in place (SELU with PyTorch's constants). */

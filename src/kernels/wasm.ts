@@ -4,10 +4,11 @@ import { type KernelCall, KernelPool } from "./pool.js";
 import {
   ACTIVATIONS,
   type Activation,
-  ALL_COLUMNS,
   type AdamStep,
+  ALL_COLUMNS,
   type Arena,
   type Backend,
+  type ColumnBatch,
   type ColumnRange,
   type Kernels,
   type RmspropStep,
@@ -34,7 +35,9 @@ export function kernelModule(): WebAssembly.Module {
     try {
       bytes = new Uint8Array(readFileSync(file));
     } catch {
-      throw new Error(`WebAssembly kernels not found at ${file}: run "npm run build:wasm", or use --kernels reference`);
+      throw new Error(
+        `WebAssembly kernels not found at ${file}: run "npm run build:wasm", or use --kernels reference`,
+      );
     }
     compiled = new WebAssembly.Module(bytes);
   }
@@ -86,7 +89,9 @@ class WasmArena implements Arena {
 function ptr(a: ArrayBufferView | null): number {
   if (!a) return 0;
   if (!(a.buffer instanceof SharedArrayBuffer)) {
-    throw new TypeError("a WebAssembly kernel was given an array outside its memory: allocate it from the backend's arena");
+    throw new TypeError(
+      "a WebAssembly kernel was given an array outside its memory: allocate it from the backend's arena",
+    );
   }
   return a.byteOffset;
 }
@@ -161,23 +166,64 @@ class WasmKernels implements Kernels {
     const [pp, gp, vp] = [ptr(p), ptr(g), ptr(v)];
     this.elementShares(n, (s, c) => ({
       fn: "rmspropStep",
-      args: [pp + 4 * s, gp + 4 * s, vp + 4 * s, c, hp.lr, hp.alpha, hp.eps, hp.weightDecay],
+      args: [
+        pp + 4 * s,
+        gp + 4 * s,
+        vp + 4 * s,
+        c,
+        hp.lr,
+        hp.alpha,
+        hp.eps,
+        hp.weightDecay,
+        hp.zeroGrad ? 1 : 0,
+      ],
     }));
   }
-  adamStep(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, hp: AdamStep): void {
+  adamStep(
+    p: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    n: number,
+    hp: AdamStep,
+  ): void {
     const bc1 = 1 - hp.beta1 ** hp.step;
     const sqrtBc2 = Math.sqrt(1 - hp.beta2 ** hp.step);
     const [pp, gp, mp, vp] = [ptr(p), ptr(g), ptr(m), ptr(v)];
     this.elementShares(n, (s, c) => ({
       fn: "adamStep",
-      args: [pp + 4 * s, gp + 4 * s, mp + 4 * s, vp + 4 * s, c, hp.lr, hp.beta1, hp.beta2, hp.eps, hp.weightDecay, bc1, sqrtBc2],
+      args: [
+        ...[
+          pp + 4 * s,
+          gp + 4 * s,
+          mp + 4 * s,
+          vp + 4 * s,
+          c,
+          hp.lr,
+          hp.beta1,
+          hp.beta2,
+          hp.eps,
+          hp.weightDecay,
+        ],
+        ...[bc1, sqrtBc2, hp.zeroGrad ? 1 : 0],
+      ],
     }));
   }
   sgdStep(p: Float32Array, g: Float32Array, buf: Float32Array, n: number, hp: SgdStep): void {
     const [pp, gp, bp] = [ptr(p), ptr(g), ptr(buf)];
     this.elementShares(n, (s, c) => ({
       fn: "sgdStep",
-      args: [pp + 4 * s, gp + 4 * s, bp + 4 * s, c, hp.lr, hp.momentum, hp.weightDecay, hp.first ? 1 : 0],
+      args: [
+        pp + 4 * s,
+        gp + 4 * s,
+        bp + 4 * s,
+        c,
+        hp.lr,
+        hp.momentum,
+        hp.weightDecay,
+        hp.first ? 1 : 0,
+        hp.zeroGrad ? 1 : 0,
+      ],
     }));
   }
   sparseAffine(out: Float32Array, b: RowBatch, w: Float32Array, bias: Float32Array, h: number): void {
@@ -187,7 +233,17 @@ class WasmKernels implements Kernels {
       const [r0, r1] = [shares[i].row, shares[i + 1].row];
       calls.push({
         fn: "sparseAffine",
-        args: [ptr(out) + 4 * r0 * h, ptr(b.rows) + 4 * r0, r1 - r0, ptr(b.indptr), ptr(b.indices), ptr(b.values), ptr(w), ptr(bias), h],
+        args: [
+          ptr(out) + 4 * r0 * h,
+          ptr(b.rows) + 4 * r0,
+          r1 - r0,
+          ptr(b.indptr),
+          ptr(b.indices),
+          ptr(b.values),
+          ptr(w),
+          ptr(bias),
+          h,
+        ],
       });
     }
     this.all(calls);
@@ -206,8 +262,21 @@ class WasmKernels implements Kernels {
     for (let i = 0; i < t; i++) {
       const start = Math.max(cols.start, Math.floor((i * nCols) / t));
       const end = Math.min(cols.end, Math.floor(((i + 1) * nCols) / t));
-      const args = [ptr(dw), ptr(dBias), ptr(b.rows), b.nRows, ptr(b.indptr), ptr(b.indices), ptr(b.values), ptr(dOut), h];
-      calls.push({ fn: "sparseAffineBackward", args: [...args, start, end, i === 0 && cols.withBias ? 1 : 0] });
+      const args = [
+        ptr(dw),
+        ptr(dBias),
+        ptr(b.rows),
+        b.nRows,
+        ptr(b.indptr),
+        ptr(b.indices),
+        ptr(b.values),
+        ptr(dOut),
+        h,
+      ];
+      calls.push({
+        fn: "sparseAffineBackward",
+        args: [...args, start, end, i === 0 && cols.withBias ? 1 : 0],
+      });
     }
     this.all(calls);
   }
@@ -280,7 +349,8 @@ class WasmKernels implements Kernels {
     const size = b.nRows * h;
     // Each thread sums its own columns' share of dHidden; thread 0 writes dHidden itself, the others
     // scratch buffers that are added in afterwards.
-    for (let i = 1; i < t; i++) if (!this.scratch[i] || this.scratch[i].length < size) this.scratch[i] = this.arena.f32(size);
+    for (let i = 1; i < t; i++)
+      if (!this.scratch[i] || this.scratch[i].length < size) this.scratch[i] = this.arena.f32(size);
     const calls: KernelCall[] = [];
     for (let i = 0; i < t; i++) {
       const start = Math.max(cols.start, Math.floor((i * nCols) / t));
@@ -289,7 +359,16 @@ class WasmKernels implements Kernels {
       calls.push({
         fn: "sparseOutputBackward",
         args: [
-          ...[ptr(dv), ptr(dBias), ptr(target), ptr(b.rows), b.nRows, ptr(b.indptr), ptr(b.indices), ptr(dPred)],
+          ...[
+            ptr(dv),
+            ptr(dBias),
+            ptr(target),
+            ptr(b.rows),
+            b.nRows,
+            ptr(b.indptr),
+            ptr(b.indices),
+            ptr(dPred),
+          ],
           ...[ptr(hidden), ptr(v), h, start, end],
         ],
       });
@@ -326,7 +405,10 @@ class WasmKernels implements Kernels {
   }
   activateBackward(dx: Float32Array, dy: Float32Array, y: Float32Array, n: number, kind: Activation): void {
     const [a, b, c] = [ptr(dx), ptr(dy), ptr(y)];
-    this.elementShares(n, (s, k) => ({ fn: "activateBackward", args: [a + 4 * s, b + 4 * s, c + 4 * s, k, ACTIVATIONS[kind]] }));
+    this.elementShares(n, (s, k) => ({
+      fn: "activateBackward",
+      args: [a + 4 * s, b + 4 * s, c + 4 * s, k, ACTIVATIONS[kind]],
+    }));
   }
   addScaled(y: Float32Array, x: Float32Array, a: number, n: number): void {
     const [yp, xp] = [ptr(y), ptr(x)];
@@ -335,6 +417,115 @@ class WasmKernels implements Kernels {
   multiply(x: Float32Array, m: Float32Array, n: number): void {
     const [xp, mp] = [ptr(x), ptr(m)];
     this.elementShares(n, (s, c) => ({ fn: "multiply", args: [xp + 4 * s, mp + 4 * s, c] }));
+  }
+  /** Shares of a column batch's columns with about equal entries, one per thread when the work is large. */
+  private columnShares(c: ColumnBatch, h: number): number[] {
+    const total = c.start[c.nUnique];
+    const t = total * h >= SPLIT_MIN ? this.threads : 1;
+    const bounds = [0];
+    for (let u = 0; bounds.length < t && u < c.nUnique; u++) {
+      if (c.start[u + 1] >= (total * bounds.length) / t) bounds.push(u + 1);
+    }
+    while (bounds.length < t) bounds.push(c.nUnique);
+    bounds.push(c.nUnique);
+    return bounds;
+  }
+
+  /** A [size] scratch buffer per extra thread, zeroed. */
+  private scratchFor(shares: number, size: number): Float32Array[] {
+    const out: Float32Array[] = [];
+    for (let i = 1; i < shares; i++) {
+      if (!this.scratch[i] || this.scratch[i].length < size) this.scratch[i] = this.arena.f32(size);
+      const buf = this.scratch[i].subarray(0, size);
+      this.x.fill(ptr(buf), size, 0);
+      out.push(buf);
+    }
+    return out;
+  }
+
+  private columnArgs(c: ColumnBatch): number[] {
+    return [ptr(c.cols), ptr(c.start), ptr(c.rowOf)];
+  }
+
+  encodeColumns(out: Float32Array, c: ColumnBatch, w: Float32Array, h: number, nRows: number): void {
+    const bounds = this.columnShares(c, h);
+    const size = nRows * h;
+    const partial = this.scratchFor(bounds.length - 1, size);
+    const calls: KernelCall[] = [];
+    for (let i = 0; i + 1 < bounds.length; i++) {
+      const target = i === 0 ? out : partial[i - 1];
+      calls.push({
+        fn: "encodeColumns",
+        args: [ptr(target), ...this.columnArgs(c), ptr(c.values), bounds[i], bounds[i + 1], ptr(w), h],
+      });
+    }
+    this.all(calls);
+    for (const p of partial) this.addScaled(out, p, 1, size);
+  }
+  encodeColumnsBackward(dw: Float32Array, c: ColumnBatch, dOut: Float32Array, h: number): void {
+    const bounds = this.columnShares(c, h);
+    const calls: KernelCall[] = [];
+    for (let i = 0; i + 1 < bounds.length; i++) {
+      calls.push({
+        fn: "encodeColumnsBackward",
+        args: [ptr(dw), ...this.columnArgs(c), ptr(c.values), bounds[i], bounds[i + 1], ptr(dOut), h],
+      });
+    }
+    this.all(calls);
+  }
+  decodeColumnsLoss(
+    pred: Float32Array,
+    dPred: Float32Array,
+    dv: Float32Array,
+    dBias: Float32Array,
+    dHidden: Float32Array,
+    c: ColumnBatch,
+    hidden: Float32Array,
+    v: Float32Array,
+    bias: Float32Array,
+    h: number,
+    nRows: number,
+    scale: number,
+    outputActivation: "identity" | "sigmoid",
+  ): number {
+    const bounds = this.columnShares(c, h);
+    const size = nRows * h;
+    this.x.fill(ptr(dHidden), size, 0);
+    const partial = this.scratchFor(bounds.length - 1, size);
+    const calls: KernelCall[] = [];
+    for (let i = 0; i + 1 < bounds.length; i++) {
+      const target = i === 0 ? dHidden : partial[i - 1];
+      calls.push({
+        fn: "decodeColumnsLoss",
+        args: [
+          ...[
+            ptr(pred),
+            ptr(dPred),
+            ptr(dv),
+            ptr(dBias),
+            ptr(target),
+            ...this.columnArgs(c),
+            ptr(c.qOf),
+            ptr(c.values),
+          ],
+          ...[
+            bounds[i],
+            bounds[i + 1],
+            ptr(hidden),
+            ptr(v),
+            ptr(bias),
+            h,
+            scale,
+            ACTIVATIONS[outputActivation],
+          ],
+        ],
+      });
+    }
+    const results = this.all(calls);
+    for (const p of partial) this.addScaled(dHidden, p, 1, size);
+    let sse = 0;
+    for (let i = 0; i < calls.length; i++) sse += results[i];
+    return sse;
   }
   dotProduct(x: Float32Array, y: Float32Array, n: number): number {
     return this.x.dotProduct(ptr(x), ptr(y), n) ?? 0;

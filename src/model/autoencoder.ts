@@ -1,7 +1,11 @@
 import { Rng } from "../data/random.js";
 import type { Csr } from "../data/ratings.js";
-import type { Activation, Backend, RowBatch } from "../kernels/index.js";
+import { ColumnBatcher } from "../kernels/column-batch.js";
+import type { Activation, Backend, ColumnBatch, RowBatch } from "../kernels/index.js";
 import { linearInit } from "./init.js";
+
+/** Batches of at least this many rows take the column-grouped kernels. */
+const COLUMN_BATCH_MIN = 8;
 
 /** Layers of an autoencoder over vectors of `nInputs` ratings. */
 export interface AutoencoderShape {
@@ -49,6 +53,9 @@ export class AutoencoderNetwork {
   private rows: Int32Array = new Int32Array(0);
   private dropMask: Float32Array = new Float32Array(0);
   private allOutputs?: Float32Array;
+  private denseOutputs?: Float32Array;
+  private targetColumns?: ColumnBatcher;
+  private inputColumns?: ColumnBatcher;
   /** The hidden layer the last encode() applied dropout to, or -1. */
   private maskedLayer = -1;
 
@@ -150,13 +157,20 @@ export class AutoencoderNetwork {
    * `dropout` of p > 0 and an `rng`, the code layer's units are zeroed with probability p and the rest scaled
    * by 1/(1-p) (training only).
    */
-  encode(input: Csr, rows: ArrayLike<number>, dropout = 0, rng?: Rng): Float32Array {
+  encode(input: Csr, rows: ArrayLike<number>, dropout = 0, rng?: Rng, columns?: ColumnBatch): Float32Array {
     const { kernels } = this.backend;
     const { activation } = this.shape;
     const n = rows.length;
-    const b = this.batch(input, rows);
-    kernels.sparseAffine(this.acts[0], b, this.tensors[0].data, this.tensors[1].data, this.sizes[1]);
-    kernels.activate(this.acts[0], n * this.sizes[1], activation);
+    const h = this.sizes[1];
+    if (columns) {
+      const bias = this.tensors[1].data;
+      for (let r = 0; r < n; r++) this.acts[0].set(bias, r * h);
+      kernels.encodeColumns(this.acts[0], columns, this.tensors[0].data, h, n);
+    } else {
+      const batch = this.batch(input, rows);
+      kernels.sparseAffine(this.acts[0], batch, this.tensors[0].data, this.tensors[1].data, h);
+    }
+    kernels.activate(this.acts[0], n * h, activation);
     for (let l = 1; l < this.nLayers - 1; l++) {
       if (l - 1 === this.codeLayer && dropout > 0 && rng) this.dropout(l - 1, n, dropout, rng);
       const [w, bias] = [this.tensors[2 * l].data, this.tensors[2 * l + 1].data];
@@ -196,6 +210,30 @@ export class AutoencoderNetwork {
     return this.pred.subarray(0, nnz);
   }
 
+  /**
+   * Every output of the first `nRows` encoded rows (after `encode`), as a dense [nRows][nInputs] view that
+   * the next call overwrites.
+   */
+  decodeDense(nRows: number): Float32Array {
+    const last = this.nLayers - 1;
+    const [w, bias] = [this.tensors[2 * last].data, this.tensors[2 * last + 1].data];
+    const size = nRows * this.shape.nInputs;
+    if (!this.denseOutputs || this.denseOutputs.length < size)
+      this.denseOutputs = this.backend.arena.f32(size);
+    const out = this.denseOutputs.subarray(0, size);
+    this.backend.kernels.denseAffine(
+      out,
+      this.acts[last - 1],
+      w,
+      bias,
+      nRows,
+      this.sizes[last],
+      this.shape.nInputs,
+    );
+    this.backend.kernels.activate(out, size, this.shape.outputActivation);
+    return out;
+  }
+
   /** Every output for the first encoded row (after `encode`); overwritten by the next call. */
   decodeAll(): Float32Array {
     const last = this.nLayers - 1;
@@ -224,24 +262,56 @@ export class AutoencoderNetwork {
     const inputRows = options.inputRows ?? rows;
     let nnz = 0;
     for (let b = 0; b < rows.length; b++) nnz += target.indptr[rows[b] + 1] - target.indptr[rows[b]];
+    this.reserve(rows.length, nnz);
     this.maskedLayer = -1;
-    this.encode(input, inputRows, options.dropout ?? 0, options.rng);
-    this.decodeAt(target, rows, nnz);
-    const batch = this.batch(target, rows);
     const n = rows.length;
-    const sse = kernels.squaredError(this.dPred, this.pred, batch, scale);
-    kernels.activateBackward(this.dPred, this.dPred, this.pred, nnz, outputActivation);
     const last = this.nLayers - 1;
-    kernels.sparseOutputBackward(
-      this.gradTensors[2 * last],
-      this.gradTensors[2 * last + 1],
-      this.deltas[last - 1],
-      batch,
-      this.dPred,
-      this.acts[last - 1],
-      this.tensors[2 * last].data,
-      this.sizes[last],
-    );
+    // Batches of many rows regroup their entries by column, so each weight row is read once per batch.
+    const byColumn =
+      n >= COLUMN_BATCH_MIN && (outputActivation === "identity" || outputActivation === "sigmoid");
+    let sse: number;
+    let inputColumns: ColumnBatch | undefined;
+    if (byColumn) {
+      this.targetColumns ??= new ColumnBatcher(this.backend.arena, this.shape.nInputs);
+      const targetColumns = this.targetColumns.build(target, rows);
+      if (input === target && inputRows === rows) inputColumns = targetColumns;
+      else {
+        this.inputColumns ??= new ColumnBatcher(this.backend.arena, this.shape.nInputs);
+        inputColumns = this.inputColumns.build(input, inputRows);
+      }
+      this.encode(input, inputRows, options.dropout ?? 0, options.rng, inputColumns);
+      sse = kernels.decodeColumnsLoss(
+        this.pred,
+        this.dPred,
+        this.gradTensors[2 * last],
+        this.gradTensors[2 * last + 1],
+        this.deltas[last - 1],
+        targetColumns,
+        this.acts[last - 1],
+        this.tensors[2 * last].data,
+        this.tensors[2 * last + 1].data,
+        this.sizes[last],
+        n,
+        scale,
+        outputActivation,
+      );
+    } else {
+      this.encode(input, inputRows, options.dropout ?? 0, options.rng);
+      this.decodeAt(target, rows, nnz);
+      const batch = this.batch(target, rows);
+      sse = kernels.squaredError(this.dPred, this.pred, batch, scale);
+      kernels.activateBackward(this.dPred, this.dPred, this.pred, nnz, outputActivation);
+      kernels.sparseOutputBackward(
+        this.gradTensors[2 * last],
+        this.gradTensors[2 * last + 1],
+        this.deltas[last - 1],
+        batch,
+        this.dPred,
+        this.acts[last - 1],
+        this.tensors[2 * last].data,
+        this.sizes[last],
+      );
+    }
     for (let l = last - 1; l >= 1; l--) {
       this.throughActivation(l, n);
       kernels.denseAffineBackward(

@@ -16,9 +16,10 @@ export interface FitOutcome {
 }
 
 /**
- * Holds out `settings.validation` of the training ratings, trains on the rest with early stopping on the
- * held-out part, then lets the model read every training rating as input for its predictions. The test
- * ratings are not touched.
+ * Holds out `settings.validation` of the training ratings and trains on the rest with early stopping on the
+ * held-out part. Then, with `settings.refit`, trains a fresh model on every training rating for the epoch
+ * count validation chose; otherwise lets the early-stopped model read every training rating as input. The
+ * test ratings are not touched.
  */
 export function fitModel(
   data: LoadedData,
@@ -34,6 +35,19 @@ export function fitModel(
   const model = new AutoencoderModel(settings.model, fit, data.scale, backend);
   model.network.initialize(seed);
   const result = trainAutoencoder(model, settings.train, { validation, onEpoch });
-  if (validation) model.useRatings(data.train);
+  if (!validation) return { model, result, fit };
+  if (settings.refit) {
+    // The validation ratings chose the epoch count; now train again on every training rating for as long.
+    const full = new AutoencoderModel(settings.model, data.train, data.scale, backend);
+    full.network.initialize(seed);
+    const again = trainAutoencoder(full, { ...settings.train, epochs: result.bestEpoch, patience: 0 });
+    return {
+      model: full,
+      result: { ...result, seconds: result.seconds + again.seconds, refitSeconds: again.seconds },
+      fit,
+      validation,
+    };
+  }
+  model.useRatings(data.train);
   return { model, result, fit, validation };
 }

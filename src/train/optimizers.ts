@@ -43,20 +43,30 @@ export function optimizerDefaults(
 /** The state an optimizer keeps between steps, by name, for checkpoints. */
 export type OptimizerState = Record<string, Float32Array>;
 
+/** A stretch of the flat parameters with extra L2 decay (AutoRec's lambda on weight matrices only). */
+export interface DecaySegment {
+  start: number;
+  end: number;
+  extraDecay: number;
+}
+
 /**
  * A first-order optimizer over one flat parameter array and its gradient, with PyTorch's update rules. It
- * reads `grads` as they are: whether they are reset between steps is the trainer's choice.
+ * reads `grads` as they are: whether they are reset between steps is the trainer's choice, and `step(true)`
+ * zeroes them as it reads them. `segments`, when given, cover the array and add decay where they say.
  */
 export class Optimizer {
   readonly state: OptimizerState;
   /** Steps taken so far. */
   steps = 0;
+  private readonly segments: DecaySegment[];
 
   constructor(
     readonly config: OptimizerConfig,
     private readonly params: Float32Array,
     private readonly grads: Float32Array,
     private readonly backend: Backend,
+    segments?: DecaySegment[],
   ) {
     const n = params.length;
     const allocate = (size: number) => backend.arena.f32(size);
@@ -66,6 +76,7 @@ export class Optimizer {
         : config.kind === "adam"
           ? { expAvg: allocate(n), expAvgSq: allocate(n) }
           : { momentumBuffer: allocate(n) };
+    this.segments = segments ?? [{ start: 0, end: n, extraDecay: 0 }];
   }
 
   /**
@@ -78,17 +89,33 @@ export class Optimizer {
     for (const s of Object.values(this.state)) kernels.flushSubnormals(s, s.length);
   }
 
-  /** Applies one update to the parameters. */
-  step(): void {
-    const { config, params: p, grads: g, state } = this;
-    const n = p.length;
+  /** Applies one update to the parameters; with `zeroGrad`, leaves the gradient zeroed. */
+  step(zeroGrad = false): void {
+    const { config, state } = this;
+    const { kernels } = this.backend;
     this.steps++;
-    if (config.kind === "rmsprop") {
-      this.backend.kernels.rmspropStep(p, g, state.squareAvg, n, config);
-    } else if (config.kind === "adam") {
-      this.backend.kernels.adamStep(p, g, state.expAvg, state.expAvgSq, n, { ...config, step: this.steps });
-    } else {
-      this.backend.kernels.sgdStep(p, g, state.momentumBuffer, n, { ...config, first: this.steps === 1 });
+    for (const { start, end, extraDecay } of this.segments) {
+      const [p, g] = [this.params.subarray(start, end), this.grads.subarray(start, end)];
+      const part = (a: Float32Array) => a.subarray(start, end);
+      const n = end - start;
+      if (config.kind === "rmsprop") {
+        kernels.rmspropStep(p, g, part(state.squareAvg), n, {
+          ...config,
+          weightDecay: config.weightDecay + extraDecay,
+          zeroGrad,
+        });
+      } else if (config.kind === "adam") {
+        const hp = { ...config, weightDecay: config.weightDecay + extraDecay, step: this.steps, zeroGrad };
+        kernels.adamStep(p, g, part(state.expAvg), part(state.expAvgSq), n, hp);
+      } else {
+        const hp = {
+          ...config,
+          weightDecay: config.weightDecay + extraDecay,
+          first: this.steps === 1,
+          zeroGrad,
+        };
+        kernels.sgdStep(p, g, part(state.momentumBuffer), n, hp);
+      }
     }
   }
 }

@@ -4,7 +4,7 @@ import { ratingMetrics } from "../eval/metrics.js";
 import type { AutoencoderModel } from "../model/autoencoder-model.js";
 import { TrainingDivergedError } from "./errors.js";
 import { Lbfgs, type LbfgsConfig } from "./lbfgs.js";
-import { Optimizer, type OptimizerConfig } from "./optimizers.js";
+import { type DecaySegment, Optimizer, type OptimizerConfig } from "./optimizers.js";
 
 /** How to train an autoencoder. */
 export interface TrainConfig {
@@ -36,6 +36,11 @@ export interface TrainConfig {
   inputDropout: number;
   /** Dropout on the code (middle hidden) layer while training, as Kuchaiev & Ginsburg do. 0 = off. */
   codeDropout: number;
+  /**
+   * Dense re-feeding (Kuchaiev & Ginsburg 2017): after each step on a batch, its dense reconstruction f(x)
+   * becomes a second input whose target is itself, and the model takes another step on it.
+   */
+  refeed: boolean;
   /** Visit rows in a new random order each epoch (the tutorial visits them in id order). */
   shuffle: boolean;
   /** Stop after this many epochs without a better validation RMSE and keep the best epoch; 0 = never. */
@@ -64,6 +69,8 @@ export interface TrainResult {
   seconds: number;
   /** Why training ended before its last epoch, if it did. */
   stopped?: string;
+  /** Seconds spent training again on all training ratings (included in `seconds`), when refitting. */
+  refitSeconds?: number;
 }
 
 /**
@@ -84,8 +91,9 @@ export function trainAutoencoder(
       ? lbfgsEpoch(model, config, config.optimizer, rows, nObserved)
       : minibatchEpoch(model, config, config.optimizer, rows, nObserved, rng);
   const history: EpochReport[] = [];
-  let best = { epoch: 0, rmse: Number.POSITIVE_INFINITY, params: network.params.slice() };
-  let lastGood = network.params.slice();
+  // Copies kept across epochs: the last finite parameters, and the best on validation.
+  const lastGood = network.params.slice();
+  const best = { epoch: 0, rmse: Number.POSITIVE_INFINITY, params: null as Float32Array | null };
   let stopped: string | undefined;
   const started = performance.now();
 
@@ -98,14 +106,18 @@ export function trainAutoencoder(
       model.weightsChanged();
       throw new TrainingDivergedError(epoch, trainLoss);
     }
-    lastGood = network.params.slice();
+    lastGood.set(network.params);
     const report: EpochReport = { epoch, trainLoss, seconds: (performance.now() - epochStart) / 1000 };
     if (options.validation) {
       report.validationRmse = ratingMetrics(
         model.predict(options.validation),
         options.validation.values,
       ).rmse;
-      if (report.validationRmse < best.rmse) best = { epoch, rmse: report.validationRmse, params: lastGood };
+      if (report.validationRmse < best.rmse) {
+        best.epoch = epoch;
+        best.rmse = report.validationRmse;
+        (best.params ??= new Float32Array(lastGood.length)).set(lastGood);
+      }
     }
     history.push(report);
     options.onEpoch?.(report);
@@ -119,7 +131,7 @@ export function trainAutoencoder(
     }
   }
   let bestEpoch = history.length;
-  if (config.patience > 0 && options.validation && best.epoch > 0) {
+  if (config.patience > 0 && best.params) {
     network.params.set(best.params);
     model.weightsChanged();
     bestEpoch = best.epoch;
@@ -133,6 +145,15 @@ function nonEmptyRows(csr: Csr): number[] {
   const rows: number[] = [];
   for (let r = 0; r < csr.nRows; r++) if (csr.indptr[r + 1] > csr.indptr[r]) rows.push(r);
   return rows;
+}
+
+/** The optimizer segments that give every weight matrix (not the biases) extra decay `c`. */
+function decaySegments(model: AutoencoderModel, c: number): DecaySegment[] {
+  const { network } = model;
+  return network.tensors.map((t) => {
+    const start = t.data.byteOffset / 4 - network.params.byteOffset / 4;
+    return { start, end: start + t.data.length, extraDecay: t.isWeight ? c : 0 };
+  });
 }
 
 /** Adds l2 * W to the gradient of every weight matrix (scaled by `c`); returns c/2 * sum of their squares. */
@@ -159,15 +180,21 @@ function minibatchEpoch(
 ): EpochStep {
   const { network, input, targets } = model;
   const { kernels } = network.backend;
-  const optimizer = new Optimizer(optimizerConfig, network.params, network.grads, network.backend);
-  let maxRow = 0;
-  for (const r of rows) maxRow = Math.max(maxRow, targets.indptr[r + 1] - targets.indptr[r]);
-  const batchSize = Math.max(1, Math.min(config.batchSize, rows.length));
-  network.reserve(batchSize, maxRow * batchSize);
-  kernels.fill(network.grads, network.grads.length, 0);
-  const corrupted = config.inputDropout > 0 ? scratchCsr(model, batchSize, maxRow * batchSize) : null;
-  const corruptedRows = Array.from({ length: batchSize }, (_, i) => i);
   const l2 = config.l2 / nObserved;
+  // AutoRec's penalty on the weight matrices rides in the optimizer step as extra decay on their stretches.
+  const segments = l2 > 0 ? decaySegments(model, l2) : undefined;
+  const optimizer = new Optimizer(optimizerConfig, network.params, network.grads, network.backend, segments);
+  const batchSize = Math.max(1, Math.min(config.batchSize, rows.length));
+  // No batch can hold more entries than the batchSize longest rows together.
+  const lengths = Int32Array.from(rows, (r) => targets.indptr[r + 1] - targets.indptr[r])
+    .sort()
+    .reverse();
+  const maxBatchNnz = lengths.subarray(0, batchSize).reduce((a, b) => a + b, 0);
+  network.reserve(batchSize, maxBatchNnz);
+  kernels.fill(network.grads, network.grads.length, 0);
+  const corrupted = config.inputDropout > 0 ? scratchCsr(model, batchSize, maxBatchNnz) : null;
+  const corruptedRows = Array.from({ length: batchSize }, (_, i) => i);
+  const refeedInput = config.refeed ? denseRows(model, batchSize, network.shape.nInputs) : null;
   const tutorialLoss = batchSize === 1 && config.loss === "all-columns";
 
   return () => {
@@ -179,17 +206,16 @@ function minibatchEpoch(
       let nnz = 0;
       for (const r of batch) nnz += targets.indptr[r + 1] - targets.indptr[r];
       const scale = config.loss === "all-columns" ? 1 / (batch.length * targets.nCols) : 1 / nnz;
-      if (config.resetGradients) kernels.fill(network.grads, network.grads.length, 0);
       const batchSse = network.accumulateGradients(targets, batch, scale, {
         input: corrupted ? dropInputs(corrupted, input, batch, config.inputDropout, rng) : input,
         inputRows: corrupted ? corruptedRows.slice(0, batch.length) : batch,
         dropout: config.codeDropout,
         rng,
       });
-      addWeightPenalty(model, l2);
-      optimizer.step();
+      optimizer.step(config.resetGradients);
       sse += batchSse;
       if (tutorialLoss) perRow += Math.sqrt(batchSse / nnz);
+      if (refeedInput) refeedStep(model, batch, refeedInput, optimizer, rng, config.codeDropout);
     }
     optimizer.flushSubnormals();
     return { trainLoss: tutorialLoss ? perRow / order.length : Math.sqrt(sse / nObserved) };
@@ -239,6 +265,32 @@ function lbfgsEpoch(
       done: status === "continue" ? undefined : `L-BFGS stopped: ${status}`,
     };
   };
+}
+
+/** The dense re-feeding step: f(x) for the batch becomes both input and target of one more update. */
+function refeedStep(
+  model: AutoencoderModel,
+  batch: number[],
+  full: Csr,
+  optimizer: Optimizer,
+  rng: Rng,
+  dropout: number,
+) {
+  const { network, input } = model;
+  const n = network.shape.nInputs;
+  network.encode(input, batch);
+  full.values.set(network.decodeDense(batch.length));
+  const rows = Array.from({ length: batch.length }, (_, i) => i);
+  network.accumulateGradients(full, rows, 1 / (batch.length * n), { dropout, rng });
+  optimizer.step(true);
+}
+
+/** A CSR in the network's memory whose `rows` rows hold every one of `n` columns (for dense re-feeding). */
+function denseRows(model: AutoencoderModel, rows: number, n: number): Csr {
+  const csr = scratchCsr(model, rows, rows * n);
+  for (let r = 0; r <= rows; r++) csr.indptr[r] = r * n;
+  for (let k = 0; k < rows * n; k++) csr.indices[k] = k % n;
+  return csr;
 }
 
 /** An empty CSR in the network's memory for up to `rows` rows and `nnz` entries. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/data/random.js";
+import { ColumnBatcher } from "../../src/kernels/column-batch.js";
 import { ACTIVATIONS, type Activation, createBackend, type RowBatch } from "../../src/kernels/index.js";
 import * as ref from "../../src/kernels/reference.js";
 import { randomArray, randomCsr, relativeError } from "../helpers.js";
@@ -209,7 +210,10 @@ describe("WebAssembly SIMD kernels match the reference", () => {
           out.set(src);
           return out;
         };
-        const rows = copy(Int32Array.from({ length: 256 }, (_, i) => (i * 7) % 300), (n) => a.i32(n));
+        const rows = copy(
+          Int32Array.from({ length: 256 }, (_, i) => (i * 7) % 300),
+          (n) => a.i32(n),
+        );
         const b: RowBatch = {
           rows,
           nRows: 256,
@@ -244,6 +248,74 @@ describe("WebAssembly SIMD kernels match the reference", () => {
     expect(two.sse).toBeCloseTo(one.sse, 6);
     close(two.dh, one.dh);
     close(two.dw, one.dw);
+  });
+
+  it("column-grouped kernels match the row-wise ones, on one thread and on two", () => {
+    const big = randomCsr(200, 300, 0.15, 4);
+    const rows = Int32Array.from({ length: 64 }, (_, i) => (i * 3) % 200);
+    const h = 40;
+    const r = new Rng(3);
+    const [w, v, bias] = [
+      randomArray(300 * h, r, 0.1),
+      randomArray(300 * h, r, 0.1),
+      randomArray(300, r, 0.1),
+    ];
+    const results = [1, 2].map((threads) => {
+      const be = createBackend("wasm", threads);
+      try {
+        const { kernels: kk, arena: a } = be;
+        const put = (src: ArrayLike<number>) => {
+          const out = a.f32(src.length);
+          out.set(src);
+          return out;
+        };
+        const csr = {
+          ...big,
+          indptr: a.i32(big.indptr.length),
+          indices: a.i32(big.indices.length),
+          values: put(big.values),
+        };
+        csr.indptr.set(big.indptr);
+        csr.indices.set(big.indices);
+        const cols = new ColumnBatcher(a, 300).build(csr, rows);
+        const [ww, vv, bb] = [put(w), put(v), put(bias)];
+        const hid = a.f32(64 * h);
+        for (let i = 0; i < 64; i++) hid.set(bb.subarray(0, h), i * h);
+        kk.encodeColumns(hid, cols, ww, h, 64);
+        const nnz = cols.start[cols.nUnique];
+        const [pred, dPred, dv, db, dh] = [a.f32(nnz), a.f32(nnz), a.f32(300 * h), a.f32(300), a.f32(64 * h)];
+        const sse = kk.decodeColumnsLoss(pred, dPred, dv, db, dh, cols, hid, vv, bb, h, 64, 0.01, "sigmoid");
+        const dw = a.f32(300 * h);
+        kk.encodeColumnsBackward(dw, cols, dh, h);
+        return {
+          hid: hid.slice(),
+          pred: pred.slice(),
+          dPred: dPred.slice(),
+          sse,
+          dv: dv.slice(),
+          dh: dh.slice(),
+          dw: dw.slice(),
+        };
+      } finally {
+        be.close();
+      }
+    });
+    // The row-wise reference on the same problem.
+    const plain: RowBatch = { ...big, rows, nRows: 64 };
+    const hid = new Float64Array(64 * h);
+    ref.sparseAffine(hid, plain, w, bias.subarray(0, h), h);
+    const nnz = results[0].pred.length;
+    const pred = new Float64Array(nnz);
+    ref.sparseOutput(pred, plain, Float64Array.from(results[0].hid), v, bias, h);
+    ref.activate(pred, nnz, "sigmoid");
+    for (const res of results) {
+      close(res.hid, hid);
+      close(res.pred, pred);
+      close(res.dv, results[0].dv);
+      close(res.dw, results[0].dw);
+      close(res.dh, results[0].dh);
+      expect(Math.abs(res.sse - results[0].sse) / results[0].sse).toBeLessThan(1e-6);
+    }
   });
 
   it("splits optimizer steps across threads without changing the result", () => {

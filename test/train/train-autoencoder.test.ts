@@ -27,9 +27,9 @@ function model(threads = 1, config: AutoencoderConfig = small, seed = 1) {
 describe("trainAutoencoder", () => {
   it("learns: the corrected SAE beats the global mean on held-out ratings", () => {
     const m = model();
-    const result = trainAutoencoder(m, { ...SAE.train, epochs: 60, patience: 0 });
-    expect(result.history).toHaveLength(60);
-    expect(result.history[59].trainLoss).toBeLessThan(result.history[0].trainLoss);
+    const result = trainAutoencoder(m, { ...SAE.train, epochs: 100, patience: 0 });
+    expect(result.history).toHaveLength(100);
+    expect(result.history[99].trainLoss).toBeLessThan(result.history[0].trainLoss);
     expect(ratingMetrics(m.predict(data.test), data.test.values).rmse).toBeLessThan(meanRmse - 0.05);
   });
 
@@ -38,11 +38,24 @@ describe("trainAutoencoder", () => {
     const settings = {
       ...defaults,
       model: { ...defaults.model, hidden: defaults.model.hidden.map((h) => Math.ceil(h / 16)) },
-      train: { ...defaults.train, epochs: 40 },
+      train: { ...defaults.train, epochs: 150 },
     };
     const { model: m, result } = fitModel(data, settings, createBackend());
     expect(result.history.length).toBeGreaterThan(3);
     expect(ratingMetrics(m.predict(data.test), data.test.values).rmse).toBeLessThan(meanRmse - 0.02);
+  });
+
+  it("dense re-feeding and input dropout train too", () => {
+    const defaults = MODEL_DEFAULTS["deep-ae"];
+    for (const extra of [{ refeed: true }, { inputDropout: 0.2 }]) {
+      const settings = {
+        ...defaults,
+        model: { ...defaults.model, hidden: [16, 8, 16] },
+        train: { ...defaults.train, epochs: 100, ...extra },
+      };
+      const { model: m } = fitModel(data, settings, createBackend());
+      expect(ratingMetrics(m.predict(data.test), data.test.values).rmse).toBeLessThan(meanRmse - 0.02);
+    }
   });
 
   it("is reproducible for a seed and does not depend on the thread count", () => {
