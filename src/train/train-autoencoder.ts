@@ -116,7 +116,8 @@ export function trainAutoencoder(
       if (report.validationRmse < best.rmse) {
         best.epoch = epoch;
         best.rmse = report.validationRmse;
-        (best.params ??= new Float32Array(lastGood.length)).set(lastGood);
+        best.params ??= new Float32Array(lastGood.length);
+        best.params.set(lastGood);
       }
     }
     history.push(report);
