@@ -60,7 +60,8 @@ class WasmArena implements Arena {
   constructor(readonly memory: WebAssembly.Memory) {}
 
   private reserve(bytes: number): number {
-    const start = (this.top + 15) & ~15;
+    // Offsets reach past 2 GiB, beyond JavaScript's 32-bit bitwise operators.
+    const start = Math.ceil(this.top / 16) * 16;
     const end = start + bytes;
     const have = this.memory.buffer.byteLength;
     if (end > have) {

@@ -55,7 +55,7 @@ const ADAM = { kind: "adam", beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0
  * - sae: the tutorial's layers trained properly: gradients reset each step, shuffled mini-batches, Adam,
  *   mean squared error over observed ratings, each user's input divided by the square root of his count.
  * - autorec-i / autorec-u: Sedhain et al. 2015, one sigmoid layer of 500, identity output, L2 on the
- *   weights (lambda 200 / 300 of 30-1000 tried), full-batch L-BFGS; autorec-i then trains again on all
+ *   weights (lambda 250 / 300 of 30-3000 tried), full-batch L-BFGS; autorec-i then trains again on all
  *   training ratings for the epoch count validation chose (refit), which validation also preferred.
  * - deep-ae: Kuchaiev & Ginsburg 2017: SELU layers 256-128-256, dropout 0.5 on the code layer, Adam
  *   lr 0.0003, inputs scaled like the SAE's (dense re-feeding is available but did not help on ML-100K).
@@ -93,7 +93,7 @@ export const MODEL_DEFAULTS: Record<ModelKind, ModelSettings> = {
       resetGradients: true,
       loss: "observed",
       ...NO_EXTRAS,
-      l2: 200,
+      l2: 250,
       shuffle: true,
       patience: 30,
       seed: 1,
