@@ -81,7 +81,10 @@ export class KernelPool {
     });
   }
 
-  /** Runs calls[t] on thread t (null: nothing); returns each call's numeric result (0 for none). */
+  /**
+   * Runs calls[t] on thread t (null: nothing); returns each call's numeric result (0 for none) in an array
+   * that the next run overwrites.
+   */
   run(calls: (KernelCall | null)[]): Float64Array {
     const t = this.threads;
     for (let w = 0; w < t - 1; w++) {

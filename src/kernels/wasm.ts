@@ -523,9 +523,10 @@ class WasmKernels implements Kernels {
       });
     }
     const results = this.all(calls);
-    for (const p of partial) this.addScaled(dHidden, p, 1, size);
+    // Sum before the reduction below: the pool reuses its results array.
     let sse = 0;
     for (let i = 0; i < calls.length; i++) sse += results[i];
+    for (const p of partial) this.addScaled(dHidden, p, 1, size);
     return sse;
   }
   dotProduct(x: Float32Array, y: Float32Array, n: number): number {

@@ -27,8 +27,8 @@ describe("WebAssembly SIMD kernels match the reference", () => {
   const batch: RowBatch = { rows, nRows: 4, indptr, indices, values };
   const nnz = [5, 0, 8, 3].reduce((n, r) => n + csr.indptr[r + 1] - csr.indptr[r], 0);
   const plainBatch: RowBatch = { ...csr, rows: Int32Array.from([5, 0, 8, 3]), nRows: 4 };
-  const close = (a: ArrayLike<number>, b: ArrayLike<number>) =>
-    expect(relativeError(a, b)).toBeLessThan(1e-5);
+  const close = (a: ArrayLike<number>, b: ArrayLike<number>, what?: string) =>
+    expect(relativeError(a, b), what).toBeLessThan(1e-5);
 
   for (const h of [1, 6, 13]) {
     it(`sparseAffine and its backward, h=${h}`, () => {
@@ -253,13 +253,11 @@ describe("WebAssembly SIMD kernels match the reference", () => {
   it("column-grouped kernels match the row-wise ones, on one thread and on two", () => {
     const big = randomCsr(200, 300, 0.15, 4);
     const rows = Int32Array.from({ length: 64 }, (_, i) => (i * 3) % 200);
-    const h = 40;
+    // Big enough that every step of the kernels, reductions included, is split across threads.
+    const h = 600;
     const r = new Rng(3);
-    const [w, v, bias] = [
-      randomArray(300 * h, r, 0.1),
-      randomArray(300 * h, r, 0.1),
-      randomArray(300, r, 0.1),
-    ];
+    const [w, v] = [randomArray(300 * h, r, 0.01), randomArray(300 * h, r, 0.01)];
+    const [hiddenBias, outputBias] = [randomArray(h, r, 0.1), randomArray(300, r, 0.1)];
     const results = [1, 2].map((threads) => {
       const be = createBackend("wasm", threads);
       try {
@@ -278,18 +276,21 @@ describe("WebAssembly SIMD kernels match the reference", () => {
         csr.indptr.set(big.indptr);
         csr.indices.set(big.indices);
         const cols = new ColumnBatcher(a, 300).build(csr, rows);
-        const [ww, vv, bb] = [put(w), put(v), put(bias)];
+        const [ww, vv, bb] = [put(w), put(v), put(outputBias)];
         const hid = a.f32(64 * h);
-        for (let i = 0; i < 64; i++) hid.set(bb.subarray(0, h), i * h);
+        for (let i = 0; i < 64; i++) hid.set(hiddenBias, i * h);
         kk.encodeColumns(hid, cols, ww, h, 64);
         const nnz = cols.start[cols.nUnique];
         const [pred, dPred, dv, db, dh] = [a.f32(nnz), a.f32(nnz), a.f32(300 * h), a.f32(300), a.f32(64 * h)];
         const sse = kk.decodeColumnsLoss(pred, dPred, dv, db, dh, cols, hid, vv, bb, h, 64, 0.01, "sigmoid");
         const dw = a.f32(300 * h);
         kk.encodeColumnsBackward(dw, cols, dh, h);
+        const targets = new Float32Array(nnz);
+        for (let e = 0; e < nnz; e++) targets[cols.qOf[e]] = cols.values[e];
         return {
           hid: hid.slice(),
           pred: pred.slice(),
+          targets,
           dPred: dPred.slice(),
           sse,
           dv: dv.slice(),
@@ -303,18 +304,22 @@ describe("WebAssembly SIMD kernels match the reference", () => {
     // The row-wise reference on the same problem.
     const plain: RowBatch = { ...big, rows, nRows: 64 };
     const hid = new Float64Array(64 * h);
-    ref.sparseAffine(hid, plain, w, bias.subarray(0, h), h);
+    ref.sparseAffine(hid, plain, w, hiddenBias, h);
     const nnz = results[0].pred.length;
     const pred = new Float64Array(nnz);
-    ref.sparseOutput(pred, plain, Float64Array.from(results[0].hid), v, bias, h);
+    ref.sparseOutput(pred, plain, Float64Array.from(results[0].hid), v, outputBias, h);
     ref.activate(pred, nnz, "sigmoid");
     for (const res of results) {
-      close(res.hid, hid);
-      close(res.pred, pred);
-      close(res.dv, results[0].dv);
-      close(res.dw, results[0].dw);
-      close(res.dh, results[0].dh);
+      close(res.hid, hid, "hidden");
+      close(res.pred, pred, "predictions");
+      close(res.dv, results[0].dv, "dV");
+      close(res.dw, results[0].dw, "dW");
+      close(res.dh, results[0].dh, "dHidden");
       expect(Math.abs(res.sse - results[0].sse) / results[0].sse).toBeLessThan(1e-6);
+      let expected = 0;
+      for (let q = 0; q < nnz; q++) expected += (res.pred[q] - res.targets[q]) ** 2;
+
+      expect(Math.abs(res.sse - expected) / expected).toBeLessThan(1e-5);
     }
   });
 
