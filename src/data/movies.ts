@@ -74,13 +74,7 @@ export async function parseMovies(file: string, format: MoviesFormat): Promise<M
     for (const { line, fields } of records.slice(1)) {
       if (fields.length !== 3)
         fail(line, `expected 3 fields (movieId, title, genres), found ${fields.length}`);
-      const title = fields[1].trim();
-      add(line, {
-        id: positiveId(fields[0], file, line, "movie id"),
-        title,
-        year: yearOf(title),
-        genres: genreList(fields[2]),
-      });
+      add(line, titledMovie(fields, file, line));
     }
     return movies;
   }
@@ -96,13 +90,7 @@ export async function parseMovies(file: string, format: MoviesFormat): Promise<M
           `expected 3 fields (MovieID::Title::Genres), found ${fields.length}`,
         );
       }
-      const title = fields[1].trim();
-      add(line, {
-        id: positiveId(fields[0], file, line, "movie id"),
-        title,
-        year: yearOf(title),
-        genres: genreList(fields[2]),
-      });
+      add(line, titledMovie(fields, file, line));
       return;
     }
     const fields = raw.split("|");
@@ -122,6 +110,17 @@ export async function parseMovies(file: string, format: MoviesFormat): Promise<M
     });
   });
   return movies;
+}
+
+/** A movie from [id, "Title (Year)", "Genre|Genre"] (movies.dat and movies.csv). */
+function titledMovie(fields: string[], file: string, line: number): Movie {
+  const title = fields[1].trim();
+  return {
+    id: positiveId(fields[0], file, line, "movie id"),
+    title,
+    year: yearOf(title),
+    genres: genreList(fields[2]),
+  };
 }
 
 function genreList(text: string): string[] {

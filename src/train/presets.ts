@@ -49,6 +49,32 @@ export const TUTORIAL_PRESET: ModelSettings = {
 
 const ADAM = { kind: "adam", beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 } as const;
 
+/** I-AutoRec (Sedhain et al. 2015); U-AutoRec differs in orientation and lambda. */
+const AUTOREC_I: ModelSettings = {
+  model: {
+    orientation: "item",
+    hidden: [500],
+    activation: "sigmoid",
+    outputActivation: "identity",
+    inputScaling: "none",
+    centered: false,
+  },
+  train: {
+    epochs: 500,
+    batchSize: 32,
+    optimizer: lbfgsDefaults(),
+    resetGradients: true,
+    loss: "observed",
+    ...NO_EXTRAS,
+    l2: 250,
+    shuffle: true,
+    patience: 30,
+    seed: 1,
+  },
+  validation: 0.05,
+  refit: true,
+};
+
 /**
  * Each model's defaults, chosen with `aerec tune` on validation (5% of ML-100K u1's training ratings held
  * out), never on test.
@@ -77,51 +103,10 @@ export const MODEL_DEFAULTS: Record<ModelKind, ModelSettings> = {
     validation: 0.05,
     refit: false,
   },
-  "autorec-i": {
-    model: {
-      orientation: "item",
-      hidden: [500],
-      activation: "sigmoid",
-      outputActivation: "identity",
-      inputScaling: "none",
-      centered: false,
-    },
-    train: {
-      epochs: 500,
-      batchSize: 32,
-      optimizer: lbfgsDefaults(),
-      resetGradients: true,
-      loss: "observed",
-      ...NO_EXTRAS,
-      l2: 250,
-      shuffle: true,
-      patience: 30,
-      seed: 1,
-    },
-    validation: 0.05,
-    refit: true,
-  },
+  "autorec-i": AUTOREC_I,
   "autorec-u": {
-    model: {
-      orientation: "user",
-      hidden: [500],
-      activation: "sigmoid",
-      outputActivation: "identity",
-      inputScaling: "none",
-      centered: false,
-    },
-    train: {
-      epochs: 500,
-      batchSize: 32,
-      optimizer: lbfgsDefaults(),
-      resetGradients: true,
-      loss: "observed",
-      ...NO_EXTRAS,
-      l2: 300,
-      shuffle: true,
-      patience: 30,
-      seed: 1,
-    },
+    model: { ...AUTOREC_I.model, orientation: "user" },
+    train: { ...AUTOREC_I.train, l2: 300 },
     validation: 0.05,
     refit: false,
   },

@@ -44,15 +44,19 @@ function setWeights(model: AutoencoderModel, torch: Record<string, number[]>): v
   }
 }
 
-function buildModel(kernels: KernelChoice): AutoencoderModel {
+function fixtureRatings(): Ratings {
   const r = fixture.ratings;
-  const ratings = new Ratings(
+  return new Ratings(
     Int32Array.from(r, (x) => x[0]),
     Int32Array.from(r, (x) => x[1]),
     Float32Array.from(r, (x) => x[2]),
     fixture.nUsers,
     fixture.nItems,
   );
+}
+
+function buildModel(kernels: KernelChoice): AutoencoderModel {
+  const ratings = fixtureRatings();
   const config = {
     orientation: "user",
     hidden: fixture.hidden,
@@ -122,14 +126,7 @@ describe.each(["reference", "wasm"] as const)("parity with PyTorch (%s kernels)"
 
   it("full-batch L-BFGS (strong Wolfe) on an item-based AutoRec follows torch.optim.LBFGS", () => {
     const { lbfgs } = fixture;
-    const r = fixture.ratings;
-    const ratings = new Ratings(
-      Int32Array.from(r, (x) => x[0]),
-      Int32Array.from(r, (x) => x[1]),
-      Float32Array.from(r, (x) => x[2]),
-      fixture.nUsers,
-      fixture.nItems,
-    );
+    const ratings = fixtureRatings();
     const config: AutoencoderConfig = {
       orientation: "item",
       hidden: [lbfgs.hidden],
@@ -149,7 +146,7 @@ describe.each(["reference", "wasm"] as const)("parity with PyTorch (%s kernels)"
       resetGradients: true,
     });
     expect(result.history).toHaveLength(8);
-    const nObserved = r.length;
+    const nObserved = fixture.ratings.length;
     const penalty = (t: Float32Array) => t.reduce((a, x) => a + x * x, 0);
     const weights = model.network.tensors.filter((t) => t.isWeight);
     const objective =
