@@ -59,6 +59,66 @@ describe("aerec train", () => {
     expect(loaded.header.metrics).toMatchObject({ test: { rmse: summary.test.rmse } });
   });
 
+  it("gives the same model with the plain-TypeScript kernels, and on two threads", async () => {
+    const args = [
+      "train",
+      "--dataset",
+      "synthetic:users=150,items=60,ratings=4000,min=10",
+      "--epochs",
+      "5",
+      "--json",
+    ];
+    const runs = await Promise.all(
+      [
+        ["--kernels", "wasm"],
+        ["--kernels", "reference"],
+        ["--threads", "2"],
+      ].map((extra) => aerec([...args, ...extra])),
+    );
+    const [wasm, reference, threads] = runs.map((r) => lastJson(r.stdout));
+    expect([wasm.kernels, reference.kernels, threads.threads]).toEqual(["wasm-simd", "reference", 2]);
+    expect(reference.test.rmse).toBeCloseTo(wasm.test.rmse, 4);
+    expect(threads.test.rmse).toBeCloseTo(wasm.test.rmse, 4);
+  });
+
+  it("trains AutoRec with L-BFGS and tunes lambda on validation", async () => {
+    const data = ["--dataset", "synthetic:users=150,items=60,ratings=4000,min=10"];
+    const autorec = await aerec([
+      "train",
+      ...data,
+      "--model",
+      "autorec-i",
+      "--hidden",
+      "20",
+      "--epochs",
+      "10",
+      "--json",
+    ]);
+    expect(autorec.code, autorec.stderr).toBe(0);
+    expect(lastJson(autorec.stdout)).toMatchObject({
+      model: "autorec-i",
+      settings: { train: { optimizer: { kind: "lbfgs" } } },
+    });
+    const tune = await aerec([
+      "tune",
+      ...data,
+      "--model",
+      "autorec-i",
+      "--hidden",
+      "20",
+      "--epochs",
+      "5",
+      "--lambdas",
+      "1,100",
+      "--json",
+    ]);
+    expect(tune.code, tune.stderr).toBe(0);
+    const { trials } = lastJson(tune.stdout);
+    expect(trials.map((t: { lambda: number }) => t.lambda).sort()).toEqual([1, 100]);
+    expect(trials[0].validationRmse).toBeLessThanOrEqual(trials[1].validationRmse);
+    expect(tune.stderr).toMatch(/best on validation: aerec train --model autorec-i .*--lambda/);
+  });
+
   it("exits non-zero naming the file and line of a corrupted data file", async () => {
     await mkdir(join(dir, "ml-100k"), { recursive: true });
     await writeFile(
