@@ -67,7 +67,10 @@ class WasmArena implements Arena {
     if (end > have) {
       const pages = Math.ceil((end - have) / PAGE);
       if (have / PAGE + pages > MAX_PAGES) {
-        throw new RangeError(`the model needs ${(end / 2 ** 30).toFixed(2)} GiB, over WebAssembly's 4 GiB`);
+        throw new RangeError(
+          `the model needs ${(end / 2 ** 30).toFixed(2)} GiB, over WebAssembly's 4 GiB: use a smaller --hidden, or ` +
+            "--optimizer adam instead of lbfgs (which keeps 2 x 10 more copies of the parameters)",
+        );
       }
       this.memory.grow(pages);
     }
