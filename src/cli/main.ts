@@ -2,6 +2,8 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { registerDownload } from "./download.js";
+import { registerInfo } from "./info.js";
+import { registerRecommend } from "./recommend.js";
 import { registerTrain } from "./train.js";
 import { registerTune } from "./tune.js";
 
@@ -16,6 +18,8 @@ const program = new Command("aerec")
   .exitOverride();
 registerTrain(program);
 registerTune(program);
+registerRecommend(program);
+registerInfo(program);
 registerDownload(program);
 program.addHelpText(
   "after",

@@ -5,7 +5,7 @@ import { type LoadedData, loadData } from "../data/load.js";
 import { ratingMetrics, tutorialLoss } from "../eval/metrics.js";
 import { ACTIVATIONS, type Activation, createBackend, type KernelChoice } from "../kernels/index.js";
 import type { AutoencoderModel, InputScaling } from "../model/autoencoder-model.js";
-import { topK } from "../model/recommend.js";
+import { Recommender } from "../model/recommender.js";
 import { saveModel } from "../store/model-file.js";
 import { fitModel } from "../train/fit.js";
 import { lbfgsDefaults } from "../train/lbfgs.js";
@@ -239,21 +239,15 @@ async function runTrain(flags: TrainFlags): Promise<void> {
 }
 
 function showTop(model: AutoencoderModel, data: LoadedData, userId: number, say: (s: string) => void): void {
-  const user = data.userIds.indexOf(userId);
-  if (user < 0) {
+  const recommender = new Recommender(model, data.userIds, data.itemIds, data.movies);
+  const { known, items } = recommender.forUser(userId, 10);
+  if (!known) {
     say(`user ${userId} is not in ${data.dataset}; no recommendations shown\n`);
     return;
   }
-  const csr = model.train.byUser();
-  const rated = csr.indices.subarray(csr.indptr[user], csr.indptr[user + 1]);
   say(`top 10 for user ${userId} (movies he has not rated, predicted rating):\n`);
-  topK(model.scoreAll(user), 10, rated).forEach(({ item, score }, rank) => {
-    const id = data.itemIds.ids[item];
-    const movie = data.movies.get(id);
-    say(
-      `${String(rank + 1).padStart(3)}. ${model.clip(score).toFixed(2)}  ${movie?.title ?? `movie ${id}`}\n`,
-    );
-  });
+  for (const [rank, m] of items.entries())
+    say(`${String(rank + 1).padStart(3)}. ${m.score.toFixed(2)}  ${m.title}\n`);
 }
 
 /** The flags that set a model's settings, shared by train and tune. */

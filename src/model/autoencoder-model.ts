@@ -69,6 +69,8 @@ export class AutoencoderModel {
   private itemCodes?: Float32Array;
   private itemScores?: Float32Array;
   private itemBias?: Float32Array;
+  private newUser?: Csr;
+  private foldWeights?: Float32Array;
 
   constructor(
     readonly config: AutoencoderConfig,
@@ -169,32 +171,153 @@ export class AutoencoderModel {
       this.network.encode(this.input, [user]);
       return this.network.decodeAll().map((x) => x + this.offset);
     }
-    // Item-based: every movie's code is fixed by its training ratings, so compute them once; one user's
-    // scores are then his output unit's weights against every code.
+    // Item-based: one user's scores are his output unit's weights against every movie's code.
     const { network } = this;
-    const { kernels, arena } = network.backend;
     const last = network.nLayers - 1;
     const h = network.sizes[last];
+    const weights = network.tensors[2 * last].data.subarray(user * h, (user + 1) * h);
+    return this.scoresFrom(weights, network.tensors[2 * last + 1].data[user]);
+  }
+
+  /**
+   * Scores every movie for someone the model has not seen, from his ratings alone (dense movie indices and
+   * ratings), without retraining. User-based models encode his ratings vector directly. Item-based models
+   * fit only his own output weights and bias, with everything else frozen: a ridge regression of his
+   * ratings on the rated movies' codes with penalty `ridge` (solved in its n x n dual form).
+   */
+  scoreNewUser(items: ArrayLike<number>, values: ArrayLike<number>, ridge: number): Float32Array {
+    const n = items.length;
+    if (n === 0) throw new Error("no ratings to recommend from");
+    if (this.config.orientation === "user") {
+      const order = Array.from({ length: n }, (_, k) => k).sort((a, b) => items[a] - items[b]);
+      const factor = this.config.inputScaling === "inverse-sqrt-count" ? 1 / Math.sqrt(n) : 1;
+      const input = this.newUserInput(n);
+      input.indptr[1] = n;
+      order.forEach((k, q) => {
+        input.indices[q] = items[k];
+        input.values[q] = (values[k] - this.offset) * factor;
+      });
+      this.network.encode(input, [0]);
+      return this.network.decodeAll().map((x) => x + this.offset);
+    }
+    if (this.config.outputActivation !== "identity") {
+      throw new Error("fold-in for item-based models needs an identity output layer");
+    }
+    const codes = this.codes();
+    const h = this.network.sizes[this.network.nLayers - 1];
+    // Kernel K[a][b] = code_a . code_b + 1 (the 1 carries the bias); solve (K + ridge I) alpha = r - offset.
+    const kernel = (a: number, b: number) => {
+      let s = 1;
+      for (let t = 0; t < h; t++) s += codes[a * h + t] * codes[b * h + t];
+      return s;
+    };
+    const system = Array.from({ length: n }, (_, a) =>
+      Array.from({ length: n }, (_, b) => kernel(items[a], items[b]) + (a === b ? ridge : 0)),
+    );
+    const alpha = solve(
+      system,
+      Array.from(values, (v) => v - this.offset),
+    );
+    this.foldWeights ??= this.network.backend.arena.f32(h);
+    const weights = this.foldWeights;
+    weights.fill(0);
+    let bias = 0;
+    for (let k = 0; k < n; k++) {
+      bias += alpha[k];
+      for (let t = 0; t < h; t++) weights[t] += alpha[k] * codes[items[k] * h + t];
+    }
+    return this.scoresFrom(weights, bias);
+  }
+
+  /**
+   * One vector per movie from the model's representations: each movie's code for item-based models (what
+   * its ratings encode to), each movie's output weights for user-based ones (how it is decoded).
+   */
+  movieVectors(): { vectors: Float32Array; size: number } {
+    const { network } = this;
+    const last = network.nLayers - 1;
+    const size = network.sizes[last];
+    const vectors = this.config.orientation === "item" ? this.codes() : network.tensors[2 * last].data;
+    return { vectors, size };
+  }
+
+  /** A one-row input CSR in the network's memory, reused between calls. */
+  private newUserInput(n: number): Csr {
+    if (!this.newUser || this.newUser.indices.length < n) {
+      const { arena } = this.network.backend;
+      const size = Math.max(n, this.network.shape.nInputs);
+      this.newUser = {
+        nRows: 1,
+        nCols: this.network.shape.nInputs,
+        indptr: arena.i32(2),
+        indices: arena.i32(size),
+        values: arena.f32(size),
+      };
+    }
+    return this.newUser;
+  }
+
+  /** Every movie's code (item-based models), computed once from the training ratings. */
+  private codes(): Float32Array {
+    const { network } = this;
+    const h = network.sizes[network.nLayers - 1];
     const nItems = this.input.nRows;
     if (!this.itemCodes) {
-      this.itemCodes = arena.f32(nItems * h);
+      this.itemCodes = network.backend.arena.f32(nItems * h);
       for (let start = 0; start < nItems; start += PREDICT_BATCH) {
         const rows = Array.from({ length: Math.min(PREDICT_BATCH, nItems - start) }, (_, b) => start + b);
         this.itemCodes.set(network.encode(this.input, rows).subarray(0, rows.length * h), start * h);
       }
-      this.itemScores = arena.f32(nItems);
-      this.itemBias = arena.f32(nItems);
     }
-    const weights = network.tensors[2 * last].data.subarray(user * h, (user + 1) * h);
-    kernels.fill(this.itemBias!, nItems, network.tensors[2 * last + 1].data[user]);
-    kernels.denseAffine(this.itemScores!, weights, this.itemCodes, this.itemBias!, 1, h, nItems);
-    kernels.activate(this.itemScores!, nItems, this.config.outputActivation);
-    return this.itemScores!.map((x) => x + this.offset);
+    return this.itemCodes;
+  }
+
+  /** act(codes . weights + bias) + offset for every movie (item-based models). */
+  private scoresFrom(weights: Float32Array, bias: number): Float32Array {
+    const { kernels, arena } = this.network.backend;
+    const codes = this.codes();
+    const nItems = this.input.nRows;
+    const h = weights.length;
+    this.itemScores ??= arena.f32(nItems);
+    this.itemBias ??= arena.f32(nItems);
+    kernels.fill(this.itemBias, nItems, bias);
+    kernels.denseAffine(this.itemScores, weights, codes, this.itemBias, 1, h, nItems);
+    kernels.activate(this.itemScores, nItems, this.config.outputActivation);
+    return this.itemScores.map((x) => x + this.offset);
   }
 
   clip(x: number): number {
     return Math.min(this.scale.max, Math.max(this.scale.min, x));
   }
+}
+
+/** Solves the symmetric positive definite system A x = b by Cholesky decomposition (A is overwritten). */
+export function solve(a: number[][], b: number[]): number[] {
+  const n = b.length;
+  for (let j = 0; j < n; j++) {
+    let d = a[j][j];
+    for (let k = 0; k < j; k++) d -= a[j][k] * a[j][k];
+    if (!(d > 0)) throw new Error("the fold-in system is not positive definite; raise the ridge penalty");
+    a[j][j] = Math.sqrt(d);
+    for (let i = j + 1; i < n; i++) {
+      let s = a[i][j];
+      for (let k = 0; k < j; k++) s -= a[i][k] * a[j][k];
+      a[i][j] = s / a[j][j];
+    }
+  }
+  const y = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    let s = b[i];
+    for (let k = 0; k < i; k++) s -= a[i][k] * y[k];
+    y[i] = s / a[i][i];
+  }
+  const x = new Array<number>(n);
+  for (let i = n - 1; i >= 0; i--) {
+    let s = y[i];
+    for (let k = i + 1; k < n; k++) s -= a[k][i] * x[k];
+    x[i] = s / a[i][i];
+  }
+  return x;
 }
 
 /** Position of (row, col) in a CSR whose rows are sorted by column (binary search); -1 when absent. */

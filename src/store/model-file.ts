@@ -122,8 +122,9 @@ export async function loadModel(file: string, backend: Backend): Promise<LoadedM
       `model file version ${r.version} is not supported (this aerec reads version ${MODEL_FORMAT_VERSION})`,
     );
   }
-  if (r.format === "aerec-model" && r.kind !== "sae")
-    fail(`model kind ${JSON.stringify(r.kind)} is not supported`);
+  if (r.format === "aerec-model" && !(MODEL_KINDS as readonly unknown[]).includes(r.kind)) {
+    fail(`model kind ${JSON.stringify(r.kind)} is not supported (known: ${MODEL_KINDS.join(", ")})`);
+  }
   const parsed = headerSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadData } from "../../src/data/load.js";
 import { createBackend } from "../../src/kernels/index.js";
 import { loadModel } from "../../src/store/model-file.js";
 import { movielensDir, tempDir } from "../helpers.js";
@@ -188,5 +189,67 @@ describe.skipIf(!realDir)("aerec train on ML-100K u1", () => {
     expect(s.test.rmse).toBeLessThanOrEqual(0.95);
     expect(s.validation.rmse).toBeGreaterThan(0);
     expect(stderr).toMatch(/top 10 for user 1[^\n]*\n {2}1\. \d\.\d\d {2}\S.*\(\d{4}\)\n/);
+  }, 120_000);
+
+  it("recommend, similar and info work on a saved ML-100K model", async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const file = join(dir, "sae.safetensors");
+      const trained = await aerec(["train", "--dataset", "ml-100k", "--split", "u1", "--save", file], {
+        MOVIELENS_DIR: realDir!,
+      });
+      expect(trained.code, trained.stderr).toBe(0);
+      const known = await aerec(["recommend", "--model-file", file, "--user", "1", "--json"]);
+      expect(known.code, known.stderr).toBe(0);
+      const rec = lastJson(known.stdout);
+      expect(rec.user).toBe(1);
+      expect(rec.items).toHaveLength(10);
+      const data = await loadData("ml-100k", { dataDir: realDir, split: "u1" });
+      const csr = data.train.byUser();
+      const rated = new Set(
+        Array.from(csr.indices.subarray(csr.indptr[0], csr.indptr[1]), (i) => data.itemIds.ids[i]),
+      );
+      for (const item of rec.items) {
+        expect(rated.has(item.movieId)).toBe(false);
+        expect(item.title).toBe(data.movies.get(item.movieId)?.title);
+        expect(item.score).toBeGreaterThan(0);
+      }
+      const ratingsFile = join(dir, "mine.csv");
+      await writeFile(ratingsFile, "movieId,rating\n50,5\n172,5\n181,4\n");
+      const fromFile = lastJson(
+        (await aerec(["recommend", "--model-file", file, "--ratings", ratingsFile, "--json"])).stdout,
+      );
+      const fromFlags = lastJson(
+        (
+          await aerec([
+            "recommend",
+            "--model-file",
+            file,
+            "--rate",
+            "50=5",
+            "--rate",
+            "172=5",
+            "--rate",
+            "181=4",
+            "--json",
+          ])
+        ).stdout,
+      );
+      expect(fromFile.user).toBeNull();
+      expect(fromFile.items).toEqual(fromFlags.items);
+      expect(fromFile.items.some((m: { movieId: number }) => [50, 172, 181].includes(m.movieId))).toBe(false);
+      await writeFile(ratingsFile, "movieId,rating\n50,5\n172;5\n");
+      const bad = await aerec(["recommend", "--model-file", file, "--ratings", ratingsFile]);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/mine\.csv:3: expected "movieId,rating"/);
+      const similar = lastJson(
+        (await aerec(["similar", "--model-file", file, "--movie", "50", "-k", "3", "--json"])).stdout,
+      );
+      expect(similar.items).toHaveLength(3);
+      const info = await aerec(["info", "--model-file", file]);
+      expect(info.stdout).toMatch(/model sae\n {2}layers 1682-20-10-20-1682 \(user-based\)/);
+    } finally {
+      await cleanup();
+    }
   }, 120_000);
 });

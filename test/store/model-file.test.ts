@@ -63,6 +63,31 @@ describe("model files", () => {
     }
   });
 
+  it("round-trips an item-based AutoRec with its offset and orientation", async () => {
+    const config = { ...MODEL_DEFAULTS["autorec-i"].model, hidden: [12], centered: true };
+    const autorec = new AutoencoderModel(config, data.train, data.scale, createBackend());
+    autorec.network.initialize(5);
+    trainAutoencoder(autorec, { ...MODEL_DEFAULTS["autorec-i"].train, epochs: 5, patience: 0, l2: 1 });
+    const itemFile = join(dir, "autorec.safetensors");
+    await saveModel(itemFile, autorec, {
+      kind: "autorec-i",
+      dataset: data.dataset,
+      split: data.split,
+      userIds: data.userIds,
+      itemIds: data.itemIds,
+      movies: new Map(),
+      training: {},
+      metrics: {},
+    });
+    const loaded = await loadModel(itemFile, createBackend());
+    expect(loaded.header).toMatchObject({
+      kind: "autorec-i",
+      config: { orientation: "item", centered: true },
+    });
+    expect(loaded.model.offset).toBe(autorec.offset);
+    expect(loaded.model.predict(data.test)).toEqual(autorec.predict(data.test));
+  });
+
   it("refuses truncated, corrupted, wrong-version and wrong-kind files with the file's name", async () => {
     const bytes = await readFile(file);
     const headerLength = Number(bytes.readBigUInt64LE(0));

@@ -1,0 +1,157 @@
+import { readFile } from "node:fs/promises";
+import type { Command } from "commander";
+import { DataFormatError } from "../data/errors.js";
+import { createBackend, type KernelChoice } from "../kernels/index.js";
+import { type MovieRating, type MovieScore, Recommender } from "../model/recommender.js";
+import { type LoadedModel, loadModel } from "../store/model-file.js";
+import { intArg } from "./options.js";
+
+/** A recommender over a model file; the fold-in ridge follows the model's own L2 penalty. */
+export async function openRecommender(
+  file: string,
+  kernels: KernelChoice = "auto",
+  minRatings?: number,
+): Promise<{ loaded: LoadedModel; recommender: Recommender }> {
+  const loaded = await loadModel(file, createBackend(kernels));
+  const train = (loaded.header.training as { train?: { l2?: number } }).train;
+  const ridge = Math.max(1, (train?.l2 ?? 0) / 2);
+  const { model, userIds, itemIds, movies } = loaded;
+  return { loaded, recommender: new Recommender(model, userIds, itemIds, movies, { ridge, minRatings }) };
+}
+
+/** Reads `movieId,rating` lines (a header line `movieId,rating` is allowed). */
+export async function readRatingsCsv(file: string): Promise<MovieRating[]> {
+  const text = await readFile(file, "utf8").catch(() => {
+    throw new Error(`${file}: file not found`);
+  });
+  const out: MovieRating[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === "" || (i === 0 && /^movieId\s*,\s*rating$/i.test(line))) return;
+    const m = /^(\d+)\s*,\s*(\d+(?:\.\d+)?)$/.exec(line);
+    if (!m) throw new DataFormatError(file, i + 1, `expected "movieId,rating", found ${JSON.stringify(raw)}`);
+    out.push({ movieId: Number(m[1]), rating: Number(m[2]) });
+  });
+  if (out.length === 0) throw new DataFormatError(file, 0, "no ratings in the file");
+  return out;
+}
+
+function parseRate(text: string, previous: MovieRating[] = []): MovieRating[] {
+  const m = /^(\d+)=(\d+(?:\.\d+)?)$/.exec(text);
+  if (!m) throw new Error(`--rate takes MOVIE_ID=RATING, e.g. --rate 50=5 (got "${text}")`);
+  return [...previous, { movieId: Number(m[1]), rating: Number(m[2]) }];
+}
+
+function printMovies(items: MovieScore[], label: string): void {
+  process.stdout.write(`${label}\n`);
+  items.forEach((m, rank) => {
+    const genres = m.genres.length > 0 ? `  [${m.genres.join(", ")}]` : "";
+    process.stdout.write(
+      `${String(rank + 1).padStart(3)}. ${m.score.toFixed(2)}  ${m.title}${genres}  (movie ${m.movieId})\n`,
+    );
+  });
+}
+
+const jsonItems = (items: MovieScore[]) =>
+  items.map(({ movieId, title, year, genres, score }) => ({ movieId, title, year, genres, score }));
+
+interface RecommendFlags {
+  modelFile: string;
+  user?: number;
+  ratings?: string;
+  rate?: MovieRating[];
+  k: number;
+  json?: boolean;
+  kernels: KernelChoice;
+  minRatings: number;
+}
+
+interface SimilarFlags {
+  modelFile: string;
+  movie: number;
+  k: number;
+  minRatings: number;
+  json?: boolean;
+  kernels: KernelChoice;
+}
+
+async function runRecommend(flags: RecommendFlags): Promise<void> {
+  const sources = [flags.user !== undefined, flags.ratings !== undefined, flags.rate !== undefined].filter(
+    Boolean,
+  ).length;
+  if (sources !== 1)
+    throw new Error("give exactly one of --user ID, --ratings FILE.csv or --rate MOVIE=RATING (repeatable)");
+  const { recommender } = await openRecommender(flags.modelFile, flags.kernels, flags.minRatings);
+  if (flags.user !== undefined) {
+    const { known, items } = recommender.forUser(flags.user, flags.k);
+    if (!known)
+      process.stderr.write(
+        `user ${flags.user} is not in this model: showing the most rated movies instead\n`,
+      );
+    if (flags.json)
+      process.stdout.write(`${JSON.stringify({ user: flags.user, known, items: jsonItems(items) })}\n`);
+    else
+      printMovies(
+        items,
+        known ? `top ${flags.k} for user ${flags.user} (predicted rating):` : `most rated movies:`,
+      );
+    return;
+  }
+  const ratings = flags.ratings ? await readRatingsCsv(flags.ratings) : flags.rate!;
+  const items = recommender.forRatings(ratings, flags.k);
+  if (flags.json) process.stdout.write(`${JSON.stringify({ user: null, items: jsonItems(items) })}\n`);
+  else
+    printMovies(
+      items,
+      `top ${flags.k} from your ${ratings.length} rating${ratings.length > 1 ? "s" : ""} (predicted rating):`,
+    );
+}
+
+export function registerRecommend(program: Command): void {
+  program
+    .command("recommend")
+    .description("top-k movies for a user of the model, or for anyone from a few ratings (no retraining)")
+    .requiredOption("--model-file <file>", "a model saved by aerec train --save")
+    .option("--user <id>", "a user the model was trained with", intArg(1))
+    .option("--ratings <file>", "a CSV of movieId,rating lines: recommend for that person")
+    .option("--rate <movie=rating>", "one rating, e.g. --rate 50=5 (repeat the flag)", parseRate)
+    .option("-k, --k <n>", "how many movies", intArg(1, 10000), 10)
+    .option(
+      "--min-ratings <n>",
+      "only recommend movies with at least this many training ratings",
+      intArg(0),
+      10,
+    )
+    .option("--json", 'print {"user", "items": [{"movieId", "title", "score"}, ...]} as the last line')
+    .option("--kernels <kind>", "auto, wasm or reference", "auto")
+    .addHelpText(
+      "after",
+      `
+Movies the person rated are never recommended, nor movies with fewer than --min-ratings training ratings
+(their predictions rest on one or two opinions). An unknown --user gets the most rated movies. With --rate or
+--ratings the model scores someone new without retraining: user-based models encode the ratings directly;
+autorec-i fits only that person's output weights (a ridge regression on the rated movies' codes).
+
+Examples:
+  aerec recommend --model-file sae.safetensors --user 1
+  aerec recommend --model-file sae.safetensors --rate 50=5 --rate 172=4 --rate 181=5 --json`,
+    )
+    .action((opts: RecommendFlags) => runRecommend(opts));
+
+  program
+    .command("similar")
+    .description("movies most similar to a movie by the model's learned representations")
+    .requiredOption("--model-file <file>", "a model saved by aerec train --save")
+    .requiredOption("--movie <id>", "a movie id", intArg(1))
+    .option("-k, --k <n>", "how many movies", intArg(1, 10000), 10)
+    .option("--min-ratings <n>", "only list movies with at least this many training ratings", intArg(0), 10)
+    .option("--json", 'print {"movie", "items": [{"movieId", "title", "score"}, ...]} as the last line')
+    .option("--kernels <kind>", "auto, wasm or reference", "auto")
+    .action(async (opts: SimilarFlags) => {
+      const { recommender } = await openRecommender(opts.modelFile, opts.kernels, opts.minRatings);
+      const items = recommender.similar(opts.movie, opts.k);
+      if (opts.json)
+        process.stdout.write(`${JSON.stringify({ movie: opts.movie, items: jsonItems(items) })}\n`);
+      else printMovies(items, `movies most like movie ${opts.movie} (cosine similarity):`);
+    });
+}
