@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { registerDownload } from "./download.js";
+import { registerEvaluate } from "./evaluate.js";
 import { registerInfo } from "./info.js";
 import { registerRecommend } from "./recommend.js";
 import { registerTrain } from "./train.js";
@@ -19,6 +20,7 @@ const program = new Command("aerec")
 registerTrain(program);
 registerTune(program);
 registerRecommend(program);
+registerEvaluate(program);
 registerInfo(program);
 registerDownload(program);
 program.addHelpText(

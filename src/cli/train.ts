@@ -1,7 +1,9 @@
+import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { DATASET_NAMES, datasetInfo } from "../data/datasets.js";
 import { DataNotFoundError } from "../data/errors.js";
 import { type LoadedData, loadData } from "../data/load.js";
+import { lineChart } from "../eval/charts.js";
 import { ratingMetrics, tutorialLoss } from "../eval/metrics.js";
 import { ACTIVATIONS, type Activation, createBackend, type KernelChoice } from "../kernels/index.js";
 import type { AutoencoderModel, InputScaling } from "../model/autoencoder-model.js";
@@ -53,6 +55,7 @@ interface TrainFlags extends SettingFlags {
   json?: boolean;
   dataDir?: string;
   show?: number;
+  plot?: string;
   download: boolean;
 }
 
@@ -190,6 +193,24 @@ async function runTrain(flags: TrainFlags): Promise<void> {
         `${test.tutorialLoss !== null ? `  tutorial loss ${test.tutorialLoss.toFixed(4)}` : ""}\n`,
     );
     if (flags.show !== undefined) showTop(model, data, flags.show, say);
+    if (flags.plot) {
+      const series = [
+        {
+          name: "training loss",
+          points: result.history.map((e) => [e.epoch, e.trainLoss] as [number, number]),
+        },
+      ];
+      if (validation) {
+        series.push({
+          name: "validation RMSE",
+          points: result.history.map((e) => [e.epoch, e.validationRmse!] as [number, number]),
+        });
+      }
+      const title = `${flags.model} on ${data.dataset} ${data.split}${validation ? `, best epoch ${result.bestEpoch}` : ""}`;
+      const marker = validation ? { x: result.bestEpoch, label: "kept" } : undefined;
+      await writeFile(flags.plot, lineChart({ title, xLabel: "epoch", yLabel: "RMSE", series, marker }));
+      say(`wrote the training curve to ${flags.plot}\n`);
+    }
     if (flags.save) {
       await saveModel(flags.save, model, {
         kind: flags.model as ModelKind,
@@ -331,6 +352,7 @@ export function registerTrain(program: Command): void {
   addSettingOptions(addDataOptions(command))
     .option("--show <userId>", "print this user's top 10 unrated movies at the end", intArg(1))
     .option("--save <file>", "write the trained model (safetensors with an aerec header)")
+    .option("--plot <file>", "write the training loss and validation RMSE per epoch as an SVG chart")
     .option("--json", "print one JSON summary as the last line of stdout (human text goes to stderr)")
     .addHelpText(
       "after",

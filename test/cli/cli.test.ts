@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -118,6 +118,48 @@ describe("aerec train", () => {
     expect(trials.map((t: { lambda: number }) => t.lambda).sort()).toEqual([1, 100]);
     expect(trials[0].validationRmse).toBeLessThanOrEqual(trials[1].validationRmse);
     expect(tune.stderr).toMatch(/best on validation: aerec train --model autorec-i .*--lambda/);
+  });
+
+  it("evaluate compares models over repeated splits as a table, JSON, CSV and a chart", async () => {
+    const [csv, plot] = [join(dir, "runs.csv"), join(dir, "compare.svg")];
+    const { code, stdout, stderr } = await aerec([
+      ...[
+        "evaluate",
+        "--dataset",
+        "synthetic:users=120,items=50,ratings=3000,min=10",
+        "--models",
+        "sae,mf,bias,mean",
+      ],
+      ...["--split", "ratio:0.8", "--repeats", "2", "-k", "5", "--csv", csv, "--plot", plot, "--json"],
+    ]);
+    expect(code, stderr).toBe(0);
+    const result = lastJson(stdout);
+    expect(result.runs).toHaveLength(8);
+    expect(result.summary.map((s: { model: string }) => s.model)).toEqual(["sae", "mf", "bias", "mean"]);
+    const mean = result.summary.find((s: { model: string }) => s.model === "mean");
+    const bias = result.summary.find((s: { model: string }) => s.model === "bias");
+    expect(bias.metrics.rmse.mean).toBeLessThan(mean.metrics.rmse.mean);
+    expect(stderr).toMatch(/model +RMSE +MAE +Precision@5 .*\nsae +\d\.\d{4} ± \d\.\d{4}/s);
+    expect((await readFile(csv, "utf8")).split("\n")[0]).toBe(
+      "model,split,rmse,mae,precision,recall,ndcg,map,hitRate,mrr,coverage,fitSeconds,testSeconds",
+    );
+    expect(await readFile(plot, "utf8")).toMatch(/^<svg[\s\S]*NDCG@5[\s\S]*<\/svg>\n$/);
+  });
+
+  it("train --plot writes the training curve", async () => {
+    const plot = join(dir, "curve.svg");
+    const args = [
+      "train",
+      "--dataset",
+      "synthetic:users=120,items=50,ratings=3000,min=10",
+      "--epochs",
+      "5",
+      "--plot",
+      plot,
+    ];
+    const { code, stderr } = await aerec(args);
+    expect(code, stderr).toBe(0);
+    expect(await readFile(plot, "utf8")).toMatch(/validation RMSE[\s\S]*<\/svg>/);
   });
 
   it("exits non-zero naming the file and line of a corrupted data file", async () => {

@@ -1,0 +1,171 @@
+import { writeFile } from "node:fs/promises";
+import type { Command } from "commander";
+import { DATASET_NAMES } from "../data/datasets.js";
+import { barPanels } from "../eval/charts.js";
+import {
+  COMPARABLE_MODELS,
+  type ComparableModel,
+  METRIC_KEYS,
+  type MetricKey,
+  type RunResult,
+  runOne,
+  summarize,
+} from "../eval/compare.js";
+import { createBackend, type KernelChoice } from "../kernels/index.js";
+import { ProgressBar } from "../train/progress.js";
+import { intArg, numberArg } from "./options.js";
+import { loadOrDownload } from "./train.js";
+
+interface EvaluateFlags {
+  dataset: string;
+  models: string;
+  folds?: string;
+  split?: string;
+  repeats: number;
+  k: number;
+  threshold: number;
+  seed: number;
+  threads: number;
+  kernels: KernelChoice;
+  dataDir?: string;
+  download: boolean;
+  json?: boolean;
+  csv?: string;
+  plot?: string;
+}
+
+/** The splits to run: "u1..u5" or "u1,u3" folds, or `--split S --repeats N` (seeds seed..seed+N-1). */
+function splitsFrom(flags: EvaluateFlags): { split: string; seed: number }[] {
+  if (flags.folds) {
+    const range = /^u([1-5])\.\.u([1-5])$/.exec(flags.folds);
+    const names = range
+      ? Array.from({ length: Number(range[2]) - Number(range[1]) + 1 }, (_, i) => `u${Number(range[1]) + i}`)
+      : flags.folds.split(",");
+    return names.map((split) => ({ split, seed: flags.seed }));
+  }
+  const split = flags.split ?? "ratio:0.9";
+  return Array.from({ length: flags.repeats }, (_, i) => ({ split, seed: flags.seed + i }));
+}
+
+const LABELS: Record<MetricKey, (k: number) => string> = {
+  rmse: () => "RMSE",
+  mae: () => "MAE",
+  precision: (k) => `Precision@${k}`,
+  recall: (k) => `Recall@${k}`,
+  ndcg: (k) => `NDCG@${k}`,
+  map: (k) => `MAP@${k}`,
+  hitRate: (k) => `HitRate@${k}`,
+  mrr: (k) => `MRR@${k}`,
+  coverage: (k) => `Coverage@${k}`,
+  fitSeconds: () => "fit s",
+  testSeconds: () => "test s",
+};
+
+async function runEvaluate(flags: EvaluateFlags): Promise<void> {
+  const say = (s: string) => (flags.json ? process.stderr : process.stdout).write(s);
+  const models = flags.models.split(",").map((m) => m.trim());
+  const unknown = models.filter((m) => !(COMPARABLE_MODELS as readonly string[]).includes(m));
+  if (unknown.length > 0)
+    throw new Error(`unknown model ${unknown.join(", ")}: choose from ${COMPARABLE_MODELS.join(", ")}`);
+  const splits = splitsFrom(flags);
+  const ranking = { k: flags.k, threshold: flags.threshold };
+  const runs: RunResult[] = [];
+  const bar = new ProgressBar("run", process.stderr);
+  const total = splits.length * models.length;
+  for (const { split, seed } of splits) {
+    const data = await loadOrDownload({ ...flags, split, seed }, say);
+    for (const model of models as ComparableModel[]) {
+      const backend = createBackend(flags.kernels, flags.threads);
+      try {
+        runs.push(runOne(model, data, backend, ranking, seed));
+      } finally {
+        backend.close();
+      }
+      const last = runs[runs.length - 1];
+      bar.update({
+        done: runs.length,
+        total,
+        fields: { [`${model} ${split}`]: `RMSE ${last.rmse.toFixed(4)}` },
+      });
+    }
+  }
+  const table = summarize(runs);
+  const header = ["model", ...METRIC_KEYS.map((m) => LABELS[m](flags.k))];
+  const rows = table.map((t) => [
+    t.model,
+    ...METRIC_KEYS.map((m) => {
+      const { mean, std } = t.metrics[m];
+      const digits = m.endsWith("Seconds") ? 2 : 4;
+      return splits.length > 1 ? `${mean.toFixed(digits)} ± ${std.toFixed(digits)}` : mean.toFixed(digits);
+    }),
+  ]);
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  say(
+    `\n${flags.dataset}, ${splits.length} split${splits.length > 1 ? "s" : ""} (${[...new Set(splits.map((s) => s.split))].join(", ")})` +
+      `${splits.length > 1 ? ": mean ± std" : ""}; relevant = test rating >= ${flags.threshold}\n`,
+  );
+  for (const r of [header, ...rows])
+    say(`${r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ")}\n`);
+  if (flags.csv) {
+    const lines = [
+      ["model", "split", ...METRIC_KEYS].join(","),
+      ...runs.map((r) => [r.model, r.split, ...METRIC_KEYS.map((m) => r[m])].join(",")),
+    ];
+    await writeFile(flags.csv, `${lines.join("\n")}\n`);
+    say(`wrote every run to ${flags.csv}\n`);
+  }
+  if (flags.plot) {
+    const shown: MetricKey[] = ["rmse", "mae", "ndcg", "precision", "recall", "coverage"];
+    const svg = barPanels({
+      title: `${flags.dataset}: ${splits.length} split${splits.length > 1 ? "s, mean ± std" : ""}`,
+      groups: table.map((t) => t.model),
+      panels: shown.map((m) => ({ title: LABELS[m](flags.k), values: table.map((t) => t.metrics[m]) })),
+    });
+    await writeFile(flags.plot, svg);
+    say(`wrote the chart to ${flags.plot}\n`);
+  }
+  if (flags.json)
+    process.stdout.write(
+      `${JSON.stringify({ dataset: flags.dataset, k: flags.k, threshold: flags.threshold, summary: table, runs })}\n`,
+    );
+}
+
+export function registerEvaluate(program: Command): void {
+  program
+    .command("evaluate")
+    .description("compare models over folds or repeated splits: rating and ranking metrics, mean ± std")
+    .option("--dataset <name>", `${DATASET_NAMES.join(", ")}, or synthetic:SHAPE`, "ml-100k")
+    .option(
+      "--models <list>",
+      `comma-separated, from ${COMPARABLE_MODELS.join(", ")}`,
+      COMPARABLE_MODELS.join(","),
+    )
+    .option("--folds <folds>", "ML-100K folds: u1..u5, or a list such as u1,u2")
+    .option("--split <split>", "a random split to repeat instead of folds (default ratio:0.9)")
+    .option("--repeats <n>", "how many seeds of --split", intArg(1), 5)
+    .option("-k, --k <n>", "cut-off of the ranking metrics", intArg(1), 10)
+    .option("--threshold <rating>", "a test rating at least this is relevant", numberArg(0), 4)
+    .option("--seed <n>", "first seed", intArg(0), 1)
+    .option("--threads <n>", "threads for the kernels", intArg(1, 64), 1)
+    .option("--kernels <kind>", "auto, wasm or reference", "auto")
+    .option("--data-dir <dir>", "folder holding the data sets")
+    .option("--no-download", "never download a missing data set")
+    .option("--csv <file>", "write every run (model, split, metrics) as CSV")
+    .option("--plot <file>", "write the comparison as an SVG chart")
+    .option("--json", "print the summary and every run as JSON on the last line")
+    .addHelpText(
+      "after",
+      `
+Each model trains with its defaults on each split's training ratings (autoencoders hold out 5% of them
+for early stopping) and is measured on the test ratings: RMSE and MAE (clipped predictions), and, over
+all movies a user did not rate in training, Precision, Recall, NDCG, MAP, hit rate and MRR at k (test
+ratings >= --threshold are relevant; users with none are skipped) and catalogue coverage.
+Baselines: mean (global mean), bias (user and item biases, ALS), mf (biased matrix factorisation by SGD
+with Surprise's SVD settings).
+
+Examples:
+  aerec evaluate --dataset ml-100k --models sae,autorec-i,mf,bias,mean --folds u1..u5 --plot compare.svg
+  aerec evaluate --dataset ml-1m --split ratio:0.9 --repeats 5 --csv runs.csv`,
+    )
+    .action((opts: EvaluateFlags) => runEvaluate(opts));
+}

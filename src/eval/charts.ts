@@ -1,0 +1,191 @@
+/** A named series of (x, y) points for a line chart. */
+export interface Series {
+  name: string;
+  points: [number, number][];
+}
+
+const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
+const FONT = 'font-family="Helvetica, Arial, sans-serif"';
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+
+/** About `count` round tick values covering [lo, hi]. */
+export function niceTicks(lo: number, hi: number, count = 5): number[] {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / count;
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= raw) ?? raw;
+  const ticks: number[] = [];
+  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step)
+    ticks.push(Number(t.toPrecision(12)));
+  return ticks;
+}
+
+function label(v: number): string {
+  return Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0)
+    ? v.toExponential(1)
+    : String(Number(v.toPrecision(4)));
+}
+
+interface Frame {
+  x: (v: number) => number;
+  y: (v: number) => number;
+  svg: string[];
+}
+
+/** Axes, grid and labels of one plot panel at (left, top) of size width x height. */
+function frame(
+  box: { left: number; top: number; width: number; height: number },
+  xRange: [number, number],
+  yRange: [number, number],
+  labels: { title: string; x?: string; y?: string },
+  xTicks: boolean,
+): Frame {
+  const { left, top, width, height } = box;
+  const x = (v: number) => left + ((v - xRange[0]) / (xRange[1] - xRange[0] || 1)) * width;
+  const y = (v: number) => top + height - ((v - yRange[0]) / (yRange[1] - yRange[0] || 1)) * height;
+  const svg: string[] = [];
+  svg.push(
+    `<text x="${left + width / 2}" y="${top - 10}" text-anchor="middle" font-size="14" font-weight="bold" ${FONT}>${escapeXml(labels.title)}</text>`,
+  );
+  for (const t of niceTicks(yRange[0], yRange[1])) {
+    svg.push(`<line x1="${left}" x2="${left + width}" y1="${y(t)}" y2="${y(t)}" stroke="#e5e5e5"/>`);
+    svg.push(
+      `<text x="${left - 6}" y="${y(t) + 4}" text-anchor="end" font-size="11" ${FONT}>${label(t)}</text>`,
+    );
+  }
+  if (xTicks) {
+    for (const t of niceTicks(xRange[0], xRange[1], 6)) {
+      svg.push(
+        `<text x="${x(t)}" y="${top + height + 16}" text-anchor="middle" font-size="11" ${FONT}>${label(t)}</text>`,
+      );
+    }
+  }
+  svg.push(`<rect x="${left}" y="${top}" width="${width}" height="${height}" fill="none" stroke="#333"/>`);
+  if (labels.x)
+    svg.push(
+      `<text x="${left + width / 2}" y="${top + height + 34}" text-anchor="middle" font-size="12" ${FONT}>${escapeXml(labels.x)}</text>`,
+    );
+  if (labels.y) {
+    svg.push(
+      `<text transform="translate(${left - 44},${top + height / 2}) rotate(-90)" text-anchor="middle" font-size="12" ${FONT}>${escapeXml(labels.y)}</text>`,
+    );
+  }
+  return { x, y, svg };
+}
+
+function document(width: number, height: number, body: string[]): string {
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">\n` +
+    `<rect width="100%" height="100%" fill="white"/>\n${body.join("\n")}\n</svg>\n`
+  );
+}
+
+/** A line chart of several series (e.g. training and validation loss per epoch), with a legend. */
+export function lineChart(options: {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  series: Series[];
+  /** A dashed vertical line, e.g. at the epoch early stopping kept. */
+  marker?: { x: number; label: string };
+}): string {
+  const all = options.series.flatMap((s) => s.points).filter(([, v]) => Number.isFinite(v));
+  const xs = all.map((p) => p[0]);
+  const ys = all.map((p) => p[1]);
+  const pad = (Math.max(...ys) - Math.min(...ys)) * 0.05 || 0.05;
+  const f = frame(
+    { left: 70, top: 40, width: 560, height: 300 },
+    [Math.min(...xs), Math.max(...xs)],
+    [Math.min(...ys) - pad, Math.max(...ys) + pad],
+    { title: options.title, x: options.xLabel, y: options.yLabel },
+    true,
+  );
+  if (options.marker) {
+    const mx = f.x(options.marker.x).toFixed(1);
+    f.svg.push(`<line x1="${mx}" x2="${mx}" y1="40" y2="340" stroke="#555" stroke-dasharray="4 3"/>`);
+    f.svg.push(
+      `<text x="${mx}" y="354" text-anchor="middle" font-size="11" fill="#555" ${FONT}>${escapeXml(options.marker.label)}</text>`,
+    );
+  }
+  options.series.forEach((s, i) => {
+    const color = COLORS[i % COLORS.length];
+    const path = s.points
+      .filter(([, v]) => Number.isFinite(v))
+      .map(([a, b], k) => `${k === 0 ? "M" : "L"}${f.x(a).toFixed(1)},${f.y(b).toFixed(1)}`)
+      .join(" ");
+    f.svg.push(`<path d="${path}" fill="none" stroke="${color}" stroke-width="2"/>`);
+    f.svg.push(
+      `<line x1="470" x2="490" y1="${60 + 18 * i}" y2="${60 + 18 * i}" stroke="${color}" stroke-width="2"/>`,
+    );
+    f.svg.push(`<text x="496" y="${64 + 18 * i}" font-size="12" ${FONT}>${escapeXml(s.name)}</text>`);
+  });
+  return document(680, 400, f.svg);
+}
+
+/** One panel of a bar chart: a metric's mean and spread for every group. */
+export interface BarPanel {
+  title: string;
+  values: { mean: number; std: number }[];
+}
+
+/**
+ * Small multiples of bar charts: one panel per metric, one bar per group (model) with a +/- 1 std error bar,
+ * groups coloured alike across panels and named in a legend.
+ */
+export function barPanels(options: { title: string; groups: string[]; panels: BarPanel[] }): string {
+  const columns = Math.min(3, options.panels.length);
+  const rows = Math.ceil(options.panels.length / columns);
+  const [panelW, panelH] = [260, 180];
+  const width = 90 + columns * (panelW + 80);
+  const height = 90 + rows * (panelH + 70) + 20 * Math.ceil(options.groups.length / 4);
+  const body: string[] = [
+    `<text x="${width / 2}" y="26" text-anchor="middle" font-size="16" font-weight="bold" ${FONT}>${escapeXml(options.title)}</text>`,
+  ];
+  options.panels.forEach((panel, p) => {
+    const left = 80 + (p % columns) * (panelW + 80);
+    const top = 70 + Math.floor(p / columns) * (panelH + 70);
+    const highs = panel.values.map((v) => v.mean + v.std);
+    const lows = panel.values.map((v) => v.mean - v.std);
+    const lo = Math.min(...lows);
+    const hi = Math.max(...highs);
+    // Bars start from a floor just under the smallest value, so close results stay visible.
+    const floor = lo > 0 && lo / hi > 0.6 ? lo - (hi - lo) * 0.5 - 1e-9 : 0;
+    const f = frame(
+      { left, top, width: panelW, height: panelH },
+      [0, 1],
+      [floor, hi + (hi - floor) * 0.08],
+      { title: panel.title },
+      false,
+    );
+    const slot = panelW / panel.values.length;
+    panel.values.forEach((v, g) => {
+      const x0 = left + g * slot + slot * 0.15;
+      const w = slot * 0.7;
+      const color = COLORS[g % COLORS.length];
+      f.svg.push(
+        `<rect x="${x0.toFixed(1)}" y="${f.y(v.mean).toFixed(1)}" width="${w.toFixed(1)}" height="${(f.y(floor) - f.y(v.mean)).toFixed(1)}" fill="${color}"/>`,
+      );
+      if (v.std > 0) {
+        const cx = x0 + w / 2;
+        f.svg.push(
+          `<line x1="${cx}" x2="${cx}" y1="${f.y(v.mean + v.std)}" y2="${f.y(v.mean - v.std)}" stroke="#111" stroke-width="1.5"/>`,
+        );
+      }
+      f.svg.push(
+        `<text x="${x0 + w / 2}" y="${f.y(v.mean) - 4}" text-anchor="middle" font-size="10" ${FONT}>${label(v.mean)}</text>`,
+      );
+    });
+    body.push(...f.svg);
+  });
+  const legendTop = 70 + rows * (panelH + 70) - 20;
+  options.groups.forEach((g, i) => {
+    const x = 80 + (i % 4) * 180;
+    const y = legendTop + 20 * Math.floor(i / 4);
+    body.push(`<rect x="${x}" y="${y - 10}" width="12" height="12" fill="${COLORS[i % COLORS.length]}"/>`);
+    body.push(`<text x="${x + 18}" y="${y}" font-size="12" ${FONT}>${escapeXml(g)}</text>`);
+  });
+  return document(width, height, body);
+}

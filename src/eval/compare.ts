@@ -1,0 +1,113 @@
+import type { LoadedData } from "../data/load.js";
+import type { Backend } from "../kernels/index.js";
+import { BiasModel, GlobalMean, MatrixFactorization, type Predictor } from "../model/baselines.js";
+import { fitModel } from "../train/fit.js";
+import { MODEL_DEFAULTS, MODEL_KINDS, type ModelKind } from "../train/presets.js";
+import { ratingMetrics } from "./metrics.js";
+import { evaluateRanking, type RankingOptions } from "./ranking.js";
+
+/** Every model `aerec evaluate` can compare: the autoencoders with their defaults, and three baselines. */
+export const COMPARABLE_MODELS = [...MODEL_KINDS, "mf", "bias", "mean"] as const;
+export type ComparableModel = (typeof COMPARABLE_MODELS)[number];
+
+/** One model on one train/test split. */
+export interface RunResult {
+  model: ComparableModel;
+  split: string;
+  rmse: number;
+  mae: number;
+  precision: number;
+  recall: number;
+  ndcg: number;
+  map: number;
+  hitRate: number;
+  mrr: number;
+  coverage: number;
+  fitSeconds: number;
+  testSeconds: number;
+}
+
+/** The metrics a comparison table reports, in order. */
+export const METRIC_KEYS = [
+  "rmse",
+  "mae",
+  "precision",
+  "recall",
+  "ndcg",
+  "map",
+  "hitRate",
+  "mrr",
+  "coverage",
+  "fitSeconds",
+  "testSeconds",
+] as const;
+export type MetricKey = (typeof METRIC_KEYS)[number];
+
+/** Trains `model` on data.train with its defaults (validation carved from training only). */
+export function fitComparable(
+  model: ComparableModel,
+  data: LoadedData,
+  backend: Backend,
+  seed: number,
+): Predictor {
+  if (model === "mean") return new GlobalMean(data.train, data.scale);
+  if (model === "bias") return new BiasModel(data.train, data.scale);
+  if (model === "mf") return new MatrixFactorization(data.train, data.scale);
+  const settings = MODEL_DEFAULTS[model as ModelKind];
+  return fitModel(data, { ...settings, train: { ...settings.train, seed } }, backend).model;
+}
+
+/** Fits `model` on the split's training ratings and measures rating and ranking metrics on its test ratings. */
+export function runOne(
+  model: ComparableModel,
+  data: LoadedData,
+  backend: Backend,
+  ranking: RankingOptions,
+  seed: number,
+): RunResult {
+  const started = performance.now();
+  const predictor = fitComparable(model, data, backend, seed);
+  const fitted = performance.now();
+  const { rmse, mae } = ratingMetrics(predictor.predict(data.test), data.test.values);
+  const r = evaluateRanking((u) => predictor.scoreAll(u), data.train, data.test, ranking);
+  return {
+    model,
+    split: data.split,
+    rmse,
+    mae,
+    precision: r.precision,
+    recall: r.recall,
+    ndcg: r.ndcg,
+    map: r.map,
+    hitRate: r.hitRate,
+    mrr: r.mrr,
+    coverage: r.coverage,
+    fitSeconds: (fitted - started) / 1000,
+    testSeconds: (performance.now() - fitted) / 1000,
+  };
+}
+
+/** Mean and sample standard deviation of one metric over splits. */
+export interface Summary {
+  mean: number;
+  std: number;
+}
+
+/** Per model, every metric's mean and standard deviation over the runs. */
+export function summarize(
+  runs: RunResult[],
+): { model: ComparableModel; runs: number; metrics: Record<MetricKey, Summary> }[] {
+  const models = [...new Set(runs.map((r) => r.model))];
+  return models.map((model) => {
+    const mine = runs.filter((r) => r.model === model);
+    const metrics = Object.fromEntries(
+      METRIC_KEYS.map((key) => {
+        const xs = mine.map((r) => r[key]);
+        const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+        const variance = xs.length > 1 ? xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (xs.length - 1) : 0;
+        return [key, { mean, std: Math.sqrt(variance) }];
+      }),
+    ) as Record<MetricKey, Summary>;
+    return { model, runs: mine.length, metrics };
+  });
+}

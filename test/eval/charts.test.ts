@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { barPanels, lineChart, niceTicks } from "../../src/eval/charts.js";
+
+describe("charts", () => {
+  it("picks round ticks that cover the range", () => {
+    expect(niceTicks(0, 1)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+    expect(niceTicks(0.88, 0.97)).toEqual([0.88, 0.9, 0.92, 0.94, 0.96]);
+    expect(niceTicks(3, 3)).toEqual([3]);
+  });
+
+  it("draws a line per series with a legend and an optional marker, escaping text", () => {
+    const svg = lineChart({
+      title: "loss <per> epoch",
+      xLabel: "epoch",
+      yLabel: "RMSE",
+      series: [
+        {
+          name: "training",
+          points: [
+            [1, 1.2],
+            [2, 1.0],
+            [3, 0.9],
+          ],
+        },
+        {
+          name: "validation",
+          points: [
+            [1, 1.3],
+            [2, Number.NaN],
+            [3, 1.0],
+          ],
+        },
+      ],
+      marker: { x: 2, label: "kept" },
+    });
+    expect(svg.startsWith("<svg")).toBe(true);
+    expect(svg.match(/<path /g)).toHaveLength(2);
+    expect(svg).toContain("loss &lt;per&gt; epoch");
+    expect(svg).toContain(">kept<");
+    expect(svg).not.toContain("NaN");
+  });
+
+  it("draws one bar per group in every panel, with error bars where there is spread", () => {
+    const svg = barPanels({
+      title: "compare",
+      groups: ["a", "b"],
+      panels: [
+        {
+          title: "RMSE",
+          values: [
+            { mean: 0.9, std: 0.01 },
+            { mean: 0.95, std: 0 },
+          ],
+        },
+        {
+          title: "NDCG@10",
+          values: [
+            { mean: 0.1, std: 0.02 },
+            { mean: 0.2, std: 0.01 },
+          ],
+        },
+      ],
+    });
+    // Four bars and two legend swatches.
+    expect(svg.match(/<rect x="[\d.]+" y="[\d.]+" width="[\d.]+" height="[\d.]+" fill="#/g)).toHaveLength(6);
+    expect(svg.match(/stroke-width="1.5"/g)).toHaveLength(3);
+    expect(svg).not.toContain("NaN");
+  });
+});
