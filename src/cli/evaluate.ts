@@ -11,6 +11,7 @@ import {
   runOne,
   summarize,
 } from "../eval/compare.js";
+import { chartBytes } from "../eval/png.js";
 import { createBackend, type KernelChoice } from "../kernels/index.js";
 import { ProgressBar } from "../train/progress.js";
 import { intArg, numberArg } from "./options.js";
@@ -121,7 +122,7 @@ async function runEvaluate(flags: EvaluateFlags): Promise<void> {
       groups: table.map((t) => t.model),
       panels: shown.map((m) => ({ title: LABELS[m](flags.k), values: table.map((t) => t.metrics[m]) })),
     });
-    await writeFile(flags.plot, svg);
+    await writeFile(flags.plot, chartBytes(flags.plot, svg));
     say(`wrote the chart to ${flags.plot}\n`);
   }
   if (flags.json)
@@ -151,7 +152,7 @@ export function registerEvaluate(program: Command): void {
     .option("--data-dir <dir>", "folder holding the data sets")
     .option("--no-download", "never download a missing data set")
     .option("--csv <file>", "write every run (model, split, metrics) as CSV")
-    .option("--plot <file>", "write the comparison as an SVG chart")
+    .option("--plot <file>", "write the comparison as a chart (.svg, or .png)")
     .option("--json", "print the summary and every run as JSON on the last line")
     .addHelpText(
       "after",

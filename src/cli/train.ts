@@ -5,6 +5,7 @@ import { DataNotFoundError } from "../data/errors.js";
 import { type LoadedData, loadData } from "../data/load.js";
 import { lineChart } from "../eval/charts.js";
 import { ratingMetrics, tutorialLoss } from "../eval/metrics.js";
+import { chartBytes } from "../eval/png.js";
 import { ACTIVATIONS, type Activation, createBackend, type KernelChoice } from "../kernels/index.js";
 import type { AutoencoderModel, InputScaling } from "../model/autoencoder-model.js";
 import { Recommender } from "../model/recommender.js";
@@ -208,7 +209,10 @@ async function runTrain(flags: TrainFlags): Promise<void> {
       }
       const title = `${flags.model} on ${data.dataset} ${data.split}${validation ? `, best epoch ${result.bestEpoch}` : ""}`;
       const marker = validation ? { x: result.bestEpoch, label: "kept" } : undefined;
-      await writeFile(flags.plot, lineChart({ title, xLabel: "epoch", yLabel: "RMSE", series, marker }));
+      await writeFile(
+        flags.plot,
+        chartBytes(flags.plot, lineChart({ title, xLabel: "epoch", yLabel: "RMSE", series, marker })),
+      );
       say(`wrote the training curve to ${flags.plot}\n`);
     }
     if (flags.save) {
@@ -352,7 +356,10 @@ export function registerTrain(program: Command): void {
   addSettingOptions(addDataOptions(command))
     .option("--show <userId>", "print this user's top 10 unrated movies at the end", intArg(1))
     .option("--save <file>", "write the trained model (safetensors with an aerec header)")
-    .option("--plot <file>", "write the training loss and validation RMSE per epoch as an SVG chart")
+    .option(
+      "--plot <file>",
+      "write the training loss and validation RMSE per epoch as a chart (.svg, or .png)",
+    )
     .option("--json", "print one JSON summary as the last line of stdout (human text goes to stderr)")
     .addHelpText(
       "after",
