@@ -146,20 +146,16 @@ describe("aerec train", () => {
     expect(await readFile(plot, "utf8")).toMatch(/^<svg[\s\S]*NDCG@5[\s\S]*<\/svg>\n$/);
   });
 
-  it("train --plot writes the training curve", async () => {
-    const plot = join(dir, "curve.svg");
-    const args = [
-      "train",
-      "--dataset",
-      "synthetic:users=120,items=50,ratings=3000,min=10",
-      "--epochs",
-      "5",
-      "--plot",
-      plot,
-    ];
-    const { code, stderr } = await aerec(args);
-    expect(code, stderr).toBe(0);
-    expect(await readFile(plot, "utf8")).toMatch(/validation RMSE[\s\S]*<\/svg>/);
+  it("train --plot writes the training curve as SVG or PNG", async () => {
+    for (const name of ["curve.svg", "curve.png"]) {
+      const plot = join(dir, name);
+      const data = "synthetic:users=120,items=50,ratings=3000,min=10";
+      const { code, stderr } = await aerec(["train", "--dataset", data, "--epochs", "5", "--plot", plot]);
+      expect(code, stderr).toBe(0);
+      const bytes = await readFile(plot);
+      if (name.endsWith(".svg")) expect(bytes.toString("utf8")).toMatch(/validation RMSE[\s\S]*<\/svg>/);
+      else expect([...bytes.subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+    }
   });
 
   it("exits non-zero naming the file and line of a corrupted data file", async () => {
