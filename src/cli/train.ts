@@ -9,8 +9,8 @@ import { chartBytes } from "../eval/png.js";
 import { ACTIVATIONS, type Activation, createBackend, type KernelChoice } from "../kernels/index.js";
 import type { AutoencoderModel, InputScaling } from "../model/autoencoder-model.js";
 import { Recommender } from "../model/recommender.js";
-import { saveModel } from "../store/model-file.js";
-import { fitModel } from "../train/fit.js";
+import { loadModel, saveModel } from "../store/model-file.js";
+import { type Checkpoint, fitModel } from "../train/fit.js";
 import { lbfgsDefaults } from "../train/lbfgs.js";
 import { optimizerDefaults } from "../train/optimizers.js";
 import {
@@ -57,6 +57,7 @@ interface TrainFlags extends SettingFlags {
   dataDir?: string;
   show?: number;
   plot?: string;
+  resume?: string;
   download: boolean;
 }
 
@@ -150,9 +151,29 @@ export function describeSettings(kind: string, settings: ModelSettings, nInputs:
   );
 }
 
+/** The settings, data and state saved in a file by `aerec train --save`, to continue training from. */
+async function resumeFrom(flags: TrainFlags): Promise<{ settings: ModelSettings; checkpoint: Checkpoint }> {
+  const file = flags.resume!;
+  const { header, checkpoint } = await loadModel(file, createBackend("reference"));
+  if (!checkpoint) {
+    throw new Error(
+      `${file} holds no training state to resume: train with adam, rmsprop or sgd and without --refit, then --save`,
+    );
+  }
+  const saved = header.training as unknown as ModelSettings;
+  flags.model = header.kind;
+  flags.dataset = header.dataset;
+  flags.split = header.split;
+  flags.seed = saved.train.seed;
+  const settings = { ...saved, train: { ...saved.train, epochs: flags.epochs ?? saved.train.epochs } };
+  return { settings, checkpoint };
+}
+
 async function runTrain(flags: TrainFlags): Promise<void> {
   const say = (s: string) => (flags.json ? process.stderr : process.stdout).write(s);
-  const settings = settingsFrom(flags);
+  const resumed = flags.resume ? await resumeFrom(flags) : undefined;
+  const settings = resumed?.settings ?? settingsFrom(flags);
+  if (resumed) say(`resuming ${flags.resume} after epoch ${resumed.checkpoint.state.epoch}\n`);
   const started = performance.now();
   const data = await loadOrDownload(flags, say);
   const nHeldOut = Math.round(settings.validation * data.train.size);
@@ -169,15 +190,20 @@ async function runTrain(flags: TrainFlags): Promise<void> {
         `thread${backend.threads > 1 ? "s" : ""}\n`,
     );
     const bar = new ProgressBar("epoch", process.stderr, 10);
-    const { model, result, fit, validation } = fitModel(data, settings, backend, (e) =>
-      bar.update({
-        done: e.epoch,
-        total: settings.train.epochs,
-        fields: {
-          loss: e.trainLoss.toFixed(4),
-          ...(e.validationRmse !== undefined ? { "val RMSE": e.validationRmse.toFixed(4) } : {}),
-        },
-      }),
+    const { model, result, fit, validation } = fitModel(
+      data,
+      settings,
+      backend,
+      (e) =>
+        bar.update({
+          done: e.epoch,
+          total: settings.train.epochs,
+          fields: {
+            loss: e.trainLoss.toFixed(4),
+            ...(e.validationRmse !== undefined ? { "val RMSE": e.validationRmse.toFixed(4) } : {}),
+          },
+        }),
+      resumed?.checkpoint,
     );
     const { csr, raw } = model.rawOutputsFor(data.test);
     const test = {
@@ -216,7 +242,12 @@ async function runTrain(flags: TrainFlags): Promise<void> {
       say(`wrote the training curve to ${flags.plot}\n`);
     }
     if (flags.save) {
+      const checkpoint =
+        result.state && result.lastParams && !settings.refit
+          ? { state: result.state, params: result.lastParams, offset: model.offset }
+          : undefined;
       await saveModel(flags.save, model, {
+        checkpoint,
         kind: flags.model as ModelKind,
         dataset: data.dataset,
         split: data.split,
@@ -355,7 +386,14 @@ export function registerTrain(program: Command): void {
     .description("train a model, report its test metrics, and optionally save it");
   addSettingOptions(addDataOptions(command))
     .option("--show <userId>", "print this user's top 10 unrated movies at the end", intArg(1))
-    .option("--save <file>", "write the trained model (safetensors with an aerec header)")
+    .option(
+      "--save <file>",
+      "write the trained model (safetensors with an aerec header) and its training state",
+    )
+    .option(
+      "--resume <file>",
+      "continue training a saved model (its data, settings and optimizer state) up to --epochs",
+    )
     .option(
       "--plot <file>",
       "write the training loss and validation RMSE per epoch as a chart (.svg, or .png)",

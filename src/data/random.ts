@@ -25,6 +25,19 @@ export class Rng {
     for (let i = 0; i < 12; i++) this.nextUint32();
   }
 
+  /** The generator's full state, to continue the same stream later (see Rng.fromState). */
+  state(): number[] {
+    return [this.a, this.b, this.c, this.d, this.spare ?? Number.NaN];
+  }
+
+  /** A generator that continues exactly where the one that gave `state` stood. */
+  static fromState(state: number[]): Rng {
+    const rng = new Rng(0);
+    [rng.a, rng.b, rng.c, rng.d] = state.map((x) => x | 0);
+    rng.spare = Number.isNaN(state[4]) ? null : state[4];
+    return rng;
+  }
+
   /** Uniform 32-bit unsigned integer. */
   nextUint32(): number {
     const t = (((this.a + this.b) | 0) + this.d) | 0;

@@ -3,6 +3,7 @@ import type { Movie } from "../data/movies.js";
 import { IdMap, Ratings } from "../data/ratings.js";
 import { ACTIVATIONS, type Activation, type Backend } from "../kernels/index.js";
 import { AutoencoderModel } from "../model/autoencoder-model.js";
+import type { Checkpoint } from "../train/fit.js";
 import { MODEL_KINDS } from "../train/presets.js";
 import { ModelFileError, readSafetensors, type Tensor, writeSafetensors } from "./safetensors.js";
 
@@ -32,6 +33,23 @@ const headerSchema = z.object({
   training: z.record(z.string(), z.unknown()),
   metrics: z.record(z.string(), z.unknown()),
   movies: z.array(z.tuple([z.number().int(), z.string(), z.number().int().nullable(), z.array(z.string())])),
+  checkpoint: z
+    .object({
+      epoch: z.number().int().nonnegative(),
+      optimizerSteps: z.number().int().nonnegative(),
+      optimizerState: z.array(z.string()),
+      rng: z.array(z.number().nullable()),
+      best: z.object({ epoch: z.number().int(), rmse: z.number().nullable() }),
+      history: z.array(
+        z.object({
+          epoch: z.number(),
+          trainLoss: z.number(),
+          validationRmse: z.number().optional(),
+          seconds: z.number(),
+        }),
+      ),
+    })
+    .optional(),
 });
 
 /** What a model file says about its model, besides the weights. */
@@ -39,6 +57,8 @@ export type ModelHeader = z.infer<typeof headerSchema>;
 
 /** A model read back from a file, with the id maps and movies it was trained with. */
 export interface LoadedModel {
+  /** The state to resume training from, when the file was saved with one. */
+  checkpoint?: Checkpoint;
   model: AutoencoderModel;
   header: ModelHeader;
   userIds: IdMap;
@@ -56,6 +76,8 @@ export interface ModelDescription {
   movies: Map<number, Movie>;
   training: Record<string, unknown>;
   metrics: Record<string, unknown>;
+  /** Saved so that `aerec train --resume` can continue exactly (first-order optimizers). */
+  checkpoint?: Checkpoint;
 }
 
 /**
@@ -80,6 +102,20 @@ export async function saveModel(
   tensors["ratings.indptr"] = { dtype: "I32", shape: [targets.indptr.length], data: targets.indptr.slice() };
   tensors["ratings.items"] = { dtype: "I32", shape: [targets.indices.length], data: targets.indices.slice() };
   tensors["ratings.values"] = { dtype: "F32", shape: [targets.values.length], data: targets.values.slice() };
+  const saved = about.checkpoint;
+  if (saved) {
+    tensors["train.params"] = { dtype: "F32", shape: [saved.params.length], data: saved.params.slice() };
+    if (saved.state.best.params) {
+      tensors["train.best"] = {
+        dtype: "F32",
+        shape: [saved.params.length],
+        data: saved.state.best.params.slice(),
+      };
+    }
+    for (const [name, values] of Object.entries(saved.state.optimizerState)) {
+      tensors[`optimizer.${name}`] = { dtype: "F32", shape: [values.length], data: values.slice() };
+    }
+  }
   tensors["ids.users"] = { dtype: "I32", shape: [about.userIds.size], data: about.userIds.ids };
   tensors["ids.items"] = { dtype: "I32", shape: [about.itemIds.size], data: about.itemIds.ids };
   const header: ModelHeader = {
@@ -95,6 +131,17 @@ export async function saveModel(
     nItems: targets.nCols,
     training: about.training,
     metrics: about.metrics,
+    checkpoint: saved && {
+      epoch: saved.state.epoch,
+      optimizerSteps: saved.state.optimizerSteps,
+      optimizerState: Object.keys(saved.state.optimizerState),
+      rng: saved.state.rng.map((x) => (Number.isNaN(x) ? null : x)),
+      best: {
+        epoch: saved.state.best.epoch,
+        rmse: Number.isFinite(saved.state.best.rmse) ? saved.state.best.rmse : null,
+      },
+      history: saved.state.history,
+    },
     movies: [...about.itemIds.ids].flatMap((id) => {
       const m = about.movies.get(id);
       return m ? [[m.id, m.title, m.year, m.genres] as [number, string, number | null, string[]]] : [];
@@ -159,7 +206,31 @@ export async function loadModel(file: string, backend: Backend): Promise<LoadedM
     if (!t.data.every(Number.isFinite)) fail(`tensor ${t.name} holds NaN or infinite values`);
   }
   const movies = new Map(header.movies.map(([id, title, year, genres]) => [id, { id, title, year, genres }]));
-  return { model, header, userIds, itemIds, movies };
+  let checkpoint: Checkpoint | undefined;
+  if (header.checkpoint) {
+    const c = header.checkpoint;
+    const n = model.network.params.length;
+    const vector = (name: string) => need(name, [n], "F32").data as Float32Array;
+    checkpoint = {
+      params: vector("train.params"),
+      offset: header.offset,
+      state: {
+        epoch: c.epoch,
+        history: c.history,
+        optimizerSteps: c.optimizerSteps,
+        optimizerState: Object.fromEntries(
+          c.optimizerState.map((name) => [name, vector(`optimizer.${name}`)]),
+        ),
+        rng: c.rng.map((x) => x ?? Number.NaN),
+        best: {
+          epoch: c.best.epoch,
+          rmse: c.best.rmse ?? Number.POSITIVE_INFINITY,
+          params: tensors["train.best"] ? vector("train.best") : null,
+        },
+      },
+    };
+  }
+  return { model, header, userIds, itemIds, movies, checkpoint };
 }
 
 /** The [cols][rows] transpose of a row-major [rows][cols] matrix. */

@@ -4,7 +4,19 @@ import { validationSplit } from "../data/splits.js";
 import type { Backend } from "../kernels/index.js";
 import { AutoencoderModel } from "../model/autoencoder-model.js";
 import type { ModelSettings } from "./presets.js";
-import { type EpochReport, type TrainResult, trainAutoencoder } from "./train-autoencoder.js";
+import {
+  type EpochReport,
+  type TrainingState,
+  type TrainResult,
+  trainAutoencoder,
+} from "./train-autoencoder.js";
+
+/** Where a first-order training run stopped: its state, the last epoch's parameters, the model's offset. */
+export interface Checkpoint {
+  state: TrainingState;
+  params: Float32Array;
+  offset: number;
+}
 
 /** A trained model with how it was trained. */
 export interface FitOutcome {
@@ -26,15 +38,21 @@ export function fitModel(
   settings: ModelSettings,
   backend: Backend,
   onEpoch?: (report: EpochReport) => void,
+  resume?: Checkpoint,
 ): FitOutcome {
   const seed = settings.train.seed;
   const { fit, validation } =
     settings.validation > 0
       ? validationSplit(data.train, settings.validation, seed)
       : { fit: data.train, validation: undefined };
-  const model = new AutoencoderModel(settings.model, fit, data.scale, backend);
-  model.network.initialize(seed);
-  const result = trainAutoencoder(model, settings.train, { validation, onEpoch });
+  if (resume && settings.refit) throw new Error("a model trained with --refit cannot be resumed");
+  const model = new AutoencoderModel(settings.model, fit, data.scale, backend, resume?.offset);
+  if (resume) {
+    if (resume.params.length !== model.network.params.length)
+      throw new Error("the checkpoint's parameters do not fit this model");
+    model.network.params.set(resume.params);
+  } else model.network.initialize(seed);
+  const result = trainAutoencoder(model, settings.train, { validation, onEpoch, resume: resume?.state });
   if (!validation) return { model, result, fit };
   if (settings.refit) {
     // The validation ratings chose the epoch count; now train again on every training rating for as long.

@@ -79,6 +79,17 @@ export class Optimizer {
     this.segments = segments ?? [{ start: 0, end: n, extraDecay: 0 }];
   }
 
+  /** Continues from a saved state: the step count and every state array (by name, same sizes). */
+  restore(steps: number, state: OptimizerState): void {
+    for (const [name, values] of Object.entries(this.state)) {
+      const saved = state[name];
+      if (!saved || saved.length !== values.length)
+        throw new Error(`the checkpoint has no ${this.config.kind} state "${name}" of this size`);
+      values.set(saved);
+    }
+    this.steps = steps;
+  }
+
   /**
    * Flushes subnormal values (below 1.2e-38) in the parameters and the optimizer state to zero. Called
    * between epochs: it changes no prediction and keeps x86 cores off their slow subnormal path.

@@ -61,6 +61,19 @@ export interface EpochReport {
   seconds: number;
 }
 
+/**
+ * Everything a first-order training run needs to continue exactly where it stopped: the epochs done, the
+ * optimizer's state, the random stream, and the early-stopping bookkeeping. The parameters are the model's.
+ */
+export interface TrainingState {
+  epoch: number;
+  history: EpochReport[];
+  optimizerSteps: number;
+  optimizerState: Record<string, Float32Array>;
+  rng: number[];
+  best: { epoch: number; rmse: number; params: Float32Array | null };
+}
+
 /** The outcome of training. */
 export interface TrainResult {
   history: EpochReport[];
@@ -71,6 +84,10 @@ export interface TrainResult {
   stopped?: string;
   /** Seconds spent training again on all training ratings (included in `seconds`), when refitting. */
   refitSeconds?: number;
+  /** The state to continue from, with the last epoch's parameters (first-order optimizers only). */
+  state?: TrainingState;
+  /** The last epoch's parameters (the model may hold the best epoch's instead). */
+  lastParams?: Float32Array;
 }
 
 /**
@@ -80,24 +97,33 @@ export interface TrainResult {
 export function trainAutoencoder(
   model: AutoencoderModel,
   config: TrainConfig,
-  options: { validation?: Ratings; onEpoch?: (report: EpochReport) => void } = {},
+  options: { validation?: Ratings; onEpoch?: (report: EpochReport) => void; resume?: TrainingState } = {},
 ): TrainResult {
   const { network } = model;
   const rows = nonEmptyRows(model.targets);
   const nObserved = model.targets.indptr[model.targets.nRows];
-  const rng = new Rng(config.seed);
-  const step =
+  const { resume } = options;
+  if (resume && config.optimizer.kind === "lbfgs")
+    throw new Error("resuming works with adam, rmsprop and sgd, not lbfgs");
+  const rng = resume ? Rng.fromState(resume.rng) : new Rng(config.seed);
+  const minibatch =
     config.optimizer.kind === "lbfgs"
-      ? lbfgsEpoch(model, config, config.optimizer, rows, nObserved)
+      ? null
       : minibatchEpoch(model, config, config.optimizer, rows, nObserved, rng);
-  const history: EpochReport[] = [];
+  if (resume && minibatch) minibatch.optimizer.restore(resume.optimizerSteps, resume.optimizerState);
+  const step = minibatch
+    ? minibatch.step
+    : lbfgsEpoch(model, config, config.optimizer as LbfgsConfig, rows, nObserved);
+  const history: EpochReport[] = resume ? [...resume.history] : [];
   // Copies kept across epochs: the last finite parameters, and the best on validation.
   const lastGood = network.params.slice();
-  const best = { epoch: 0, rmse: Number.POSITIVE_INFINITY, params: null as Float32Array | null };
+  const best = resume
+    ? { ...resume.best, params: resume.best.params?.slice() ?? null }
+    : { epoch: 0, rmse: Number.POSITIVE_INFINITY, params: null as Float32Array | null };
   let stopped: string | undefined;
   const started = performance.now();
 
-  for (let epoch = 1; epoch <= config.epochs; epoch++) {
+  for (let epoch = (resume?.epoch ?? 0) + 1; epoch <= config.epochs; epoch++) {
     const epochStart = performance.now();
     const { trainLoss, done } = step();
     model.weightsChanged();
@@ -131,13 +157,24 @@ export function trainAutoencoder(
       break;
     }
   }
+  const lastParams = network.params.slice();
+  const state: TrainingState | undefined = minibatch
+    ? {
+        epoch: history.length,
+        history,
+        optimizerSteps: minibatch.optimizer.steps,
+        optimizerState: minibatch.optimizer.state,
+        rng: rng.state(),
+        best: { ...best },
+      }
+    : undefined;
   let bestEpoch = history.length;
   if (config.patience > 0 && best.params) {
     network.params.set(best.params);
     model.weightsChanged();
     bestEpoch = best.epoch;
   }
-  return { history, bestEpoch, seconds: (performance.now() - started) / 1000, stopped };
+  return { history, bestEpoch, seconds: (performance.now() - started) / 1000, stopped, state, lastParams };
 }
 
 type EpochStep = () => { trainLoss: number; done?: string };
@@ -178,7 +215,7 @@ function minibatchEpoch(
   rows: number[],
   nObserved: number,
   rng: Rng,
-): EpochStep {
+): { step: EpochStep; optimizer: Optimizer } {
   const { network, input, targets } = model;
   const { kernels } = network.backend;
   const l2 = config.l2 / nObserved;
@@ -198,7 +235,7 @@ function minibatchEpoch(
   const refeedInput = config.refeed ? denseRows(model, batchSize, network.shape.nInputs) : null;
   const tutorialLoss = batchSize === 1 && config.loss === "all-columns";
 
-  return () => {
+  const step = () => {
     const order = config.shuffle ? Array.from(permutation(rows.length, rng), (i) => rows[i]) : rows;
     let perRow = 0;
     let sse = 0;
@@ -221,6 +258,7 @@ function minibatchEpoch(
     optimizer.flushSubnormals();
     return { trainLoss: tutorialLoss ? perRow / order.length : Math.sqrt(sse / nObserved) };
   };
+  return { step, optimizer };
 }
 
 /** Full-batch L-BFGS: one epoch is one iteration (a line search of one or more full passes). */

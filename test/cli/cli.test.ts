@@ -158,6 +158,38 @@ describe("aerec train", () => {
     }
   });
 
+  it("--resume continues a saved run to the same result as an uninterrupted one", async () => {
+    const data = ["--dataset", "synthetic:users=200,items=80,ratings=6000,min=10"];
+    const [full, half, resumed] = ["full", "half", "resumed"].map((n) => join(dir, `${n}.safetensors`));
+    expect((await aerec(["train", ...data, "--epochs", "12", "--save", full])).code).toBe(0);
+    expect((await aerec(["train", ...data, "--epochs", "6", "--save", half])).code).toBe(0);
+    const run = await aerec(["train", "--resume", half, "--epochs", "12", "--save", resumed, "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/resuming .*half\.safetensors after epoch 6/);
+    const [a, b] = await Promise.all([full, resumed].map((f) => loadModel(f, createBackend())));
+    expect(b.model.network.params).toEqual(a.model.network.params);
+    expect(b.checkpoint?.params).toEqual(a.checkpoint?.params);
+    expect(b.checkpoint?.state.history.map((e) => e.trainLoss)).toEqual(
+      a.checkpoint?.state.history.map((e) => e.trainLoss),
+    );
+    const lbfgs = join(dir, "lbfgs.safetensors");
+    await aerec([
+      "train",
+      ...data,
+      "--model",
+      "autorec-i",
+      "--hidden",
+      "8",
+      "--epochs",
+      "3",
+      "--save",
+      lbfgs,
+    ]);
+    const refused = await aerec(["train", "--resume", lbfgs]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/holds no training state to resume/);
+  });
+
   it("exits non-zero naming the file and line of a corrupted data file", async () => {
     await mkdir(join(dir, "ml-100k"), { recursive: true });
     await writeFile(
