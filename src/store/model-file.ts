@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { Movie } from "../data/movies.js";
 import { IdMap, Ratings } from "../data/ratings.js";
@@ -32,6 +33,8 @@ const headerSchema = z.object({
   nItems: z.number().int().positive(),
   training: z.record(z.string(), z.unknown()),
   metrics: z.record(z.string(), z.unknown()),
+  /** SHA-256 of the training ratings (user CSR: indptr, movie indices, values) and the id maps. */
+  fingerprint: z.string().regex(/^[0-9a-f]{64}$/),
   movies: z.array(z.tuple([z.number().int(), z.string(), z.number().int().nullable(), z.array(z.string())])),
   checkpoint: z
     .object({
@@ -131,6 +134,13 @@ export async function saveModel(
     nItems: targets.nCols,
     training: about.training,
     metrics: about.metrics,
+    fingerprint: fingerprint([
+      targets.indptr,
+      targets.indices,
+      targets.values,
+      about.userIds.ids,
+      about.itemIds.ids,
+    ]),
     checkpoint: saved && {
       epoch: saved.state.epoch,
       optimizerSteps: saved.state.optimizerSteps,
@@ -195,6 +205,9 @@ export async function loadModel(file: string, backend: Backend): Promise<LoadedM
   if (items.some((i) => i < 0 || i >= nItems)) fail("ratings.items holds an index outside the catalogue");
   const userIds = new IdMap(need("ids.users", [nUsers], "I32").data as Int32Array);
   const itemIds = new IdMap(need("ids.items", [nItems], "I32").data as Int32Array);
+  if (fingerprint([indptr, items, values, userIds.ids, itemIds.ids]) !== header.fingerprint) {
+    fail("the training ratings or id maps do not match the file's fingerprint (the file is damaged)");
+  }
   const users = new Int32Array(nnz);
   for (let u = 0; u < nUsers; u++) users.fill(u, indptr[u], indptr[u + 1]);
   const train = new Ratings(users, items, values, nUsers, nItems);
@@ -231,6 +244,13 @@ export async function loadModel(file: string, backend: Backend): Promise<LoadedM
     };
   }
   return { model, header, userIds, itemIds, movies, checkpoint };
+}
+
+/** SHA-256 (hex) over the bytes of the arrays, in order. */
+function fingerprint(arrays: ArrayBufferView[]): string {
+  const hash = createHash("sha256");
+  for (const a of arrays) hash.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  return hash.digest("hex");
 }
 
 /** The [cols][rows] transpose of a row-major [rows][cols] matrix. */

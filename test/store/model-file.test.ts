@@ -120,6 +120,13 @@ describe("model files", () => {
       expect(error.message, name).toMatch(message);
       expect(error.message, name).toContain(bad);
     }
+    // Flip one byte of the stored training ratings (the last tensors hold them): the fingerprint catches it.
+    const tampered = Buffer.from(bytes);
+    tampered[tampered.length - 2000] ^= 0x40;
+    await writeFile(join(dir, "tampered.safetensors"), tampered);
+    await expect(loadModel(join(dir, "tampered.safetensors"), createBackend())).rejects.toThrow(
+      /fingerprint|NaN/,
+    );
     const nan = Buffer.from(bytes);
     nan.writeFloatLE(Number.NaN, 8 + headerLength);
     await writeFile(join(dir, "nan.safetensors"), nan);
