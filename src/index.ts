@@ -29,7 +29,17 @@ export {
   SYNTHETIC_PRESETS,
   type SyntheticShape,
 } from "./data/synthetic.js";
+export { barPanels, lineChart, type Series } from "./eval/charts.js";
+export {
+  COMPARABLE_MODELS,
+  type ComparableModel,
+  type RunResult,
+  runOne,
+  summarize,
+} from "./eval/compare.js";
 export { type RatingMetrics, ratingMetrics, tutorialLoss } from "./eval/metrics.js";
+export { svgToPng } from "./eval/png.js";
+export { evaluateRanking, type RankedList, type RankingMetrics, rankingMetrics } from "./eval/ranking.js";
 export { type Backend, createBackend, type KernelChoice, type Kernels } from "./kernels/index.js";
 export { AutoencoderNetwork, type AutoencoderShape, type ParameterTensor } from "./model/autoencoder.js";
 export {
@@ -39,8 +49,22 @@ export {
   type Orientation,
   transposeRatings,
 } from "./model/autoencoder-model.js";
+export {
+  BIAS_DEFAULTS,
+  BiasModel,
+  GlobalMean,
+  MatrixFactorization,
+  MF_DEFAULTS,
+  type Predictor,
+} from "./model/baselines.js";
 export { fallbackRating, type RatingMeans, ratingMeans } from "./model/means.js";
 export { type Recommendation, topK } from "./model/recommend.js";
+export {
+  type MovieRating,
+  type MovieScore,
+  Recommender,
+  type UserRecommendations,
+} from "./model/recommender.js";
 export {
   type LoadedModel,
   loadModel,
@@ -50,7 +74,7 @@ export {
 } from "./store/model-file.js";
 export { ModelFileError } from "./store/safetensors.js";
 export { TrainingDivergedError } from "./train/errors.js";
-export { type FitOutcome, fitModel } from "./train/fit.js";
+export { type Checkpoint, type FitOutcome, fitModel } from "./train/fit.js";
 export { Lbfgs, type LbfgsConfig, lbfgsDefaults } from "./train/lbfgs.js";
 export { Optimizer, type OptimizerConfig, optimizerDefaults } from "./train/optimizers.js";
 export {
