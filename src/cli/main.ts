@@ -5,6 +5,7 @@ import { registerDownload } from "./download.js";
 import { registerEvaluate } from "./evaluate.js";
 import { registerInfo } from "./info.js";
 import { registerRecommend } from "./recommend.js";
+import { registerServe } from "./serve.js";
 import { registerTrain } from "./train.js";
 import { registerTune } from "./tune.js";
 
@@ -22,6 +23,7 @@ registerTune(program);
 registerRecommend(program);
 registerEvaluate(program);
 registerInfo(program);
+registerServe(program);
 registerDownload(program);
 program.addHelpText(
   "after",

@@ -1,23 +1,10 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { DataFormatError } from "../data/errors.js";
-import { createBackend, type KernelChoice } from "../kernels/index.js";
-import { type MovieRating, type MovieScore, Recommender } from "../model/recommender.js";
-import { type LoadedModel, loadModel } from "../store/model-file.js";
+import type { KernelChoice } from "../kernels/index.js";
+import type { MovieRating, MovieScore } from "../model/recommender.js";
+import { openRecommender } from "../store/open-recommender.js";
 import { intArg } from "./options.js";
-
-/** A recommender over a model file; the fold-in ridge follows the model's own L2 penalty. */
-export async function openRecommender(
-  file: string,
-  kernels: KernelChoice = "auto",
-  minRatings?: number,
-): Promise<{ loaded: LoadedModel; recommender: Recommender }> {
-  const loaded = await loadModel(file, createBackend(kernels));
-  const train = (loaded.header.training as { train?: { l2?: number } }).train;
-  const ridge = Math.max(1, (train?.l2 ?? 0) / 2);
-  const { model, userIds, itemIds, movies } = loaded;
-  return { loaded, recommender: new Recommender(model, userIds, itemIds, movies, { ridge, minRatings }) };
-}
 
 /** Reads `movieId,rating` lines (a header line `movieId,rating` is allowed). */
 export async function readRatingsCsv(file: string): Promise<MovieRating[]> {

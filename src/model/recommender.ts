@@ -32,6 +32,7 @@ export interface UserRecommendations {
  */
 export class Recommender {
   private popularity?: Int32Array;
+  private norms?: Float32Array;
 
   private readonly rare: number[];
 
@@ -71,6 +72,18 @@ export class Recommender {
     };
   }
 
+  /** A known user's training ratings, by raw ids (empty for an unknown user). */
+  trainingRatings(userId: number): MovieRating[] {
+    const user = this.userIds.indexOf(userId);
+    if (user < 0) return [];
+    const csr = this.model.train.byUser();
+    const out: MovieRating[] = [];
+    for (let k = csr.indptr[user]; k < csr.indptr[user + 1]; k++) {
+      out.push({ movieId: this.itemIds.ids[csr.indices[k]], rating: csr.values[k] });
+    }
+    return out;
+  }
+
   /** The k best movies for someone from his ratings alone; throws on movies the model does not know. */
   forRatings(ratings: MovieRating[], k = 10): MovieScore[] {
     const unknown = ratings.filter((r) => this.itemIds.indexOf(r.movieId) < 0).map((r) => r.movieId);
@@ -101,20 +114,40 @@ export class Recommender {
   similar(movieId: number, k = 10): MovieScore[] {
     const item = this.itemIds.indexOf(movieId);
     if (item < 0) throw new Error(`unknown movie id ${movieId}`);
-    const { vectors, size } = this.model.movieVectors();
-    const norms = new Float32Array(this.itemIds.size);
-    for (let i = 0; i < norms.length; i++) {
-      let s = 0;
-      for (let t = 0; t < size; t++) s += vectors[i * size + t] ** 2;
-      norms[i] = Math.sqrt(s) || 1;
-    }
-    const sims = new Float32Array(norms.length);
-    for (let i = 0; i < sims.length; i++) {
-      let s = 0;
-      for (let t = 0; t < size; t++) s += vectors[i * size + t] * vectors[item * size + t];
-      sims[i] = s / (norms[i] * norms[item]);
-    }
+    const sims = Float32Array.from({ length: this.itemIds.size }, (_, i) => this.cosine(item, i));
     return this.describe(topK(sims, k, [item, ...this.rare]), false);
+  }
+
+  /**
+   * Why a movie would suit someone: of the movies he rated at least `liked`, the one most similar to it
+   * (cosine of the model's movie vectors), or null when he liked none.
+   */
+  because(movieId: number, ratings: MovieRating[], liked = 4): MovieScore | null {
+    const item = this.itemIds.indexOf(movieId);
+    let best: { item: number; score: number } | null = null;
+    for (const r of ratings) {
+      const other = this.itemIds.indexOf(r.movieId);
+      if (r.rating < liked || other < 0 || other === item) continue;
+      const score = this.cosine(item, other);
+      if (!best || score > best.score) best = { item: other, score };
+    }
+    return best && this.movie(best.item, best.score);
+  }
+
+  /** Cosine similarity of two movies' vectors. */
+  private cosine(a: number, b: number): number {
+    const { vectors, size } = this.model.movieVectors();
+    if (!this.norms) {
+      this.norms = new Float32Array(this.itemIds.size);
+      for (let i = 0; i < this.norms.length; i++) {
+        let s = 0;
+        for (let t = 0; t < size; t++) s += vectors[i * size + t] ** 2;
+        this.norms[i] = Math.sqrt(s) || 1;
+      }
+    }
+    let dot = 0;
+    for (let t = 0; t < size; t++) dot += vectors[a * size + t] * vectors[b * size + t];
+    return dot / (this.norms[a] * this.norms[b]);
   }
 
   /** The k movies with the most training ratings, skipping `exclude` (dense indices). */

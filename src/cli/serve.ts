@@ -1,0 +1,71 @@
+import type { Command } from "commander";
+import { buildService } from "../serve/app.js";
+import { RatingsDb } from "../serve/ratings-db.js";
+import { intArg } from "./options.js";
+
+interface ServeFlags {
+  modelFile: string;
+  port: number;
+  host: string;
+  db: string;
+  quiet?: boolean;
+}
+
+async function runServe(flags: ServeFlags): Promise<void> {
+  const db = new RatingsDb(flags.db);
+  const { app, reload } = await buildService({ modelFile: flags.modelFile, db, logger: !flags.quiet });
+  await app.listen({ port: flags.port, host: flags.host });
+  process.stderr.write(
+    `aerec serving ${flags.modelFile} on http://${flags.host}:${flags.port} (API docs: /docs, ratings in ${flags.db}); ` +
+      "SIGHUP reloads the model file\n",
+  );
+  process.on("SIGHUP", () => {
+    reload().then(
+      () => app.log.info({ modelFile: flags.modelFile }, "model reloaded"),
+      (e: Error) => app.log.error({ err: e }, "model reload failed; still serving the previous model"),
+    );
+  });
+  const stop = () => {
+    app.close().finally(() => {
+      db.close();
+      process.exit(0);
+    });
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command("serve")
+    .description("serve recommendations over HTTP, with ratings kept in SQLite")
+    .requiredOption("--model-file <file>", "a model saved by aerec train --save")
+    .option("--port <port>", "TCP port", intArg(0, 65535), 8080)
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option(
+      "--db <file>",
+      "SQLite file for the ratings people add (created on first start)",
+      "aerec-ratings.db",
+    )
+    .option("--quiet", "no request log")
+    .addHelpText(
+      "after",
+      `
+Endpoints (JSON; the OpenAPI document is at /openapi.json, browsable at /docs):
+  GET    /health, /ready
+  GET    /api/model                                  what the model is, its metrics and training curve
+  GET    /api/movies?q=star&genre=Sci-Fi&page=1      search, most rated first
+  GET    /api/movies/:movieId?k=10                   a movie and its most similar movies
+  GET    /api/users/:user/recommendations?k=10       top k, with "because you rated ..."
+  POST   /api/recommendations  {"ratings":[{"movieId":50,"rating":5}],"k":10}
+  GET    /api/users/:user/ratings
+  PUT    /api/users/:user/ratings/:movieId  {"rating":4}
+  DELETE /api/users/:user/ratings/:movieId
+  POST   /api/admin/reload                           load the model file again (or send SIGHUP)
+
+Example:
+  aerec train --model autorec-i --save autorec.safetensors
+  aerec serve --model-file autorec.safetensors --port 8080`,
+    )
+    .action((opts: ServeFlags) => runServe(opts));
+}

@@ -1,0 +1,272 @@
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadData } from "../../src/data/load.js";
+import { createBackend } from "../../src/kernels/index.js";
+import { buildService } from "../../src/serve/app.js";
+import { RatingsDb } from "../../src/serve/ratings-db.js";
+import { saveModel } from "../../src/store/model-file.js";
+import { fitModel } from "../../src/train/fit.js";
+import { MODEL_DEFAULTS } from "../../src/train/presets.js";
+import { tempDir } from "../helpers.js";
+
+// The service in-process (Fastify's inject) over a real model file and a real SQLite file.
+let dir: string;
+let cleanup: () => Promise<void>;
+let app: FastifyInstance;
+let reload: () => Promise<void>;
+let db: RatingsDb;
+let modelFile: string;
+
+beforeAll(async () => {
+  ({ dir, cleanup } = await tempDir());
+  const data = await loadData("synthetic:users=200,items=80,ratings=8000,min=10", { seed: 3 });
+  const movies = new Map(
+    Array.from(data.itemIds.ids, (id) => [
+      id,
+      {
+        id,
+        title: `Film ${id} (199${id % 10})`,
+        year: 1990 + (id % 10),
+        genres: id % 2 ? ["Drama"] : ["Comedy"],
+      },
+    ]),
+  );
+  const d = MODEL_DEFAULTS["autorec-i"];
+  const { model } = fitModel(
+    data,
+    { ...d, model: { ...d.model, hidden: [16] }, train: { ...d.train, epochs: 20, l2: 10 } },
+    createBackend(),
+  );
+  modelFile = join(dir, "model.safetensors");
+  const about = {
+    kind: "autorec-i" as const,
+    dataset: data.dataset,
+    split: data.split,
+    userIds: data.userIds,
+    itemIds: data.itemIds,
+  };
+  await saveModel(modelFile, model, {
+    ...about,
+    movies,
+    training: { history: [{ epoch: 1, trainLoss: 1, seconds: 0 }] },
+    metrics: { test: { rmse: 1 } },
+  });
+  db = new RatingsDb(join(dir, "ratings.db"));
+  ({ app, reload } = await buildService({ modelFile, db }));
+});
+afterAll(async () => {
+  await app.close();
+  db.close();
+  await cleanup();
+});
+
+const call = (method: "GET" | "POST" | "PUT" | "DELETE", url: string, payload?: unknown) =>
+  app.inject({
+    method,
+    url,
+    payload: payload as object,
+    headers: payload === undefined ? {} : { "content-type": "application/json" },
+  });
+
+describe("aerec service", () => {
+  it("answers health, readiness, model info and the OpenAPI document", async () => {
+    expect((await call("GET", "/health")).json()).toEqual({ status: "ok" });
+    expect((await call("GET", "/ready")).json()).toMatchObject({ ready: true, model: "autorec-i" });
+    const model = (await call("GET", "/api/model")).json();
+    expect(model).toMatchObject({
+      kind: "autorec-i",
+      users: 200,
+      movies: 80,
+      history: [{ epoch: 1, trainLoss: 1 }],
+    });
+    const openapi = (await call("GET", "/openapi.json")).json();
+    expect(Object.keys(openapi.paths)).toEqual(
+      expect.arrayContaining([
+        "/api/movies",
+        "/api/users/{user}/recommendations",
+        "/api/users/{user}/ratings/{movieId}",
+      ]),
+    );
+    expect((await call("GET", "/docs/")).statusCode).toBe(200);
+  });
+
+  it("searches movies by title and genre with paging", async () => {
+    const page = (await call("GET", "/api/movies?q=film%201&genre=drama&page=1&pageSize=3")).json();
+    expect(page.items).toHaveLength(3);
+    for (const m of page.items) {
+      expect(m.title.startsWith("Film 1")).toBe(true);
+      expect(m.genres).toContain("Drama");
+    }
+    const second = (await call("GET", "/api/movies?q=film%201&genre=drama&page=2&pageSize=3")).json();
+    expect(second.total).toBe(page.total);
+    expect(second.items[0].movieId).not.toBe(page.items[0].movieId);
+  });
+
+  it("gives a movie with its similar movies", async () => {
+    const body = (await call("GET", "/api/movies/5?k=4")).json();
+    expect(body.movie.movieId).toBe(5);
+    expect(body.similar).toHaveLength(4);
+  });
+
+  it("recommends for a model user, and his new ratings change his next recommendations at once", async () => {
+    const before = (await call("GET", "/api/users/7/recommendations?k=5")).json();
+    expect(before).toMatchObject({ user: "7", known: true });
+    expect(before.items).toHaveLength(5);
+    const top = before.items[0].movieId;
+    const put = await call("PUT", `/api/users/7/ratings/${top}`, { rating: 1 });
+    expect(put.statusCode).toBe(200);
+    const after = (await call("GET", "/api/users/7/recommendations?k=5")).json();
+    expect(after.items.map((m: { movieId: number }) => m.movieId)).not.toContain(top);
+    expect((await call("GET", "/api/users/7/ratings")).json().ratings).toMatchObject([
+      { movieId: top, rating: 1 },
+    ]);
+    expect((await call("DELETE", `/api/users/7/ratings/${top}`)).statusCode).toBe(204);
+    expect((await call("DELETE", `/api/users/7/ratings/${top}`)).statusCode).toBe(404);
+  });
+
+  it("serves a visitor: popular movies first, then recommendations with reasons", async () => {
+    const fresh = (await call("GET", "/api/users/guest-abc/recommendations?k=3")).json();
+    expect(fresh).toMatchObject({ known: false });
+    for (const id of [3, 8, 13])
+      expect((await call("PUT", `/api/users/guest-abc/ratings/${id}`, { rating: 5 })).statusCode).toBe(200);
+    const recs = (await call("GET", "/api/users/guest-abc/recommendations?k=3")).json();
+    expect(recs.known).toBe(true);
+    for (const m of recs.items) {
+      expect([3, 8, 13]).not.toContain(m.movieId);
+      expect([3, 8, 13]).toContain(m.because.movieId);
+    }
+  });
+
+  it("recommends for anonymous ratings without storing anything", async () => {
+    const count = db.count();
+    const res = await call("POST", "/api/recommendations", {
+      ratings: [
+        { movieId: 2, rating: 5 },
+        { movieId: 4, rating: 4 },
+      ],
+      k: 4,
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ user: null });
+    expect(res.json().items).toHaveLength(4);
+    expect(db.count()).toBe(count);
+  });
+
+  const bad: [string, "GET" | "POST" | "PUT" | "DELETE", string, unknown, number, RegExp][] = [
+    [
+      "an unknown movie in a path",
+      "PUT",
+      "/api/users/9/ratings/9999",
+      { rating: 3 },
+      404,
+      /unknown movie id 9999/,
+    ],
+    [
+      "a rating off the scale",
+      "PUT",
+      "/api/users/9/ratings/5",
+      { rating: 6 },
+      400,
+      /not a rating on the scale 1..5/,
+    ],
+    ["a wrong type", "PUT", "/api/users/9/ratings/5", { rating: "five" }, 400, /rating must be number/],
+    [
+      "an extra field",
+      "PUT",
+      "/api/users/9/ratings/5",
+      { rating: 4, note: "x" },
+      400,
+      /must NOT have additional properties/,
+    ],
+    ["a bad user id", "GET", "/api/users/a%20b/recommendations", undefined, 400, /user must match pattern/],
+    ["k over the limit", "GET", "/api/users/9/recommendations?k=1000", undefined, 400, /k must be <= 100/],
+    [
+      "an unknown movie in a body",
+      "POST",
+      "/api/recommendations",
+      { ratings: [{ movieId: 9999, rating: 4 }] },
+      400,
+      /ratings\[0\]\.movieId: unknown movie id 9999/,
+    ],
+    [
+      "an empty ratings list",
+      "POST",
+      "/api/recommendations",
+      { ratings: [] },
+      400,
+      /must NOT have fewer than 1 items/,
+    ],
+    [
+      "a repeated movie",
+      "POST",
+      "/api/recommendations",
+      {
+        ratings: [
+          { movieId: 2, rating: 4 },
+          { movieId: 2, rating: 5 },
+        ],
+      },
+      400,
+      /rated twice/,
+    ],
+    ["an unknown route", "GET", "/api/nothing", undefined, 404, /no route GET \/api\/nothing/],
+  ];
+  it.each(bad)(
+    "answers %s with a 4xx and a message, storing nothing",
+    async (_, method, url, payload, status, message) => {
+      const count = db.count();
+      const res = await call(method, url, payload);
+      expect(res.statusCode).toBe(status);
+      expect(res.json().message).toMatch(message);
+      expect(db.count()).toBe(count);
+    },
+  );
+
+  it("refuses malformed JSON and oversized bodies", async () => {
+    const malformed = await app.inject({
+      method: "POST",
+      url: "/api/recommendations",
+      payload: "{bad",
+      headers: { "content-type": "application/json" },
+    });
+    expect(malformed.statusCode).toBe(400);
+    const huge = JSON.stringify({
+      ratings: Array.from({ length: 5000 }, (_, i) => ({ movieId: i + 1, rating: 3 })),
+    });
+    const big = await app.inject({
+      method: "POST",
+      url: "/api/recommendations",
+      payload: huge,
+      headers: { "content-type": "application/json" },
+    });
+    expect(big.statusCode).toBe(413);
+  });
+
+  it("reloads the model file with no failed request in between", async () => {
+    const requests = Array.from({ length: 40 }, (_, i) =>
+      call("GET", `/api/users/${(i % 50) + 1}/recommendations?k=3`),
+    );
+    const [results] = await Promise.all([Promise.all(requests), reload()]);
+    expect(results.every((r) => r.statusCode === 200)).toBe(true);
+    expect((await call("POST", "/api/admin/reload")).json()).toEqual({ reloaded: true, model: "autorec-i" });
+  });
+});
+
+describe("RatingsDb", () => {
+  it("creates a versioned schema once and keeps ratings across reopening", async () => {
+    const { dir: d, cleanup: done } = await tempDir();
+    try {
+      const file = join(d, "r.db");
+      const first = new RatingsDb(file);
+      first.put("u", 1, 4);
+      first.put("u", 1, 5);
+      first.close();
+      const second = new RatingsDb(file);
+      expect(second.list("u")).toMatchObject([{ movieId: 1, rating: 5 }]);
+      second.close();
+    } finally {
+      await done();
+    }
+  });
+});
