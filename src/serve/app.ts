@@ -1,4 +1,7 @@
+import { existsSync } from "node:fs";
 import { STATUS_CODES } from "node:http";
+import { fileURLToPath } from "node:url";
+import fastifyStatic from "@fastify/static";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -80,6 +83,10 @@ export async function buildService(
     },
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
+  // The page (built by `npm run build:web`); @fastify/static keeps every path inside its folder.
+  const page = fileURLToPath(new URL("../../web/dist", import.meta.url));
+  if (existsSync(page)) await app.register(fastifyStatic, { root: page, prefix: "/", index: "index.html" });
+  else app.log.warn(`no web page at ${page}: run "npm run build:web"; the API works without it`);
 
   app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
     if (error instanceof HttpError) {

@@ -1,0 +1,145 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadData } from "../../src/data/load.js";
+import { createBackend } from "../../src/kernels/index.js";
+import { buildService } from "../../src/serve/app.js";
+import { RatingsDb } from "../../src/serve/ratings-db.js";
+import { saveModel } from "../../src/store/model-file.js";
+import { fitModel } from "../../src/train/fit.js";
+import { MODEL_DEFAULTS } from "../../src/train/presets.js";
+import { tempDir } from "../helpers.js";
+
+// The page in a real browser (Debian's chromium, driven by playwright-core) against the real service.
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const haveBrowser = existsSync(CHROMIUM);
+if (!haveBrowser)
+  console.warn(`no browser at ${CHROMIUM}: the page tests are skipped (apt-get install chromium)`);
+
+describe.skipIf(!haveBrowser)("the web page", () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let app: FastifyInstance;
+  let db: RatingsDb;
+  let browser: Browser;
+  let page: Page;
+  let url: string;
+
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+    const data = await loadData("synthetic:users=200,items=80,ratings=8000,min=10", { seed: 4 });
+    const movies = new Map(
+      Array.from(data.itemIds.ids, (id) => [id, { id, title: `Film ${id}`, year: 2000, genres: ["Drama"] }]),
+    );
+    const d = MODEL_DEFAULTS["autorec-i"];
+    const { model } = fitModel(
+      data,
+      { ...d, model: { ...d.model, hidden: [16] }, train: { ...d.train, epochs: 20, l2: 10 } },
+      createBackend(),
+    );
+    const modelFile = join(dir, "model.safetensors");
+    const history = [1, 2, 3].map((epoch) => ({
+      epoch,
+      trainLoss: 1 / epoch,
+      validationRmse: 1.2 / epoch,
+      seconds: 0,
+    }));
+    const about = {
+      kind: "autorec-i" as const,
+      dataset: data.dataset,
+      split: data.split,
+      userIds: data.userIds,
+      itemIds: data.itemIds,
+    };
+    await saveModel(modelFile, model, {
+      ...about,
+      movies,
+      training: { history },
+      metrics: { test: { rmse: 0.9, mae: 0.7 } },
+    });
+    db = new RatingsDb(join(dir, "ratings.db"));
+    ({ app } = await buildService({ modelFile, db }));
+    url = await app.listen({ port: 0, host: "127.0.0.1" });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    db?.close();
+    await cleanup?.();
+  });
+
+  const recommended = () => page.locator("#recommendations li .title").allTextContents();
+  const recommendationText = () => page.locator("#recommendations").innerText();
+  /** Types a query and waits until the results are for it. */
+  const searchFor = async (query: string) => {
+    await page.getByLabel("Title").fill(query);
+    await expect
+      .poll(() => page.locator("#results li .title").first().textContent())
+      .toMatch(new RegExp(`^${query}`));
+    return page.locator("#results li").first();
+  };
+
+  it("rates three movies, updates recommendations after each, and keeps the ratings after a reload", async () => {
+    await page.goto(url);
+    await expect.poll(() => page.locator("#recs-note").textContent()).toMatch(/Most rated movies/);
+    let previous = await recommendationText();
+    const steps: [string, number][] = [
+      ["Film 1", 5],
+      ["Film 2", 4],
+      ["Film 3", 5],
+    ];
+    for (const [query, stars] of steps) {
+      const first = await searchFor(query);
+      const title = await first.locator(".title").textContent();
+      await first.locator(`label[aria-label="${stars} star${stars > 1 ? "s" : ""}"]`).click();
+      await expect.poll(() => page.locator("#ratings li .title").allTextContents()).toContain(title);
+      // Each rating changes the recommendations: the list, its predicted stars, or its reasons.
+      await expect.poll(recommendationText).not.toBe(previous);
+      previous = await recommendationText();
+      expect(await recommended()).not.toContain(title);
+    }
+    await expect.poll(() => page.locator(".because").count()).toBeGreaterThan(0);
+    await page.screenshot({ path: join(dir, "page.png"), fullPage: true });
+    await page.reload();
+    await expect.poll(() => page.locator("#ratings li .title").count()).toBe(3);
+    await page
+      .getByRole("button", { name: /Remove your rating of/ })
+      .first()
+      .click();
+    await expect.poll(() => page.locator("#ratings li .title").count()).toBe(2);
+    if (process.env.AEREC_SCREENSHOT)
+      await page.screenshot({ path: process.env.AEREC_SCREENSHOT, fullPage: true });
+  });
+
+  it("is usable from the keyboard: stars are a radio group with labels", async () => {
+    await searchFor("Film 4");
+    await page.getByLabel("Title").press("Tab");
+    await page.keyboard.press("ArrowRight");
+    await page.keyboard.press("ArrowRight");
+    await expect.poll(() => page.locator("#ratings li").count()).toBe(3);
+  });
+
+  it("shows the model page with its metrics and training curve", async () => {
+    await page.goto(`${url}/#/model`);
+    await expect
+      .poll(() => page.locator("#model-facts").textContent())
+      .toMatch(/autorec-i.*Test RMSE0\.9000/s);
+    expect(await page.locator("#curve svg path").count()).toBe(2);
+  });
+});

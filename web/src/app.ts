@@ -1,0 +1,301 @@
+// The aerec page: search, rate with stars, recommendations that update after every rating, and the model
+// page. It talks to the aerec API only; a visitor's id is kept in localStorage.
+
+interface Movie {
+  movieId: number;
+  title: string;
+  year: number | null;
+  genres: string[];
+  score: number;
+  because?: { movieId: number; title: string } | null;
+}
+interface Rating {
+  movieId: number;
+  rating: number;
+  title: string | null;
+}
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const VISITOR_KEY = "aerec.user";
+
+let user = localStorage.getItem(VISITOR_KEY) ?? newVisitor();
+let ratings = new Map<number, Rating>();
+
+function newVisitor(): string {
+  const id = `guest-${Math.random().toString(36).slice(2, 10)}`;
+  localStorage.setItem(VISITOR_KEY, id);
+  return id;
+}
+
+async function api<T>(path: string, init?: RequestInit): Promise<T> {
+  const response = await fetch(path, {
+    ...init,
+    headers: init?.body ? { "content-type": "application/json" } : undefined,
+  });
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({ message: response.statusText }));
+    throw new Error(body.message ?? `HTTP ${response.status}`);
+  }
+  return (response.status === 204 ? undefined : response.json()) as T;
+}
+
+function showError(error: unknown): void {
+  const box = $("error");
+  box.textContent = error instanceof Error ? error.message : String(error);
+  box.hidden = false;
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  text?: string,
+) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+const starText = (score: number) => "★".repeat(Math.round(score)) + "☆".repeat(5 - Math.round(score));
+
+/** A row of five star radio buttons: keyboard users move with the arrow keys, as with any radio group. */
+function starPicker(
+  movie: { movieId: number; title: string },
+  current: number | undefined,
+): HTMLFieldSetElement {
+  const set = el("fieldset", { class: "stars" });
+  set.append(el("legend", {}, `Your rating of ${movie.title}`));
+  for (let s = 1; s <= 5; s++) {
+    const id = `star-${movie.movieId}-${s}`;
+    const input = el("input", { type: "radio", name: `stars-${movie.movieId}`, id, value: String(s) });
+    if (current === s) input.setAttribute("checked", "");
+    const label = el(
+      "label",
+      { for: id, class: current !== undefined && s <= current ? "on" : "", title: `${s} of 5` },
+      "★",
+    );
+    label.setAttribute("aria-label", `${s} star${s > 1 ? "s" : ""}`);
+    input.addEventListener("change", () => rate(movie, s));
+    set.append(input, label);
+  }
+  return set;
+}
+
+function movieRow(
+  movie: Movie | (Rating & { genres?: string[]; year?: number | null }),
+  withStars: boolean,
+): HTMLLIElement {
+  const li = el("li");
+  li.append(el("span", { class: "title" }, movie.title ?? `movie ${movie.movieId}`));
+  const meta = [("year" in movie && movie.year) || "", ("genres" in movie && movie.genres?.join(", ")) || ""]
+    .filter(Boolean)
+    .join(" · ");
+  if (meta) li.append(" ", el("span", { class: "meta" }, meta));
+  if (withStars)
+    li.append(
+      starPicker({ movieId: movie.movieId, title: movie.title ?? "" }, ratings.get(movie.movieId)?.rating),
+    );
+  return li;
+}
+
+async function rate(movie: { movieId: number; title: string }, stars: number): Promise<void> {
+  try {
+    await api(`/api/users/${user}/ratings/${movie.movieId}`, {
+      method: "PUT",
+      body: JSON.stringify({ rating: stars }),
+    });
+    ratings.set(movie.movieId, { movieId: movie.movieId, rating: stars, title: movie.title });
+    renderRatings();
+    await refreshRecommendations();
+    for (const label of document.querySelectorAll<HTMLLabelElement>(`label[for^="star-${movie.movieId}-"]`)) {
+      const s = Number(label.htmlFor.split("-").pop());
+      label.classList.toggle("on", s <= stars);
+    }
+  } catch (e) {
+    showError(e);
+  }
+}
+
+function renderRatings(): void {
+  const list = $("ratings");
+  list.replaceChildren();
+  if (ratings.size === 0)
+    list.append(el("li", { class: "note" }, "No ratings yet: search for a movie and give it stars."));
+  for (const r of ratings.values()) {
+    const li = movieRow(r, false);
+    li.append(
+      " ",
+      el("span", { class: "predicted", "aria-label": `${r.rating} stars` }, starText(r.rating)),
+      " ",
+    );
+    const remove = el(
+      "button",
+      { type: "button", "aria-label": `Remove your rating of ${r.title}` },
+      "Remove",
+    );
+    remove.addEventListener("click", async () => {
+      try {
+        await api(`/api/users/${user}/ratings/${r.movieId}`, { method: "DELETE" });
+        ratings.delete(r.movieId);
+        renderRatings();
+        await refreshRecommendations();
+      } catch (e) {
+        showError(e);
+      }
+    });
+    li.append(remove);
+    list.append(li);
+  }
+}
+
+async function refreshRecommendations(): Promise<void> {
+  const { known, items } = await api<{ known: boolean; items: Movie[] }>(
+    `/api/users/${user}/recommendations?k=10`,
+  );
+  $("recs-note").textContent = known
+    ? "Predicted stars, with the movie you rated that led here."
+    : "Most rated movies: rate a few to get your own.";
+  const list = $("recommendations");
+  list.replaceChildren(
+    ...items.map((m) => {
+      const li = movieRow(m, false);
+      li.append(
+        " ",
+        el(
+          "span",
+          { class: "predicted", "aria-label": `predicted ${m.score.toFixed(1)} stars` },
+          `${starText(m.score)} ${m.score.toFixed(1)}`,
+        ),
+      );
+      if (m.because) li.append(el("div", { class: "because" }, `because you rated ${m.because.title}`));
+      return li;
+    }),
+  );
+}
+
+let searchTimer: ReturnType<typeof setTimeout> | undefined;
+async function search(q: string): Promise<void> {
+  const results = $("results");
+  if (q.trim().length < 2) {
+    results.replaceChildren();
+    return;
+  }
+  const page = await api<{ items: Movie[] }>(`/api/movies?q=${encodeURIComponent(q)}&pageSize=8`);
+  results.replaceChildren(...page.items.map((m) => movieRow(m, true)));
+  if (page.items.length === 0) results.append(el("li", { class: "note" }, "No movie matches."));
+}
+
+async function loadUser(): Promise<void> {
+  $("identity").textContent = user.startsWith("guest-")
+    ? `You are a visitor (${user}); your ratings are kept for this browser.`
+    : `You are user ${user}.`;
+  const stored = await api<{ ratings: Rating[] }>(`/api/users/${user}/ratings`);
+  ratings = new Map(stored.ratings.map((r) => [r.movieId, r]));
+  renderRatings();
+  await refreshRecommendations();
+}
+
+async function showModel(): Promise<void> {
+  const model = await api<{
+    kind: string;
+    dataset: string;
+    split: string;
+    users: number;
+    movies: number;
+    config: { hidden: number[]; activation: string; orientation: string };
+    metrics: { test?: { rmse?: number; mae?: number } };
+    history: { epoch: number; trainLoss: number; validationRmse?: number }[];
+  }>("/api/model");
+  const facts: [string, string][] = [
+    [
+      "Model",
+      `${model.kind} (${model.config.orientation}-based, hidden ${model.config.hidden.join("-")}, ${model.config.activation})`,
+    ],
+    ["Trained on", `${model.dataset}, split ${model.split}: ${model.users} users, ${model.movies} movies`],
+    ["Test RMSE", model.metrics.test?.rmse?.toFixed(4) ?? "-"],
+    ["Test MAE", model.metrics.test?.mae?.toFixed(4) ?? "-"],
+    ["Epochs", String(model.history.length)],
+  ];
+  $("model-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+  $("curve").replaceChildren(curve(model.history));
+}
+
+/** The training curve as an inline SVG: training loss and validation RMSE per epoch. */
+function curve(history: { epoch: number; trainLoss: number; validationRmse?: number }[]): SVGSVGElement {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 600 260");
+  svg.setAttribute("role", "img");
+  const series = [
+    { name: "training loss", color: "#1f77b4", ys: history.map((h) => h.trainLoss) },
+    { name: "validation RMSE", color: "#d62728", ys: history.map((h) => h.validationRmse ?? Number.NaN) },
+  ].filter((s) => s.ys.some(Number.isFinite));
+  const all = series.flatMap((s) => s.ys).filter(Number.isFinite);
+  const [lo, hi] = [Math.min(...all), Math.max(...all)];
+  const x = (i: number) => 40 + (i / Math.max(1, history.length - 1)) * 540;
+  const y = (v: number) => 230 - ((v - lo) / (hi - lo || 1)) * 210;
+  for (const [i, s] of series.entries()) {
+    const path = document.createElementNS(ns, "path");
+    const d = s.ys
+      .map((v, k) =>
+        Number.isFinite(v) ? `${k === 0 ? "M" : "L"}${x(k).toFixed(1)},${y(v).toFixed(1)}` : "",
+      )
+      .join(" ");
+    path.setAttribute("d", d);
+    path.setAttribute("fill", "none");
+    path.setAttribute("stroke", s.color);
+    path.setAttribute("stroke-width", "2");
+    const label = document.createElementNS(ns, "text");
+    label.setAttribute("x", "420");
+    label.setAttribute("y", String(20 + 16 * i));
+    label.setAttribute("fill", s.color);
+    label.textContent = s.name;
+    svg.append(path, label);
+  }
+  for (const v of [lo, hi]) {
+    const t = document.createElementNS(ns, "text");
+    t.setAttribute("x", "0");
+    t.setAttribute("y", String(y(v) + 4));
+    t.setAttribute("font-size", "11");
+    t.textContent = v.toFixed(3);
+    svg.append(t);
+  }
+  return svg;
+}
+
+function route(): void {
+  const onModel = location.hash === "#/model";
+  $("home").hidden = onModel;
+  $("model").hidden = !onModel;
+  $("nav-home").toggleAttribute("aria-current", !onModel);
+  $("nav-model").toggleAttribute("aria-current", onModel);
+  if (onModel) $("nav-model").setAttribute("aria-current", "page");
+  else $("nav-home").setAttribute("aria-current", "page");
+  (onModel ? showModel() : loadUser()).catch(showError);
+}
+
+$("search").addEventListener("input", (e) => {
+  clearTimeout(searchTimer);
+  const q = (e.target as HTMLInputElement).value;
+  searchTimer = setTimeout(() => search(q).catch(showError), 150);
+});
+$("as-user").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const id = ($("user-id") as HTMLInputElement).value.trim();
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) return showError(new Error("a user id is letters, digits, - or _"));
+  user = id;
+  localStorage.setItem(VISITOR_KEY, user);
+  loadUser().catch(showError);
+});
+$("start-over").addEventListener("click", async () => {
+  try {
+    for (const r of ratings.values())
+      await api(`/api/users/${user}/ratings/${r.movieId}`, { method: "DELETE" });
+    user = newVisitor();
+    await loadUser();
+  } catch (e) {
+    showError(e);
+  }
+});
+window.addEventListener("hashchange", route);
+route();
