@@ -85,7 +85,7 @@ describe.skipIf(!haveBrowser)("the web page", () => {
   });
 
   const recommended = () => page.locator("#recommendations li .title").allTextContents();
-  const recommendationText = () => page.locator("#recommendations").innerText();
+  const recommendationText = () => page.locator("#recommendations").textContent();
   /** Types a query and waits until the results are for it. */
   const searchFor = async (query: string) => {
     await page.getByLabel("Title").fill(query);
