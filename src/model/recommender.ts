@@ -32,7 +32,8 @@ export interface UserRecommendations {
  */
 export class Recommender {
   private popularity?: Int32Array;
-  private norms?: Float32Array;
+  private unit?: Float32Array;
+  private scratch?: { a: Float32Array; b: Float32Array; zero: Float32Array; out: Float32Array };
 
   private readonly rare: number[];
 
@@ -119,35 +120,67 @@ export class Recommender {
   }
 
   /**
-   * Why a movie would suit someone: of the movies he rated at least `liked`, the one most similar to it
-   * (cosine of the model's movie vectors), or null when he liked none.
+   * Why each movie would suit someone: of the movies he rated at least `liked`, the one most similar to it
+   * (cosine of the model's movie vectors), or null when he liked none. All pairs are scored in one kernel
+   * call: recommended x liked dot products of unit vectors.
    */
-  because(movieId: number, ratings: MovieRating[], liked = 4): MovieScore | null {
-    const item = this.itemIds.indexOf(movieId);
-    let best: { item: number; score: number } | null = null;
-    for (const r of ratings) {
-      const other = this.itemIds.indexOf(r.movieId);
-      if (r.rating < liked || other < 0 || other === item) continue;
-      const score = this.cosine(item, other);
-      if (!best || score > best.score) best = { item: other, score };
+  because(movieIds: number[], ratings: MovieRating[], liked = 4): (MovieScore | null)[] {
+    const likedItems = ratings
+      .filter((r) => r.rating >= liked)
+      .map((r) => this.itemIds.indexOf(r.movieId))
+      .filter((i) => i >= 0);
+    if (likedItems.length === 0 || movieIds.length === 0) return movieIds.map(() => null);
+    const { unit, size } = this.unitVectors();
+    const { kernels, arena } = this.model.network.backend;
+    const [nA, nB] = [movieIds.length, likedItems.length];
+    if (!this.scratch || this.scratch.a.length < nA * size || this.scratch.b.length < nB * size) {
+      const rows = Math.max(nA, nB, 64);
+      this.scratch = {
+        a: arena.f32(rows * size),
+        b: arena.f32(rows * size),
+        zero: arena.f32(rows),
+        out: arena.f32(rows * rows),
+      };
     }
-    return best && this.movie(best.item, best.score);
+    if (this.scratch.out.length < nA * nB) this.scratch.out = arena.f32(nA * nB);
+    const { a, b, zero } = this.scratch;
+    const items = movieIds.map((id) => this.itemIds.indexOf(id));
+    for (const [r, item] of items.entries()) a.set(unit.subarray(item * size, (item + 1) * size), r * size);
+    for (const [r, item] of likedItems.entries())
+      b.set(unit.subarray(item * size, (item + 1) * size), r * size);
+    kernels.fill(zero, nB, 0);
+    kernels.denseAffine(this.scratch.out, a, b, zero, nA, size, nB);
+    return items.map((self, r) => {
+      let best = -1;
+      for (let q = 0; q < nB; q++) {
+        if (likedItems[q] === self) continue;
+        if (best < 0 || this.scratch!.out[r * nB + q] > this.scratch!.out[r * nB + best]) best = q;
+      }
+      return best < 0 ? null : this.movie(likedItems[best], this.scratch!.out[r * nB + best]);
+    });
   }
 
   /** Cosine similarity of two movies' vectors. */
   private cosine(a: number, b: number): number {
+    const { unit, size } = this.unitVectors();
+    let dot = 0;
+    for (let t = 0; t < size; t++) dot += unit[a * size + t] * unit[b * size + t];
+    return dot;
+  }
+
+  /** Every movie's vector scaled to length 1 (computed once), so that a cosine is one dot product. */
+  private unitVectors(): { unit: Float32Array; size: number } {
     const { vectors, size } = this.model.movieVectors();
-    if (!this.norms) {
-      this.norms = new Float32Array(this.itemIds.size);
-      for (let i = 0; i < this.norms.length; i++) {
+    if (!this.unit) {
+      this.unit = new Float32Array(vectors.length);
+      for (let i = 0; i < this.itemIds.size; i++) {
         let s = 0;
         for (let t = 0; t < size; t++) s += vectors[i * size + t] ** 2;
-        this.norms[i] = Math.sqrt(s) || 1;
+        const norm = Math.sqrt(s) || 1;
+        for (let t = 0; t < size; t++) this.unit[i * size + t] = vectors[i * size + t] / norm;
       }
     }
-    let dot = 0;
-    for (let t = 0; t < size; t++) dot += vectors[a * size + t] * vectors[b * size + t];
-    return dot / (this.norms[a] * this.norms[b]);
+    return { unit: this.unit, size };
   }
 
   /** The k movies with the most training ratings, skipping `exclude` (dense indices). */

@@ -7,7 +7,7 @@ import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { MovieRating, MovieScore } from "../model/recommender.js";
 import { HttpError } from "./errors.js";
-import type { RatingsDb } from "./ratings-db.js";
+import type { RatingsDb, StoredRating } from "./ratings-db.js";
 import { openService, type ServiceState } from "./state.js";
 
 /** How to start the service. */
@@ -124,18 +124,23 @@ export async function buildService(
     }
   };
   /** A user's ratings: his training ratings (model users), overridden and extended by those stored here. */
-  const ratingsOf = (user: string): MovieRating[] => {
+  const ratingsOf = (user: string, stored: StoredRating[]): MovieRating[] => {
     const merged = new Map<number, number>();
     if (/^\d+$/.test(user))
       for (const r of state.recommender.trainingRatings(Number(user))) merged.set(r.movieId, r.rating);
-    for (const r of db.list(user)) if (state.movie(r.movieId)) merged.set(r.movieId, r.rating);
+    for (const r of stored) if (state.movie(r.movieId)) merged.set(r.movieId, r.rating);
     return [...merged].map(([movieId, rating]) => ({ movieId, rating }));
   };
-  const withReasons = (items: MovieScore[], ratings: MovieRating[]) =>
-    items.map((m) => {
-      const reason = state.recommender.because(m.movieId, ratings);
+  const withReasons = (items: MovieScore[], ratings: MovieRating[]) => {
+    const reasons = state.recommender.because(
+      items.map((m) => m.movieId),
+      ratings,
+    );
+    return items.map((m, i) => {
+      const reason = reasons[i];
       return { ...m, because: reason && { movieId: reason.movieId, title: reason.title } };
     });
+  };
 
   app.get("/health", { schema: { tags: ["service"], summary: "the process is up" } }, async () => ({
     status: "ok",
@@ -247,13 +252,14 @@ export async function buildService(
     async (request) => {
       const { user } = request.params;
       const { k } = request.query;
-      const ratings = ratingsOf(user);
-      const stored = db.list(user).length > 0;
+      const stored = db.list(user);
+      const ratings = ratingsOf(user, stored);
       if (ratings.length === 0)
         return { user, known: false, items: withReasons(state.recommender.popular(k), []) };
-      const items = stored
-        ? state.recommender.forRatings(ratings, k)
-        : state.recommender.forUser(Number(user), k).items;
+      const items =
+        stored.length > 0
+          ? state.recommender.forRatings(ratings, k)
+          : state.recommender.forUser(Number(user), k).items;
       return { user, known: true, items: withReasons(items, ratings) };
     },
   );
