@@ -211,6 +211,33 @@ describe("aerec service", () => {
       /rated twice/,
     ],
     ["an unknown route", "GET", "/api/nothing", undefined, 404, /no route GET \/api\/nothing/],
+    [
+      "a page size over the limit",
+      "GET",
+      "/api/movies?pageSize=1000",
+      undefined,
+      400,
+      /pageSize must be <= 100/,
+    ],
+    ["page 0", "GET", "/api/movies?page=0", undefined, 400, /page must be >= 1/],
+    ["a movie id that is not a number", "GET", "/api/movies/abc", undefined, 400, /movieId must be integer/],
+    ["an unknown movie", "GET", "/api/movies/9999", undefined, 404, /unknown movie id 9999/],
+    [
+      "an unknown query field",
+      "GET",
+      "/api/movies?sort=x",
+      undefined,
+      400,
+      /must NOT have additional properties/,
+    ],
+    [
+      "a rating for an unknown movie",
+      "DELETE",
+      "/api/users/9/ratings/77",
+      undefined,
+      404,
+      /has no stored rating for movie 77/,
+    ],
   ];
   it.each(bad)(
     "answers %s with a 4xx and a message, storing nothing",
@@ -222,6 +249,24 @@ describe("aerec service", () => {
       expect(db.count()).toBe(count);
     },
   );
+
+  it("serves the page and never a file outside its folder", async () => {
+    const index = await call("GET", "/");
+    expect(index.statusCode).toBe(200);
+    expect(index.body).toMatch(/<title>aerec/);
+    expect((await call("GET", "/app.js")).statusCode).toBe(200);
+    for (const path of [
+      "/../package.json",
+      "/%2e%2e/package.json",
+      "/..%2fpackage.json",
+      "/%2e%2e%2f%2e%2e%2fetc/passwd",
+    ]) {
+      const res = await call("GET", path);
+      expect(res.statusCode, path).toBeGreaterThanOrEqual(400);
+      expect(res.statusCode, path).toBeLessThan(500);
+      expect(res.body).not.toMatch(/"name": "aerec"|root:/);
+    }
+  });
 
   it("refuses malformed JSON and oversized bodies", async () => {
     const malformed = await app.inject({
