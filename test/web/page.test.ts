@@ -3,14 +3,10 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadData } from "../../src/data/load.js";
-import { createBackend } from "../../src/kernels/index.js";
 import { buildService } from "../../src/serve/app.js";
 import { RatingsDb } from "../../src/serve/ratings-db.js";
-import { saveModel } from "../../src/store/model-file.js";
-import { fitModel } from "../../src/train/fit.js";
-import { MODEL_DEFAULTS } from "../../src/train/presets.js";
 import { tempDir } from "../helpers.js";
+import { smallModelFile } from "../serve/fixture.js";
 
 // The page in a real browser (Debian's chromium, driven by playwright-core) against the real service.
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -29,36 +25,7 @@ describe.skipIf(!haveBrowser)("the web page", () => {
 
   beforeAll(async () => {
     ({ dir, cleanup } = await tempDir());
-    const data = await loadData("synthetic:users=200,items=80,ratings=8000,min=10", { seed: 4 });
-    const movies = new Map(
-      Array.from(data.itemIds.ids, (id) => [id, { id, title: `Film ${id}`, year: 2000, genres: ["Drama"] }]),
-    );
-    const d = MODEL_DEFAULTS["autorec-i"];
-    const { model } = fitModel(
-      data,
-      { ...d, model: { ...d.model, hidden: [16] }, train: { ...d.train, epochs: 20, l2: 10 } },
-      createBackend(),
-    );
-    const modelFile = join(dir, "model.safetensors");
-    const history = [1, 2, 3].map((epoch) => ({
-      epoch,
-      trainLoss: 1 / epoch,
-      validationRmse: 1.2 / epoch,
-      seconds: 0,
-    }));
-    const about = {
-      kind: "autorec-i" as const,
-      dataset: data.dataset,
-      split: data.split,
-      userIds: data.userIds,
-      itemIds: data.itemIds,
-    };
-    await saveModel(modelFile, model, {
-      ...about,
-      movies,
-      training: { history },
-      metrics: { test: { rmse: 0.9, mae: 0.7 } },
-    });
+    const modelFile = await smallModelFile(dir, 4);
     db = new RatingsDb(join(dir, "ratings.db"));
     ({ app } = await buildService({ modelFile, db }));
     url = await app.listen({ port: 0, host: "127.0.0.1" });

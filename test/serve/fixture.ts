@@ -1,0 +1,47 @@
+import { join } from "node:path";
+import { loadData } from "../../src/data/load.js";
+import type { Movie } from "../../src/data/movies.js";
+import { createBackend } from "../../src/kernels/index.js";
+import { saveModel } from "../../src/store/model-file.js";
+import { fitModel } from "../../src/train/fit.js";
+import { MODEL_DEFAULTS } from "../../src/train/presets.js";
+
+/**
+ * Trains a small item-based AutoRec on synthetic data (movies titled "Film <id> (199x)", Drama for odd ids,
+ * Comedy for even ones) and saves it with a three-epoch training curve into `dir`; returns the file.
+ */
+export async function smallModelFile(dir: string, seed: number): Promise<string> {
+  const data = await loadData("synthetic:users=200,items=80,ratings=8000,min=10", { seed });
+  const movies = new Map<number, Movie>(
+    Array.from(data.itemIds.ids, (id) => [
+      id,
+      {
+        id,
+        title: `Film ${id} (199${id % 10})`,
+        year: 1990 + (id % 10),
+        genres: id % 2 ? ["Drama"] : ["Comedy"],
+      },
+    ]),
+  );
+  const d = MODEL_DEFAULTS["autorec-i"];
+  const settings = { ...d, model: { ...d.model, hidden: [16] }, train: { ...d.train, epochs: 20, l2: 10 } };
+  const { model } = fitModel(data, settings, createBackend());
+  const file = join(dir, "model.safetensors");
+  const history = [1, 2, 3].map((epoch) => ({
+    epoch,
+    trainLoss: 1 / epoch,
+    validationRmse: 1.2 / epoch,
+    seconds: 0,
+  }));
+  await saveModel(file, model, {
+    kind: "autorec-i",
+    dataset: data.dataset,
+    split: data.split,
+    userIds: data.userIds,
+    itemIds: data.itemIds,
+    movies,
+    training: { history },
+    metrics: { test: { rmse: 0.9, mae: 0.7 } },
+  });
+  return file;
+}
