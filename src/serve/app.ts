@@ -113,6 +113,15 @@ export async function buildService(
     if (!movie) throw new HttpError(404, `unknown movie id ${movieId}`);
     return movie;
   };
+  /** Numeric ids name users of the model; other ids are visitors, who need no account. */
+  const checkUser = (user: string) => {
+    if (/^\d+$/.test(user) && state.recommender.userIds.indexOf(Number(user)) < 0) {
+      throw new HttpError(
+        404,
+        `unknown user ${user}: numeric ids are the model's users; a visitor id has a letter in it`,
+      );
+    }
+  };
   const checkRating = (rating: number, field: string) => {
     const { min, max, step } = state.scale;
     const steps = (rating - min) / step;
@@ -251,6 +260,7 @@ export async function buildService(
     },
     async (request) => {
       const { user } = request.params;
+      checkUser(user);
       const { k } = request.query;
       const stored = db.list(user);
       const ratings = ratingsOf(user, stored);
@@ -331,6 +341,7 @@ export async function buildService(
     },
     async (request) => {
       const { user } = request.params;
+      checkUser(user);
       return {
         user,
         ratings: db.list(user).map((r) => ({ ...r, title: state.movie(r.movieId)?.title ?? null })),
@@ -355,6 +366,7 @@ export async function buildService(
     },
     async (request) => {
       const { user, movieId } = request.params;
+      checkUser(user);
       movieOr404(movieId);
       checkRating(request.body.rating, "rating");
       return { user, ...db.put(user, movieId, request.body.rating) };
@@ -366,6 +378,7 @@ export async function buildService(
     { schema: { tags: ["ratings"], summary: "remove a stored rating", params: ratingParams } },
     async (request, reply) => {
       const { user, movieId } = request.params;
+      checkUser(user);
       if (!db.remove(user, movieId))
         throw new HttpError(404, `user ${user} has no stored rating for movie ${movieId}`);
       return reply.status(204).send();

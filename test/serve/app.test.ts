@@ -178,6 +178,22 @@ describe("aerec service", () => {
     ],
     ["an unknown route", "GET", "/api/nothing", undefined, 404, /no route GET \/api\/nothing/],
     [
+      "an unknown numeric user",
+      "GET",
+      "/api/users/99999/recommendations",
+      undefined,
+      404,
+      /unknown user 99999/,
+    ],
+    [
+      "a rating by an unknown numeric user",
+      "PUT",
+      "/api/users/99999/ratings/5",
+      { rating: 4 },
+      404,
+      /unknown user 99999/,
+    ],
+    [
       "a page size over the limit",
       "GET",
       "/api/movies?pageSize=1000",
