@@ -45,6 +45,7 @@ export interface SettingFlags {
   refit?: boolean;
   inputScaling?: string;
   refeed?: boolean;
+  tied?: boolean;
 }
 
 interface TrainFlags extends SettingFlags {
@@ -117,6 +118,7 @@ export function settingsFrom(flags: SettingFlags): ModelSettings {
       hidden: flags.hidden ?? base.model.hidden,
       activation: (flags.activation as Activation | undefined) ?? base.model.activation,
       centered: flags.centered ?? base.model.centered,
+      tied: flags.tied ?? base.model.tied,
       inputScaling: (flags.inputScaling as InputScaling | undefined) ?? base.model.inputScaling,
     },
     validation: flags.validation ?? base.validation,
@@ -341,6 +343,7 @@ export function addSettingOptions(command: Command): Command {
       "--input-scaling <kind>",
       "none, or inverse-sqrt-count (each input row divided by the root of its count)",
     )
+    .option("--tied", "constrained decoder: each decoder layer is the transpose of its mirror encoder layer")
     .option("--refeed", "dense re-feeding: a second step on each batch's own reconstruction")
     .option("--refit", "after early stopping, train again on all training ratings for the chosen epochs")
     .option("--no-refit", "keep the early-stopped model")

@@ -29,6 +29,8 @@ export interface AutoencoderConfig {
    * outputs), so that an unobserved input, fed as 0, stands for an average rating rather than for 0 stars.
    */
   centered: boolean;
+  /** Tie each decoder layer to its mirror encoder layer (see AutoencoderShape.tied). */
+  tied?: boolean;
 }
 
 /** Users or movies encoded per kernel call when predicting. */
@@ -87,6 +89,7 @@ export class AutoencoderModel {
         hidden: config.hidden,
         activation: config.activation,
         outputActivation: config.outputActivation,
+        tied: config.tied,
       },
       backend,
     );

@@ -4,6 +4,11 @@ import { ColumnBatcher } from "../kernels/column-batch.js";
 import type { Activation, Backend, ColumnBatch, RowBatch } from "../kernels/index.js";
 import { linearInit } from "./init.js";
 
+/** out = the [cols][rows] transpose of the row-major [rows][cols] matrix a. */
+function transposeInto(out: Float32Array, a: Float32Array, rows: number, cols: number): void {
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
+}
+
 /** Batches of at least this many rows take the column-grouped kernels. */
 const COLUMN_BATCH_MIN = 8;
 
@@ -16,6 +21,11 @@ export interface AutoencoderShape {
   activation: Activation;
   /** Activation of the output layer (identity for AutoRec's best setting and the SAE). */
   outputActivation: Activation;
+  /**
+   * A constrained decoder (Kuchaiev & Ginsburg): each decoder layer's weights are the transpose of its
+   * mirror encoder layer's, so only the encoder's are learned. Needs symmetric hidden sizes.
+   */
+  tied?: boolean;
 }
 
 /** One named parameter tensor, with PyTorch's name, as a view into the flat parameters. */
@@ -67,6 +77,9 @@ export class AutoencoderNetwork {
     if (hidden.length === 0 || hidden.some((h) => !(Number.isInteger(h) && h > 0))) {
       throw new Error(`hidden layer sizes must be positive integers, got [${hidden.join(", ")}]`);
     }
+    if (shape.tied && hidden.join(",") !== [...hidden].reverse().join(",")) {
+      throw new Error(`a tied decoder needs symmetric hidden sizes, got [${hidden.join(", ")}]`);
+    }
     this.sizes = [nInputs, ...hidden, nInputs];
     const specs: Omit<ParameterTensor, "data">[] = [];
     for (let l = 0; l + 1 < this.sizes.length; l++) {
@@ -110,6 +123,49 @@ export class AutoencoderNetwork {
     for (let l = 0; l < this.nLayers; l++) {
       linearInit(this.tensors[2 * l].data, this.sizes[l], rng);
       linearInit(this.tensors[2 * l + 1].data, this.sizes[l], rng);
+    }
+    this.syncTiedWeights();
+  }
+
+  /** Tied (encoder layer, mirror decoder layer) pairs; empty unless the shape asks for a tied decoder. */
+  private tiedPairs(): [number, number][] {
+    if (!this.shape.tied) return [];
+    const pairs: [number, number][] = [];
+    for (let l = 0; l < this.nLayers - 1 - l; l++) pairs.push([l, this.nLayers - 1 - l]);
+    return pairs;
+  }
+
+  /** True for a tied decoder layer's weight tensor (index into `tensors`), which is not learned itself. */
+  isTiedCopy(tensor: number): boolean {
+    return this.tiedPairs().some(([, dec]) => 2 * dec === tensor);
+  }
+
+  /**
+   * Sets every tied decoder layer's weights from its encoder layer. The outer pair needs no transpose:
+   * aerec stores fc1.weight as [nInputs][h], which is exactly the output layer's [nInputs][h] layout.
+   */
+  syncTiedWeights(): void {
+    for (const [enc, dec] of this.tiedPairs()) {
+      const [from, to] = [this.tensors[2 * enc], this.tensors[2 * dec]];
+      if (enc === 0) to.data.set(from.data);
+      else transposeInto(to.data, from.data, from.shape[0], from.shape[1]);
+    }
+  }
+
+  /**
+   * Moves every tied decoder layer's gradient onto its encoder layer (transposed back) and zeroes it, so
+   * that the optimizer learns the shared weights once; call syncTiedWeights after the step.
+   */
+  foldTiedGradients(): void {
+    const { kernels } = this.backend;
+    for (const [enc, dec] of this.tiedPairs()) {
+      const [ge, gd] = [this.gradTensors[2 * enc], this.gradTensors[2 * dec]];
+      if (enc === 0) kernels.addScaled(ge, gd, 1, ge.length);
+      else {
+        const [rows, cols] = this.tensors[2 * enc].shape;
+        for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) ge[r * cols + c] += gd[c * rows + r];
+      }
+      kernels.fill(gd, gd.length, 0);
     }
   }
 

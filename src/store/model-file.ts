@@ -24,6 +24,7 @@ const headerSchema = z.object({
     outputActivation: z.enum(ACTIVATION_NAMES),
     inputScaling: z.enum(["none", "inverse-sqrt-count"]),
     centered: z.boolean(),
+    tied: z.boolean().optional(),
   }),
   offset: z.number(),
   scale: z.object({ min: z.number(), max: z.number(), step: z.number().positive() }),

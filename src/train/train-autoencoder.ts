@@ -188,9 +188,9 @@ function nonEmptyRows(csr: Csr): number[] {
 /** The optimizer segments that give every weight matrix (not the biases) extra decay `c`. */
 function decaySegments(model: AutoencoderModel, c: number): DecaySegment[] {
   const { network } = model;
-  return network.tensors.map((t) => {
+  return network.tensors.map((t, k) => {
     const start = t.data.byteOffset / 4 - network.params.byteOffset / 4;
-    return { start, end: start + t.data.length, extraDecay: t.isWeight ? c : 0 };
+    return { start, end: start + t.data.length, extraDecay: t.isWeight && !network.isTiedCopy(k) ? c : 0 };
   });
 }
 
@@ -201,7 +201,7 @@ function addWeightPenalty(model: AutoencoderModel, c: number): number {
   const { kernels } = network.backend;
   let penalty = 0;
   network.tensors.forEach((t, k) => {
-    if (!t.isWeight) return;
+    if (!t.isWeight || network.isTiedCopy(k)) return;
     kernels.addScaled(network.gradTensors[k], t.data, c, t.data.length);
     penalty += (c / 2) * kernels.sumSquares(t.data, t.data.length);
   });
@@ -250,7 +250,9 @@ function minibatchEpoch(
         dropout: config.codeDropout,
         rng,
       });
+      network.foldTiedGradients();
       optimizer.step(config.resetGradients);
+      network.syncTiedWeights();
       sse += batchSse;
       if (tutorialLoss) perRow += Math.sqrt(batchSse / nnz);
       if (refeedInput) refeedStep(model, batch, refeedInput, optimizer, rng, config.codeDropout);
@@ -285,11 +287,13 @@ function lbfgsEpoch(
   let lastSse = 0;
   const objective = (x: Float32Array, grad: Float32Array): number => {
     network.params.set(x);
+    network.syncTiedWeights();
     kernels.fill(network.grads, network.grads.length, 0);
     let sse = 0;
     for (let at = 0; at < rows.length; at += chunk) {
       sse += network.accumulateGradients(targets, rows.slice(at, at + chunk), 1 / nObserved, { input });
     }
+    network.foldTiedGradients();
     const penalty = addWeightPenalty(model, l2);
     grad.set(network.grads);
     lastSse = sse;
@@ -299,6 +303,7 @@ function lbfgsEpoch(
   return () => {
     const status = lbfgs.step();
     network.params.set(lbfgs.x);
+    network.syncTiedWeights();
     return {
       trainLoss: Math.sqrt(lastSse / nObserved),
       done: status === "continue" ? undefined : `L-BFGS stopped: ${status}`,
@@ -321,7 +326,9 @@ function refeedStep(
   full.values.set(network.decodeDense(batch.length));
   const rows = Array.from({ length: batch.length }, (_, i) => i);
   network.accumulateGradients(full, rows, 1 / (batch.length * n), { dropout, rng });
+  network.foldTiedGradients();
   optimizer.step(true);
+  network.syncTiedWeights();
 }
 
 /** A CSR in the network's memory whose `rows` rows hold every one of `n` columns (for dense re-feeding). */

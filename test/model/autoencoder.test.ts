@@ -60,6 +60,71 @@ describe("whole-network gradients agree with finite differences (float64)", () =
     check({ ...base, orientation: "item", hidden: [4], outputActivation: "sigmoid" }, 0));
 });
 
+describe("a tied decoder", () => {
+  it("learns the shared weights: folded gradients agree with finite differences (float64)", () => {
+    const config: AutoencoderConfig = {
+      orientation: "user",
+      hidden: [3, 2, 3],
+      activation: "selu",
+      outputActivation: "identity",
+      inputScaling: "none",
+      centered: false,
+      tied: true,
+    };
+    const model = new AutoencoderModel(config, ratings, { min: 1, max: 5, step: 1 }, float64);
+    const { network, targets } = model;
+    network.initialize(2);
+    // After initialisation the decoder mirrors the encoder: fc4 = fc1 (same layout), fc3 = fc2 transposed.
+    expect(Array.from(network.tensors[6].data)).toEqual(Array.from(network.tensors[0].data));
+    expect(network.tensors[4].data[1]).toBe(network.tensors[2].data[3]);
+    const rows = [0, 1, 3];
+    const loss = () => {
+      network.syncTiedWeights();
+      network.grads.fill(0);
+      return 0.5 * network.accumulateGradients(targets, rows, 0.5);
+    };
+    loss();
+    network.foldTiedGradients();
+    const analytic = network.grads.slice();
+    const eps = 1e-6;
+    for (const k of [0, 2]) {
+      const t = network.tensors[k].data;
+      const offset = t.byteOffset / 8 - network.params.byteOffset / 8;
+      for (let i = 0; i < t.length; i++) {
+        const keep = t[i];
+        t[i] = keep + eps;
+        const up = loss();
+        t[i] = keep - eps;
+        const down = loss();
+        t[i] = keep;
+        expect(Math.abs(analytic[offset + i] - (up - down) / (2 * eps)), `tensor ${k}[${i}]`).toBeLessThan(
+          1e-6,
+        );
+      }
+    }
+    expect(
+      Array.from(
+        analytic.subarray(network.tensors[6].data.byteOffset / 8 - network.params.byteOffset / 8),
+      ).slice(0, 5),
+    ).toEqual([0, 0, 0, 0, 0]);
+  });
+
+  it("refuses asymmetric hidden sizes", () => {
+    const config: AutoencoderConfig = {
+      orientation: "user",
+      hidden: [4, 2],
+      activation: "selu",
+      outputActivation: "identity",
+      inputScaling: "none",
+      centered: false,
+      tied: true,
+    };
+    expect(() => new AutoencoderModel(config, ratings, { min: 1, max: 5, step: 1 }, float64)).toThrow(
+      /symmetric hidden sizes/,
+    );
+  });
+});
+
 describe("AutoencoderModel", () => {
   it("item-based scoreAll agrees with predictions at the same pairs", () => {
     const config: AutoencoderConfig = {
