@@ -5,6 +5,7 @@ import fastifyStatic from "@fastify/static";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance } from "fastify";
+import { onScale } from "../data/parse-ratings.js";
 import type { MovieRating, MovieScore } from "../model/recommender.js";
 import { HttpError } from "./errors.js";
 import type { RatingsDb, StoredRating } from "./ratings-db.js";
@@ -124,8 +125,7 @@ export async function buildService(
   };
   const checkRating = (rating: number, field: string) => {
     const { min, max, step } = state.scale;
-    const steps = (rating - min) / step;
-    if (!(rating >= min && rating <= max) || Math.abs(steps - Math.round(steps)) > 1e-9) {
+    if (!onScale(rating, state.scale)) {
       throw new HttpError(
         400,
         `${field} ${rating} is not a rating on the scale ${min}..${max} in steps of ${step}`,
