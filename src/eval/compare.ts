@@ -3,26 +3,17 @@ import type { Backend } from "../kernels/index.js";
 import { BiasModel, GlobalMean, MatrixFactorization, type Predictor } from "../model/baselines.js";
 import { fitModel } from "../train/fit.js";
 import { MODEL_DEFAULTS, MODEL_KINDS, type ModelKind } from "../train/presets.js";
-import { ratingMetrics } from "./metrics.js";
-import { evaluateRanking, type RankingOptions } from "./ranking.js";
+import { type RatingMetrics, ratingMetrics } from "./metrics.js";
+import { evaluateRanking, type RankingMetrics, type RankingOptions } from "./ranking.js";
 
 /** Every model `aerec evaluate` can compare: the autoencoders with their defaults, and three baselines. */
 export const COMPARABLE_MODELS = [...MODEL_KINDS, "mf", "bias", "mean"] as const;
 export type ComparableModel = (typeof COMPARABLE_MODELS)[number];
 
-/** One model on one train/test split. */
-export interface RunResult {
+/** One model on one train/test split: rating and ranking metrics, and how long it took. */
+export interface RunResult extends RatingMetrics, Omit<RankingMetrics, "users"> {
   model: ComparableModel;
   split: string;
-  rmse: number;
-  mae: number;
-  precision: number;
-  recall: number;
-  ndcg: number;
-  map: number;
-  hitRate: number;
-  mrr: number;
-  coverage: number;
   fitSeconds: number;
   testSeconds: number;
 }
@@ -68,20 +59,18 @@ export function runOne(
   const started = performance.now();
   const predictor = fitComparable(model, data, backend, seed);
   const fitted = performance.now();
-  const { rmse, mae } = ratingMetrics(predictor.predict(data.test), data.test.values);
-  const r = evaluateRanking((u) => predictor.scoreAll(u), data.train, data.test, ranking);
+  const rating = ratingMetrics(predictor.predict(data.test), data.test.values);
+  const { users: _users, ...rankingResult } = evaluateRanking(
+    (u) => predictor.scoreAll(u),
+    data.train,
+    data.test,
+    ranking,
+  );
   return {
     model,
     split: data.split,
-    rmse,
-    mae,
-    precision: r.precision,
-    recall: r.recall,
-    ndcg: r.ndcg,
-    map: r.map,
-    hitRate: r.hitRate,
-    mrr: r.mrr,
-    coverage: r.coverage,
+    ...rating,
+    ...rankingResult,
     fitSeconds: (fitted - started) / 1000,
     testSeconds: (performance.now() - fitted) / 1000,
   };
