@@ -35,6 +35,7 @@ export async function downloadWithProgress(
   return result.folder;
 }
 
+/** `aerec download`. */
 export function registerDownload(program: Command): void {
   program
     .command("download")

@@ -131,6 +131,7 @@ async function runEvaluate(flags: EvaluateFlags): Promise<void> {
     );
 }
 
+/** `aerec evaluate`. */
 export function registerEvaluate(program: Command): void {
   program
     .command("evaluate")

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { createBackend } from "../kernels/index.js";
 import { loadModel } from "../store/model-file.js";
 
+/** `aerec info`. */
 export function registerInfo(program: Command): void {
   program
     .command("info")

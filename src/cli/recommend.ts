@@ -94,6 +94,7 @@ async function runRecommend(flags: RecommendFlags): Promise<void> {
     );
 }
 
+/** `aerec recommend` and `aerec similar`. */
 export function registerRecommend(program: Command): void {
   program
     .command("recommend")

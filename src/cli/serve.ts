@@ -35,6 +35,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
   process.on("SIGTERM", stop);
 }
 
+/** `aerec serve`. */
 export function registerServe(program: Command): void {
   program
     .command("serve")

@@ -383,6 +383,7 @@ export function addDataOptions(command: Command): Command {
     );
 }
 
+/** `aerec train`. */
 export function registerTrain(program: Command): void {
   const command = program
     .command("train")

@@ -123,6 +123,7 @@ async function runTune(flags: TuneFlags): Promise<void> {
     );
 }
 
+/** `aerec tune`. */
 export function registerTune(program: Command): void {
   const command = program
     .command("tune")

@@ -44,6 +44,7 @@ function csvFamily(name: DatasetName): DatasetInfo {
   };
 }
 
+/** The MovieLens releases aerec reads, by the names the CLI takes. */
 export const DATASET_NAMES = [
   "ml-100k",
   "ml-1m",
@@ -54,6 +55,7 @@ export const DATASET_NAMES = [
   "ml-latest",
   "ml-latest-small",
 ] as const;
+/** One of DATASET_NAMES. */
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
 /** Every MovieLens release aerec reads, by name. */

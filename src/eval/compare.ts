@@ -8,6 +8,7 @@ import { evaluateRanking, type RankingMetrics, type RankingOptions } from "./ran
 
 /** Every model `aerec evaluate` can compare: the autoencoders with their defaults, and three baselines. */
 export const COMPARABLE_MODELS = [...MODEL_KINDS, "mf", "bias", "mean"] as const;
+/** One of COMPARABLE_MODELS. */
 export type ComparableModel = (typeof COMPARABLE_MODELS)[number];
 
 /** One model on one train/test split: rating and ranking metrics, and how long it took. */
@@ -32,6 +33,7 @@ export const METRIC_KEYS = [
   "fitSeconds",
   "testSeconds",
 ] as const;
+/** One of METRIC_KEYS. */
 export type MetricKey = (typeof METRIC_KEYS)[number];
 
 /** Trains `model` on data.train with its defaults (validation carved from training only). */

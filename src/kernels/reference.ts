@@ -15,6 +15,7 @@ import {
 // finite-difference gradient checks use. `Math.fround` is left out on purpose: with float32 arrays every
 // store rounds, and with float64 arrays the checks want full precision.
 
+/** Twin of Kernels.fill. */
 export function fill(out: FloatArray, n: number, value: number): void {
   out.fill(value, 0, n);
 }
@@ -22,10 +23,12 @@ export function fill(out: FloatArray, n: number, value: number): void {
 /** Smallest normal float32. */
 const FLT_MIN = 1.17549435e-38;
 
+/** Twin of Kernels.flushSubnormals. */
 export function flushSubnormals(x: FloatArray, n: number): void {
   for (let i = 0; i < n; i++) if (Math.abs(x[i]) < FLT_MIN) x[i] = 0;
 }
 
+/** Twin of Kernels.rmspropStep. */
 export function rmspropStep(p: FloatArray, g: FloatArray, v: FloatArray, n: number, hp: RmspropStep): void {
   const { lr, alpha, eps, weightDecay: wd } = hp;
   for (let i = 0; i < n; i++) {
@@ -37,6 +40,7 @@ export function rmspropStep(p: FloatArray, g: FloatArray, v: FloatArray, n: numb
   }
 }
 
+/** Twin of Kernels.adamStep. */
 export function adamStep(
   p: FloatArray,
   g: FloatArray,
@@ -57,6 +61,7 @@ export function adamStep(
   }
 }
 
+/** Twin of Kernels.sgdStep. */
 export function sgdStep(p: FloatArray, g: FloatArray, buf: FloatArray, n: number, hp: SgdStep): void {
   const { lr, momentum, weightDecay: wd, first } = hp;
   for (let i = 0; i < n; i++) {
@@ -71,6 +76,7 @@ export function sgdStep(p: FloatArray, g: FloatArray, buf: FloatArray, n: number
   }
 }
 
+/** Twin of Kernels.sparseAffine. */
 export function sparseAffine(
   out: FloatArray,
   batch: RowBatch,
@@ -91,6 +97,7 @@ export function sparseAffine(
   }
 }
 
+/** Twin of Kernels.sparseAffineBackward. */
 export function sparseAffineBackward(
   dw: FloatArray,
   dBias: FloatArray,
@@ -113,6 +120,7 @@ export function sparseAffineBackward(
   }
 }
 
+/** Twin of Kernels.denseAffine. */
 export function denseAffine(
   out: FloatArray,
   inp: FloatArray,
@@ -131,6 +139,7 @@ export function denseAffine(
   }
 }
 
+/** Twin of Kernels.denseAffineBackward. */
 export function denseAffineBackward(
   dw: FloatArray,
   dBias: FloatArray,
@@ -155,6 +164,7 @@ export function denseAffineBackward(
   }
 }
 
+/** Twin of Kernels.sparseOutput. */
 export function sparseOutput(
   pred: FloatArray,
   batch: RowBatch,
@@ -176,6 +186,7 @@ export function sparseOutput(
   }
 }
 
+/** Twin of Kernels.sparseOutputBackward. */
 export function sparseOutputBackward(
   dv: FloatArray,
   dBias: FloatArray,
@@ -205,6 +216,7 @@ export function sparseOutputBackward(
   }
 }
 
+/** Twin of Kernels.squaredError. */
 export function squaredError(dPred: FloatArray, pred: FloatArray, batch: RowBatch, scale: number): number {
   const { rows, nRows, indptr, values } = batch;
   let q = 0;
@@ -223,6 +235,7 @@ export function squaredError(dPred: FloatArray, pred: FloatArray, batch: RowBatc
 const SELU_SCALE = 1.0507009873554805;
 const SELU_ALPHA = 1.6732632423543772;
 
+/** Twin of Kernels.activate. */
 export function activate(x: FloatArray, n: number, kind: Activation): void {
   const code = ACTIVATIONS[kind];
   for (let i = 0; i < n; i++) {
@@ -235,6 +248,7 @@ export function activate(x: FloatArray, n: number, kind: Activation): void {
   }
 }
 
+/** Twin of Kernels.activateBackward. */
 export function activateBackward(
   dx: FloatArray,
   dy: FloatArray,
@@ -255,26 +269,31 @@ export function activateBackward(
   }
 }
 
+/** Twin of Kernels.addScaled. */
 export function addScaled(y: FloatArray, x: FloatArray, a: number, n: number): void {
   for (let i = 0; i < n; i++) y[i] += a * x[i];
 }
 
+/** Twin of Kernels.multiply. */
 export function multiply(x: FloatArray, m: FloatArray, n: number): void {
   for (let i = 0; i < n; i++) x[i] *= m[i];
 }
 
+/** Twin of Kernels.dotProduct. */
 export function dotProduct(x: FloatArray, y: FloatArray, n: number): number {
   let s = 0;
   for (let i = 0; i < n; i++) s += x[i] * y[i];
   return s;
 }
 
+/** Twin of Kernels.sumSquares. */
 export function sumSquares(x: FloatArray, n: number): number {
   let s = 0;
   for (let i = 0; i < n; i++) s += x[i] * x[i];
   return s;
 }
 
+/** Twin of Kernels.encodeColumns. */
 export function encodeColumns(
   out: FloatArray,
   c: ColumnBatch,
@@ -291,6 +310,7 @@ export function encodeColumns(
   }
 }
 
+/** Twin of Kernels.encodeColumnsBackward. */
 export function encodeColumnsBackward(dw: FloatArray, c: ColumnBatch, dOut: FloatArray, h: number): void {
   for (let u = 0; u < c.nUnique; u++) {
     const base = c.cols[u] * h;
@@ -301,6 +321,7 @@ export function encodeColumnsBackward(dw: FloatArray, c: ColumnBatch, dOut: Floa
   }
 }
 
+/** Twin of Kernels.decodeColumnsLoss. */
 export function decodeColumnsLoss(
   pred: FloatArray,
   dPred: FloatArray,

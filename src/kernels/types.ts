@@ -3,6 +3,7 @@ export type FloatArray = Float32Array | Float64Array;
 
 /** Activation functions, with the codes the WebAssembly kernels use. */
 export const ACTIVATIONS = { identity: 0, sigmoid: 1, tanh: 2, relu: 3, elu: 4, selu: 5 } as const;
+/** An activation function's name. */
 export type Activation = keyof typeof ACTIVATIONS;
 
 /** Hyper-parameters of one optimizer step, PyTorch's names and semantics. */
@@ -15,6 +16,7 @@ export interface RmspropStep {
   zeroGrad?: boolean;
 }
 
+/** Hyper-parameters of one Adam step, PyTorch's names and semantics. */
 export interface AdamStep {
   lr: number;
   beta1: number;
@@ -26,6 +28,7 @@ export interface AdamStep {
   zeroGrad?: boolean;
 }
 
+/** Hyper-parameters of one SGD step, PyTorch's names and semantics. */
 export interface SgdStep {
   lr: number;
   momentum: number;
@@ -68,6 +71,7 @@ export interface ColumnRange {
   withBias: boolean;
 }
 
+/** Every column, the bias included: the single-thread case. */
 export const ALL_COLUMNS: ColumnRange = { start: 0, end: 0x7fffffff, withBias: true };
 
 /**

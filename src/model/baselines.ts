@@ -39,6 +39,7 @@ export interface BiasConfig {
   regItem: number;
 }
 
+/** Surprise BaselineOnly's ALS defaults. */
 export const BIAS_DEFAULTS: BiasConfig = { epochs: 10, regUser: 15, regItem: 10 };
 
 /**
@@ -98,6 +99,7 @@ export interface MfConfig {
   seed: number;
 }
 
+/** Surprise SVD's defaults. */
 export const MF_DEFAULTS: MfConfig = {
   factors: 100,
   epochs: 20,

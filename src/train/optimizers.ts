@@ -27,6 +27,7 @@ export interface SgdConfig {
   weightDecay: number;
 }
 
+/** Any first-order optimizer's settings. */
 export type OptimizerConfig = RmspropConfig | AdamConfig | SgdConfig;
 
 /** PyTorch's defaults for each optimizer, with the learning rate given. */

@@ -4,6 +4,7 @@ import type { TrainConfig } from "./train-autoencoder.js";
 
 /** The models aerec trains. */
 export const MODEL_KINDS = ["sae", "autorec-i", "autorec-u", "deep-ae"] as const;
+/** A model name, as `--model` takes it. */
 export type ModelKind = (typeof MODEL_KINDS)[number];
 
 /** A model's layers and how to train it. */
