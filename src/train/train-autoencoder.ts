@@ -127,7 +127,7 @@ export function trainAutoencoder(
     const epochStart = performance.now();
     const { trainLoss, done } = step();
     model.weightsChanged();
-    if (!Number.isFinite(trainLoss) || !network.params.every(Number.isFinite)) {
+    if (!Number.isFinite(trainLoss) || !allFinite(network.params)) {
       network.params.set(lastGood);
       model.weightsChanged();
       throw new TrainingDivergedError(epoch, trainLoss);
@@ -178,6 +178,12 @@ export function trainAutoencoder(
 }
 
 type EpochStep = () => { trainLoss: number; done?: string };
+
+/** True when no value is NaN or infinite (a plain loop: millions of parameters, every epoch). */
+function allFinite(values: Float32Array): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
+  return true;
+}
 
 function nonEmptyRows(csr: Csr): number[] {
   const rows: number[] = [];
