@@ -72,6 +72,8 @@ export class AutoencoderModel {
   private itemScores?: Float32Array;
   private itemBias?: Float32Array;
   private newUser?: Csr;
+  private readonly adopted = new WeakMap<Csr, Csr>();
+  private readonly orientedCsr = new WeakMap<Ratings, Csr>();
   private foldWeights?: Float32Array;
 
   constructor(
@@ -126,7 +128,12 @@ export class AutoencoderModel {
    */
   rawOutputs(targets: Csr): Float32Array {
     const out = new Float32Array(targets.indices.length);
-    const adopted = this.network.adopt(targets);
+    // Copied into the network's memory once per CSR: validation asks for the same ratings every epoch.
+    let adopted = this.adopted.get(targets);
+    if (!adopted) {
+      adopted = this.network.adopt(targets);
+      this.adopted.set(targets, adopted);
+    }
     const rows: number[] = [];
     const flush = () => {
       if (rows.length === 0) return;
@@ -149,7 +156,11 @@ export class AutoencoderModel {
 
   /** Raw outputs for `pairs` (users x movies) in the CSR order of the pairs oriented as the model's rows. */
   rawOutputsFor(pairs: Ratings): { csr: Csr; raw: Float32Array } {
-    const csr = this.oriented(pairs).byUser();
+    let csr = this.orientedCsr.get(pairs);
+    if (!csr) {
+      csr = this.oriented(pairs).byUser();
+      this.orientedCsr.set(pairs, csr);
+    }
     return { csr, raw: this.rawOutputs(csr) };
   }
 
