@@ -51,3 +51,22 @@ export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): numbe
   }
   return maxDiff / Math.max(maxRef, 1e-30);
 }
+
+/** Central finite differences of `loss` with respect to every entry of `x` (restored afterwards). */
+export function numericGradient(
+  x: { length: number; [i: number]: number },
+  loss: () => number,
+  eps = 1e-6,
+): Float64Array {
+  const g = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const keep = x[i];
+    x[i] = keep + eps;
+    const up = loss();
+    x[i] = keep - eps;
+    const down = loss();
+    x[i] = keep;
+    g[i] = (up - down) / (2 * eps);
+  }
+  return g;
+}

@@ -2,26 +2,10 @@ import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/data/random.js";
 import { ACTIVATIONS, type Activation, type FloatArray, type RowBatch } from "../../src/kernels/index.js";
 import * as ref from "../../src/kernels/reference.js";
-import { randomArray, randomCsr } from "../helpers.js";
+import { numericGradient, randomArray, randomCsr } from "../helpers.js";
 
 // Finite-difference checks in float64 of every backward kernel: for a random linear functional
 // L = sum(c * forward(x)), the analytic gradient from the backward kernel must match (L(x+e) - L(x-e)) / 2e.
-const EPS = 1e-6;
-
-function numericGradient(x: Float64Array, loss: () => number): Float64Array {
-  const g = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const keep = x[i];
-    x[i] = keep + EPS;
-    const up = loss();
-    x[i] = keep - EPS;
-    const down = loss();
-    x[i] = keep;
-    g[i] = (up - down) / (2 * EPS);
-  }
-  return g;
-}
-
 function expectClose(analytic: ArrayLike<number>, numeric: ArrayLike<number>): void {
   let maxRef = 0;
   for (let i = 0; i < numeric.length; i++) maxRef = Math.max(maxRef, Math.abs(numeric[i]));
