@@ -127,7 +127,9 @@ export function trainAutoencoder(
     const epochStart = performance.now();
     const { trainLoss, done } = step();
     model.weightsChanged();
-    if (!Number.isFinite(trainLoss) || !allFinite(network.params)) {
+    // Diverged: a NaN or infinite loss or parameter, or a loss exploded past 100 times the first epoch's.
+    const firstLoss = history[0]?.trainLoss ?? trainLoss;
+    if (!Number.isFinite(trainLoss) || trainLoss > EXPLODED * firstLoss || !allFinite(network.params)) {
       network.params.set(lastGood);
       model.weightsChanged();
       throw new TrainingDivergedError(epoch, trainLoss);
@@ -178,6 +180,9 @@ export function trainAutoencoder(
 }
 
 type EpochStep = () => { trainLoss: number; done?: string };
+
+/** A training loss this many times the first epoch's counts as exploded. */
+const EXPLODED = 100;
 
 /** True when no value is NaN or infinite (a plain loop: millions of parameters, every epoch). */
 function allFinite(values: Float32Array): boolean {

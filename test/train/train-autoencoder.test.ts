@@ -95,6 +95,21 @@ describe("trainAutoencoder", () => {
     expect(losses.at(-1)!).toBeLessThan(losses[0] - 0.1);
   });
 
+  it("an exploding but finite loss stops training too", () => {
+    // Plain SGD on the tutorial's never-reset gradients: every step is bigger than the last.
+    const m = model(1, { ...small, inputScaling: "none" });
+    const sgd = { kind: "sgd" as const, lr: 0.2, momentum: 0, weightDecay: 0 };
+    let error: unknown;
+    try {
+      trainAutoencoder(m, { ...TUTORIAL_PRESET.train, epochs: 30, optimizer: sgd });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(TrainingDivergedError);
+    expect(Number.isFinite((error as TrainingDivergedError).loss)).toBe(true);
+    expect(m.network.params.every(Number.isFinite)).toBe(true);
+  });
+
   it("a diverging run stops with TrainingDivergedError and keeps the last good parameters", () => {
     const m = model(1, { ...small, inputScaling: "none" });
     const config = { ...TUTORIAL_PRESET.train, epochs: 50, optimizer: { ...SAE.train.optimizer, lr: 1e30 } };
