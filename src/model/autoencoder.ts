@@ -5,7 +5,7 @@ import type { Activation, Backend, ColumnBatch, RowBatch } from "../kernels/inde
 import { linearInit } from "./init.js";
 
 /** out = the [cols][rows] transpose of the row-major [rows][cols] matrix a. */
-function transposeInto(out: Float32Array, a: Float32Array, rows: number, cols: number): void {
+export function transposeInto(out: Float32Array, a: Float32Array, rows: number, cols: number): void {
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
 }
 

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { Movie } from "../data/movies.js";
 import { IdMap, Ratings } from "../data/ratings.js";
 import { ACTIVATIONS, type Activation, type Backend } from "../kernels/index.js";
+import { transposeInto } from "../model/autoencoder.js";
 import { AutoencoderModel } from "../model/autoencoder-model.js";
 import type { Checkpoint } from "../train/fit.js";
 import { MODEL_KINDS } from "../train/presets.js";
@@ -100,7 +101,7 @@ export async function saveModel(
   for (const t of network.tensors) {
     const [rows, cols] = t.shape;
     tensors[t.name] = t.transposed
-      ? { dtype: "F32", shape: [cols, rows], data: transpose(t.data, rows, cols) }
+      ? { dtype: "F32", shape: [cols, rows], data: transposed(t.data, rows, cols) }
       : { dtype: "F32", shape: t.shape, data: t.data.slice() };
   }
   tensors["ratings.indptr"] = { dtype: "I32", shape: [targets.indptr.length], data: targets.indptr.slice() };
@@ -216,7 +217,8 @@ export async function loadModel(file: string, backend: Backend): Promise<LoadedM
   for (const t of model.network.tensors) {
     const [rows, cols] = t.shape;
     const stored = need(t.name, t.transposed ? [cols, rows] : t.shape, "F32").data as Float32Array;
-    t.data.set(t.transposed ? transpose(stored, cols, rows) : stored);
+    if (t.transposed) transposeInto(t.data, stored, cols, rows);
+    else t.data.set(stored);
     if (!t.data.every(Number.isFinite)) fail(`tensor ${t.name} holds NaN or infinite values`);
   }
   const movies = new Map(header.movies.map(([id, title, year, genres]) => [id, { id, title, year, genres }]));
@@ -254,9 +256,9 @@ function fingerprint(arrays: ArrayBufferView[]): string {
   return hash.digest("hex");
 }
 
-/** The [cols][rows] transpose of a row-major [rows][cols] matrix. */
-function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
+/** A new array holding the [cols][rows] transpose of a row-major [rows][cols] matrix. */
+function transposed(a: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(a.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
+  transposeInto(out, a, rows, cols);
   return out;
 }
