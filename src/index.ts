@@ -72,6 +72,7 @@ export {
   type ModelHeader,
   saveModel,
 } from "./store/model-file.js";
+export { openRecommender } from "./store/open-recommender.js";
 export { ModelFileError } from "./store/safetensors.js";
 export { TrainingDivergedError } from "./train/errors.js";
 export { type Checkpoint, type FitOutcome, fitModel } from "./train/fit.js";

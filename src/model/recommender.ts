@@ -19,6 +19,14 @@ export interface MovieRating {
   rating: number;
 }
 
+/** Ratings a recommendation cannot be made from: unknown movies, ratings off the scale, repeats. */
+export class RatingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RatingsError";
+  }
+}
+
 /** Recommendations for a user; `known` is false when the model has never seen him (popular movies then). */
 export interface UserRecommendations {
   known: boolean;
@@ -53,7 +61,7 @@ export class Recommender {
     } = {},
   ) {
     this.ridge = options.ridge ?? 1;
-    const counts = this.counts();
+    const counts = this.ratingCounts();
     const min = options.minRatings ?? 10;
     this.rare = [];
     for (let i = 0; i < counts.length; i++) if (counts[i] < min) this.rare.push(i);
@@ -89,16 +97,16 @@ export class Recommender {
   forRatings(ratings: MovieRating[], k = 10): MovieScore[] {
     const unknown = ratings.filter((r) => this.itemIds.indexOf(r.movieId) < 0).map((r) => r.movieId);
     if (unknown.length > 0)
-      throw new Error(`unknown movie id${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`);
+      throw new RatingsError(`unknown movie id${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`);
     const { scale } = this.model;
     const off = ratings.find((r) => !(r.rating >= scale.min && r.rating <= scale.max));
     if (off)
-      throw new Error(
+      throw new RatingsError(
         `rating ${off.rating} for movie ${off.movieId} is off the scale ${scale.min}..${scale.max}`,
       );
     const seen = new Set<number>();
     for (const r of ratings) {
-      if (seen.has(r.movieId)) throw new Error(`movie ${r.movieId} is rated twice`);
+      if (seen.has(r.movieId)) throw new RatingsError(`movie ${r.movieId} is rated twice`);
       seen.add(r.movieId);
     }
     const items = Int32Array.from(ratings, (r) => this.itemIds.indexOf(r.movieId));
@@ -185,14 +193,22 @@ export class Recommender {
 
   /** The k movies with the most training ratings, skipping `exclude` (dense indices). */
   popular(k = 10, exclude: ArrayLike<number> = []): MovieScore[] {
-    const means = this.model.means.item;
-    return topK(this.counts(), k, exclude).map(({ item }) =>
-      this.movie(item, Number.isNaN(means[item]) ? 0 : means[item]),
-    );
+    return topK(this.ratingCounts(), k, exclude).map(({ item }) => this.withMean(item));
   }
 
-  /** Training ratings per movie. */
-  private counts(): Int32Array {
+  /** A movie with its training mean as the score, or null for a movie the model does not know. */
+  movieInfo(movieId: number): MovieScore | null {
+    const item = this.itemIds.indexOf(movieId);
+    return item < 0 ? null : this.withMean(item);
+  }
+
+  private withMean(item: number): MovieScore {
+    const mean = this.model.means.item[item];
+    return this.movie(item, Number.isNaN(mean) ? 0 : mean);
+  }
+
+  /** Training ratings per movie (dense indices). */
+  ratingCounts(): Int32Array {
     if (!this.popularity) {
       const byItem = this.model.train.byItem();
       this.popularity = Int32Array.from(

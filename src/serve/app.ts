@@ -6,7 +6,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance } from "fastify";
 import { onScale } from "../data/parse-ratings.js";
-import type { MovieRating, MovieScore } from "../model/recommender.js";
+import { type MovieRating, type MovieScore, RatingsError } from "../model/recommender.js";
 import { HttpError } from "./errors.js";
 import type { RatingsDb, StoredRating } from "./ratings-db.js";
 import { openService, type ServiceState } from "./state.js";
@@ -90,6 +90,8 @@ export async function buildService(
   else app.log.warn(`no web page at ${page}: run "npm run build:web"; the API works without it`);
 
   app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
+    if (error instanceof RatingsError)
+      return reply.status(400).send({ error: "Bad Request", message: error.message });
     if (error instanceof HttpError) {
       const name = error.status === 404 ? "Not Found" : "Bad Request";
       return reply.status(error.status).send({ error: name, message: error.message });
@@ -314,11 +316,6 @@ export async function buildService(
           throw new HttpError(400, `ratings[${i}].movieId: unknown movie id ${r.movieId}`);
         checkRating(r.rating, `ratings[${i}].rating`);
       });
-      const seen = new Set<number>();
-      for (const r of ratings) {
-        if (seen.has(r.movieId)) throw new HttpError(400, `movie ${r.movieId} is rated twice`);
-        seen.add(r.movieId);
-      }
       const items = state.recommender.forRatings(ratings, request.body.k ?? 10);
       return { user: null, items: withReasons(items, ratings) };
     },

@@ -1,5 +1,4 @@
 import type { RatingScale } from "../data/datasets.js";
-import type { Movie } from "../data/movies.js";
 import type { MovieScore, Recommender } from "../model/recommender.js";
 import type { ModelHeader } from "../store/model-file.js";
 import { openRecommender } from "../store/open-recommender.js";
@@ -21,42 +20,25 @@ export interface ServiceState {
 /** Loads a model file for serving. */
 export async function openService(modelFile: string): Promise<ServiceState> {
   const { loaded, recommender } = await openRecommender(modelFile);
-  const { itemIds, movies } = loaded;
-  const counts = loaded.model.train.byItem();
-  const means = loaded.model.means.item;
-  const describe = (i: number): MovieScore => {
-    const movieId = itemIds.ids[i];
-    const m: Movie | undefined = movies.get(movieId);
-    return {
-      movieId,
-      title: m?.title ?? `movie ${movieId}`,
-      year: m?.year ?? null,
-      genres: m?.genres ?? [],
-      score: Number.isNaN(means[i]) ? 0 : means[i],
-    };
-  };
-  // Search lists the most rated first: that is what people look for.
-  const byPopularity = Array.from({ length: itemIds.size }, (_, i) => i).sort(
-    (a, b) => counts.indptr[b + 1] - counts.indptr[b] - (counts.indptr[a + 1] - counts.indptr[a]) || a - b,
-  );
+  const counts = recommender.ratingCounts();
+  // Search lists the most rated first: that is what people look for. Described once, searched per request.
+  const catalogue = Array.from(loaded.itemIds.ids)
+    .map((movieId, item) => ({ item, movie: recommender.movieInfo(movieId)! }))
+    .sort((a, b) => counts[b.item] - counts[a.item] || a.item - b.item)
+    .map(({ movie }) => movie);
   return {
     header: loaded.header,
     recommender,
     scale: loaded.model.scale,
-    movie(movieId) {
-      const i = itemIds.indexOf(movieId);
-      return i < 0 ? null : describe(i);
-    },
+    movie: (movieId) => recommender.movieInfo(movieId),
     search({ q, genre, page, pageSize }) {
       const needle = q?.trim().toLowerCase() ?? "";
       const wanted = genre?.toLowerCase();
-      const hits = byPopularity
-        .map(describe)
-        .filter(
-          (m) =>
-            (!needle || m.title.toLowerCase().includes(needle)) &&
-            (!wanted || m.genres.some((g) => g.toLowerCase() === wanted)),
-        );
+      const hits = catalogue.filter(
+        (m) =>
+          (!needle || m.title.toLowerCase().includes(needle)) &&
+          (!wanted || m.genres.some((g) => g.toLowerCase() === wanted)),
+      );
       return {
         total: hits.length,
         page,
