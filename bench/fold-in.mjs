@@ -6,7 +6,7 @@
 //
 // Usage: node bench/fold-in.mjs MODEL.safetensors [--users 200]
 import { parseArgs } from "node:util";
-import { createBackend, loadModel, Recommender } from "../dist/index.js";
+import { openRecommender } from "../dist/index.js";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -17,18 +17,8 @@ if (!file) {
   console.error("usage: node bench/fold-in.mjs MODEL.safetensors");
   process.exit(2);
 }
-const loaded = await loadModel(file, createBackend());
-const train = loaded.header.training.train ?? {};
-const recommender = new Recommender(loaded.model, loaded.userIds, loaded.itemIds, loaded.movies, {
-  ridge: Math.max(1, (train.l2 ?? 0) / 2),
-});
-const csr = loaded.model.train.byUser();
-const ratingsOf = (u) => {
-  const out = [];
-  for (let k = csr.indptr[u]; k < csr.indptr[u + 1]; k++)
-    out.push({ movieId: loaded.itemIds.ids[csr.indices[k]], rating: csr.values[k] });
-  return out;
-};
+const { loaded, recommender } = await openRecommender(file);
+const ratingsOf = (u) => recommender.trainingRatings(loaded.userIds.ids[u]);
 const users = Math.min(Number(values.users), loaded.userIds.size);
 recommender.forRatings(ratingsOf(0).slice(0, 10), 10);
 const times = [];

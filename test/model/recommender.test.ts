@@ -23,16 +23,6 @@ function trained(kind: "sae" | "autorec-i") {
   return fitModel(data, settings, createBackend()).model;
 }
 
-/** A user's training ratings by raw ids. */
-function ratedBy(rec: Recommender, userId: number) {
-  const u = rec.userIds.indexOf(userId);
-  const csr = rec.model.train.byUser();
-  const out: { movieId: number; rating: number }[] = [];
-  for (let k = csr.indptr[u]; k < csr.indptr[u + 1]; k++)
-    out.push({ movieId: rec.itemIds.ids[csr.indices[k]], rating: csr.values[k] });
-  return out;
-}
-
 describe.each(["sae", "autorec-i"] as const)("Recommender over %s", (kind) => {
   const model = trained(kind);
   const rec = new Recommender(model, data.userIds, data.itemIds, movies, { ridge: 10, minRatings: 30 });
@@ -46,7 +36,7 @@ describe.each(["sae", "autorec-i"] as const)("Recommender over %s", (kind) => {
     const { known, items } = rec.forUser(7, 10);
     expect(known).toBe(true);
     expect(items).toHaveLength(10);
-    const rated = new Set(ratedBy(rec, 7).map((r) => r.movieId));
+    const rated = new Set(rec.trainingRatings(7).map((r) => r.movieId));
     for (const m of items) {
       expect(rated.has(m.movieId)).toBe(false);
       expect(count(m.movieId)).toBeGreaterThanOrEqual(30);
@@ -70,7 +60,7 @@ describe.each(["sae", "autorec-i"] as const)("Recommender over %s", (kind) => {
     const users = [3, 40, 77, 150, 222];
     for (const userId of users) {
       const stored = rec.forUser(userId, 10).items.map((m) => m.movieId);
-      const folded = rec.forRatings(ratedBy(rec, userId), 10).map((m) => m.movieId);
+      const folded = rec.forRatings(rec.trainingRatings(userId), 10).map((m) => m.movieId);
       overlap += folded.filter((id) => stored.includes(id)).length / 10;
     }
     // User-based models encode the same vector, so they agree exactly; item-based ones refit the user's
