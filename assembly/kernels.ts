@@ -438,6 +438,207 @@ export function sumSquares(x: usize, n: i32): f64 {
   return s;
 }
 
+/** Byte offset of the h-float row of `base` that entry e's batch row selects. */
+@inline function entryRow(base: usize, rowOf: usize, e: i32, h: i32): usize {
+  return at(base, load<i32>(at(rowOf, e)) * h);
+}
+
+// The column kernels take a column's entries four at a time, so that the column's weight row (or gradient
+// row) is loaded, and stored, once per four batch rows instead of once per row.
+
+/** y_k += a_k * x for k < 4 over h floats. */
+@inline function scatter4(y0: usize, y1: usize, y2: usize, y3: usize, x: usize, a0: f32, a1: f32, a2: f32, a3: f32, h: i32): void {
+  const v0 = f32x4.splat(a0);
+  const v1 = f32x4.splat(a1);
+  const v2 = f32x4.splat(a2);
+  const v3 = f32x4.splat(a3);
+  let i = 0;
+  for (; i + 8 <= h; i += 8) {
+    const p = at(x, i);
+    const q0 = at(y0, i);
+    const q1 = at(y1, i);
+    const q2 = at(y2, i);
+    const q3 = at(y3, i);
+    const xa = v128.load(p);
+    const xb = v128.load(p, 16);
+    v128.store(q0, f32x4.add(v128.load(q0), f32x4.mul(v0, xa)));
+    v128.store(q0, f32x4.add(v128.load(q0, 16), f32x4.mul(v0, xb)), 16);
+    v128.store(q1, f32x4.add(v128.load(q1), f32x4.mul(v1, xa)));
+    v128.store(q1, f32x4.add(v128.load(q1, 16), f32x4.mul(v1, xb)), 16);
+    v128.store(q2, f32x4.add(v128.load(q2), f32x4.mul(v2, xa)));
+    v128.store(q2, f32x4.add(v128.load(q2, 16), f32x4.mul(v2, xb)), 16);
+    v128.store(q3, f32x4.add(v128.load(q3), f32x4.mul(v3, xa)));
+    v128.store(q3, f32x4.add(v128.load(q3, 16), f32x4.mul(v3, xb)), 16);
+  }
+  for (; i + 4 <= h; i += 4) {
+    const xx = v128.load(at(x, i));
+    v128.store(at(y0, i), f32x4.add(v128.load(at(y0, i)), f32x4.mul(v0, xx)));
+    v128.store(at(y1, i), f32x4.add(v128.load(at(y1, i)), f32x4.mul(v1, xx)));
+    v128.store(at(y2, i), f32x4.add(v128.load(at(y2, i)), f32x4.mul(v2, xx)));
+    v128.store(at(y3, i), f32x4.add(v128.load(at(y3, i)), f32x4.mul(v3, xx)));
+  }
+  for (; i < h; i++) {
+    const xx = load<f32>(at(x, i));
+    store<f32>(at(y0, i), load<f32>(at(y0, i)) + a0 * xx);
+    store<f32>(at(y1, i), load<f32>(at(y1, i)) + a1 * xx);
+    store<f32>(at(y2, i), load<f32>(at(y2, i)) + a2 * xx);
+    store<f32>(at(y3, i), load<f32>(at(y3, i)) + a3 * xx);
+  }
+}
+
+/** y += a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3 over h floats. */
+@inline function gather4(y: usize, x0: usize, x1: usize, x2: usize, x3: usize, a0: f32, a1: f32, a2: f32, a3: f32, h: i32): void {
+  const v0 = f32x4.splat(a0);
+  const v1 = f32x4.splat(a1);
+  const v2 = f32x4.splat(a2);
+  const v3 = f32x4.splat(a3);
+  let i = 0;
+  for (; i + 8 <= h; i += 8) {
+    const p0 = at(x0, i);
+    const p1 = at(x1, i);
+    const p2 = at(x2, i);
+    const p3 = at(x3, i);
+    const q = at(y, i);
+    const a01 = f32x4.add(f32x4.mul(v0, v128.load(p0)), f32x4.mul(v1, v128.load(p1)));
+    const a23 = f32x4.add(f32x4.mul(v2, v128.load(p2)), f32x4.mul(v3, v128.load(p3)));
+    const b01 = f32x4.add(f32x4.mul(v0, v128.load(p0, 16)), f32x4.mul(v1, v128.load(p1, 16)));
+    const b23 = f32x4.add(f32x4.mul(v2, v128.load(p2, 16)), f32x4.mul(v3, v128.load(p3, 16)));
+    v128.store(q, f32x4.add(v128.load(q), f32x4.add(a01, a23)));
+    v128.store(q, f32x4.add(v128.load(q, 16), f32x4.add(b01, b23)), 16);
+  }
+  for (; i + 4 <= h; i += 4) {
+    const s01 = f32x4.add(f32x4.mul(v0, v128.load(at(x0, i))), f32x4.mul(v1, v128.load(at(x1, i))));
+    const s23 = f32x4.add(f32x4.mul(v2, v128.load(at(x2, i))), f32x4.mul(v3, v128.load(at(x3, i))));
+    v128.store(at(y, i), f32x4.add(v128.load(at(y, i)), f32x4.add(s01, s23)));
+  }
+  for (; i < h; i++) {
+    const s = a0 * load<f32>(at(x0, i)) + a1 * load<f32>(at(x1, i)) + (a2 * load<f32>(at(x2, i)) + a3 * load<f32>(at(x3, i)));
+    store<f32>(at(y, i), load<f32>(at(y, i)) + s);
+  }
+}
+
+// Results of dot4, one per row (module globals: each thread has its own instance).
+let dot0: f32 = 0;
+let dot1: f32 = 0;
+let dot2: f32 = 0;
+let dot3: f32 = 0;
+
+/** dot_k = x_k . y for k < 4 over h floats, sharing the loads of y. */
+@inline function dot4(x0: usize, x1: usize, x2: usize, x3: usize, y: usize, h: i32): void {
+  let s0 = f32x4.splat(0);
+  let s1 = f32x4.splat(0);
+  let s2 = f32x4.splat(0);
+  let s3 = f32x4.splat(0);
+  let i = 0;
+  for (; i + 8 <= h; i += 8) {
+    const q = at(y, i);
+    const p0 = at(x0, i);
+    const p1 = at(x1, i);
+    const p2 = at(x2, i);
+    const p3 = at(x3, i);
+    const ya = v128.load(q);
+    const yb = v128.load(q, 16);
+    s0 = f32x4.add(s0, f32x4.add(f32x4.mul(v128.load(p0), ya), f32x4.mul(v128.load(p0, 16), yb)));
+    s1 = f32x4.add(s1, f32x4.add(f32x4.mul(v128.load(p1), ya), f32x4.mul(v128.load(p1, 16), yb)));
+    s2 = f32x4.add(s2, f32x4.add(f32x4.mul(v128.load(p2), ya), f32x4.mul(v128.load(p2, 16), yb)));
+    s3 = f32x4.add(s3, f32x4.add(f32x4.mul(v128.load(p3), ya), f32x4.mul(v128.load(p3, 16), yb)));
+  }
+  for (; i + 4 <= h; i += 4) {
+    const yy = v128.load(at(y, i));
+    s0 = f32x4.add(s0, f32x4.mul(v128.load(at(x0, i)), yy));
+    s1 = f32x4.add(s1, f32x4.mul(v128.load(at(x1, i)), yy));
+    s2 = f32x4.add(s2, f32x4.mul(v128.load(at(x2, i)), yy));
+    s3 = f32x4.add(s3, f32x4.mul(v128.load(at(x3, i)), yy));
+  }
+  dot0 = lanes(s0);
+  dot1 = lanes(s1);
+  dot2 = lanes(s2);
+  dot3 = lanes(s3);
+  for (; i < h; i++) {
+    const yy = load<f32>(at(y, i));
+    dot0 += load<f32>(at(x0, i)) * yy;
+    dot1 += load<f32>(at(x1, i)) * yy;
+    dot2 += load<f32>(at(x2, i)) * yy;
+    dot3 += load<f32>(at(x3, i)) * yy;
+  }
+}
+
+@inline function lanes(s: v128): f32 {
+  return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + (f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3));
+}
+
+/** dv += sum_k d_k * x_k and g_k += d_k * v for k < 4 over h floats: the decoder's backward for four entries. */
+@inline function decodeBackward4(
+  dv: usize,
+  v: usize,
+  x0: usize,
+  x1: usize,
+  x2: usize,
+  x3: usize,
+  g0: usize,
+  g1: usize,
+  g2: usize,
+  g3: usize,
+  d0: f32,
+  d1: f32,
+  d2: f32,
+  d3: f32,
+  h: i32,
+): void {
+  const v0 = f32x4.splat(d0);
+  const v1 = f32x4.splat(d1);
+  const v2 = f32x4.splat(d2);
+  const v3 = f32x4.splat(d3);
+  let i = 0;
+  for (; i + 8 <= h; i += 8) {
+    const pv = at(v, i);
+    const pd = at(dv, i);
+    const p0 = at(x0, i);
+    const p1 = at(x1, i);
+    const p2 = at(x2, i);
+    const p3 = at(x3, i);
+    const q0 = at(g0, i);
+    const q1 = at(g1, i);
+    const q2 = at(g2, i);
+    const q3 = at(g3, i);
+    const a01 = f32x4.add(f32x4.mul(v0, v128.load(p0)), f32x4.mul(v1, v128.load(p1)));
+    const a23 = f32x4.add(f32x4.mul(v2, v128.load(p2)), f32x4.mul(v3, v128.load(p3)));
+    v128.store(pd, f32x4.add(v128.load(pd), f32x4.add(a01, a23)));
+    const b01 = f32x4.add(f32x4.mul(v0, v128.load(p0, 16)), f32x4.mul(v1, v128.load(p1, 16)));
+    const b23 = f32x4.add(f32x4.mul(v2, v128.load(p2, 16)), f32x4.mul(v3, v128.load(p3, 16)));
+    v128.store(pd, f32x4.add(v128.load(pd, 16), f32x4.add(b01, b23)), 16);
+    const va = v128.load(pv);
+    const vb = v128.load(pv, 16);
+    v128.store(q0, f32x4.add(v128.load(q0), f32x4.mul(v0, va)));
+    v128.store(q0, f32x4.add(v128.load(q0, 16), f32x4.mul(v0, vb)), 16);
+    v128.store(q1, f32x4.add(v128.load(q1), f32x4.mul(v1, va)));
+    v128.store(q1, f32x4.add(v128.load(q1, 16), f32x4.mul(v1, vb)), 16);
+    v128.store(q2, f32x4.add(v128.load(q2), f32x4.mul(v2, va)));
+    v128.store(q2, f32x4.add(v128.load(q2, 16), f32x4.mul(v2, vb)), 16);
+    v128.store(q3, f32x4.add(v128.load(q3), f32x4.mul(v3, va)));
+    v128.store(q3, f32x4.add(v128.load(q3, 16), f32x4.mul(v3, vb)), 16);
+  }
+  for (; i + 4 <= h; i += 4) {
+    const vv = v128.load(at(v, i));
+    const s01 = f32x4.add(f32x4.mul(v0, v128.load(at(x0, i))), f32x4.mul(v1, v128.load(at(x1, i))));
+    const s23 = f32x4.add(f32x4.mul(v2, v128.load(at(x2, i))), f32x4.mul(v3, v128.load(at(x3, i))));
+    v128.store(at(dv, i), f32x4.add(v128.load(at(dv, i)), f32x4.add(s01, s23)));
+    v128.store(at(g0, i), f32x4.add(v128.load(at(g0, i)), f32x4.mul(v0, vv)));
+    v128.store(at(g1, i), f32x4.add(v128.load(at(g1, i)), f32x4.mul(v1, vv)));
+    v128.store(at(g2, i), f32x4.add(v128.load(at(g2, i)), f32x4.mul(v2, vv)));
+    v128.store(at(g3, i), f32x4.add(v128.load(at(g3, i)), f32x4.mul(v3, vv)));
+  }
+  for (; i < h; i++) {
+    const vv = load<f32>(at(v, i));
+    const s = d0 * load<f32>(at(x0, i)) + d1 * load<f32>(at(x1, i)) + (d2 * load<f32>(at(x2, i)) + d3 * load<f32>(at(x3, i)));
+    store<f32>(at(dv, i), load<f32>(at(dv, i)) + s);
+    store<f32>(at(g0, i), load<f32>(at(g0, i)) + d0 * vv);
+    store<f32>(at(g1, i), load<f32>(at(g1, i)) + d1 * vv);
+    store<f32>(at(g2, i), load<f32>(at(g2, i)) + d2 * vv);
+    store<f32>(at(g3, i), load<f32>(at(g3, i)) + d3 * vv);
+  }
+}
+
 // Column-grouped kernels. A mini-batch's observed entries are regrouped by column ("column batch"):
 // for u in [uStart, uEnd), column cols[u] has entries e in [start[u], start[u+1]), each with its batch row
 // rowOf[e], its position qOf[e] in batch order, and its value values[e]. Each weight row W[j] is then read
@@ -458,9 +659,22 @@ export function encodeColumns(
   for (let u = uStart; u < uEnd; u++) {
     const row = at(w, load<i32>(at(cols, u)) * h);
     const end = load<i32>(at(start, u + 1));
-    for (let e = load<i32>(at(start, u)); e < end; e++) {
-      axpy(at(out, load<i32>(at(rowOf, e)) * h), row, load<f32>(at(values, e)), h);
+    let e = load<i32>(at(start, u));
+    for (; e + 4 <= end; e += 4) {
+      scatter4(
+        entryRow(out, rowOf, e, h),
+        entryRow(out, rowOf, e + 1, h),
+        entryRow(out, rowOf, e + 2, h),
+        entryRow(out, rowOf, e + 3, h),
+        row,
+        load<f32>(at(values, e)),
+        load<f32>(at(values, e + 1)),
+        load<f32>(at(values, e + 2)),
+        load<f32>(at(values, e + 3)),
+        h,
+      );
     }
+    for (; e < end; e++) axpy(entryRow(out, rowOf, e, h), row, load<f32>(at(values, e)), h);
   }
 }
 
@@ -479,17 +693,53 @@ export function encodeColumnsBackward(
   for (let u = uStart; u < uEnd; u++) {
     const row = at(dw, load<i32>(at(cols, u)) * h);
     const end = load<i32>(at(start, u + 1));
-    for (let e = load<i32>(at(start, u)); e < end; e++) {
-      axpy(row, at(dOut, load<i32>(at(rowOf, e)) * h), load<f32>(at(values, e)), h);
+    let e = load<i32>(at(start, u));
+    for (; e + 4 <= end; e += 4) {
+      gather4(
+        row,
+        entryRow(dOut, rowOf, e, h),
+        entryRow(dOut, rowOf, e + 1, h),
+        entryRow(dOut, rowOf, e + 2, h),
+        entryRow(dOut, rowOf, e + 3, h),
+        load<f32>(at(values, e)),
+        load<f32>(at(values, e + 1)),
+        load<f32>(at(values, e + 2)),
+        load<f32>(at(values, e + 3)),
+        h,
+      );
     }
+    for (; e < end; e++) axpy(row, entryRow(dOut, rowOf, e, h), load<f32>(at(values, e)), h);
   }
+}
+
+// The squared error summed by settle (per instance, like dot0..dot3).
+let lossSum: f64 = 0;
+
+/**
+ * Finishes entry e from its pre-activation z: stores the prediction and d(loss)/dz at its batch position,
+ * adds its squared error to lossSum, and returns d(loss)/dz.
+ */
+@inline function settle(e: i32, z: f32, pred: usize, dPred: usize, qOf: usize, targets: usize, two: f32, kind: i32): f32 {
+  let p = z;
+  let slope: f32 = 1;
+  if (kind == SIGMOID) {
+    p = <f32>1 / (<f32>1 + Mathf.exp(-z));
+    slope = p * (1 - p);
+  }
+  const err = p - load<f32>(at(targets, e));
+  lossSum += <f64>err * <f64>err;
+  const d = two * err * slope;
+  const q = load<i32>(at(qOf, e));
+  store<f32>(at(pred, q), p);
+  store<f32>(at(dPred, q), d);
+  return d;
 }
 
 /**
  * Decoder forward, squared-error loss and decoder backward in one pass over each output column j, for an
- * identity or sigmoid output (kind): pred = act(bias[j] + hidden[b,:] . V[j,:]); e = pred - target; dPred = 2 * scale * e * act'(pred);
- * dV[j,:] += dPred * hidden[b,:]; dBias[j] += dPred; dHidden[b,:] += dPred * V[j,:]. Writes pred and dPred
- * at qOf[e]; returns the sum of e^2.
+ * identity or sigmoid output (kind): pred = act(bias[j] + hidden[b,:] . V[j,:]); e = pred - target; dPred =
+ * 2 * scale * e * act'(pred); dV[j,:] += dPred * hidden[b,:]; dBias[j] += dPred; dHidden[b,:] += dPred *
+ * V[j,:]. Writes pred and dPred at qOf[e]; returns the sum of e^2.
  */
 export function decodeColumnsLoss(
   pred: usize,
@@ -511,7 +761,7 @@ export function decodeColumnsLoss(
   scale: f32,
   kind: i32,
 ): f64 {
-  let sse: f64 = 0;
+  lossSum = 0;
   const two: f32 = <f32>2 * scale;
   for (let u = uStart; u < uEnd; u++) {
     const j = load<i32>(at(cols, u));
@@ -520,25 +770,43 @@ export function decodeColumnsLoss(
     const b0 = load<f32>(at(bias, j));
     let db: f32 = 0;
     const end = load<i32>(at(start, u + 1));
-    for (let e = load<i32>(at(start, u)); e < end; e++) {
-      const b = load<i32>(at(rowOf, e));
-      const x = at(hidden, b * h);
-      let p = b0 + dot(x, vrow, h);
-      let slope: f32 = 1;
-      if (kind == SIGMOID) {
-        p = <f32>1 / (<f32>1 + Mathf.exp(-p));
-        slope = p * (1 - p);
-      }
-      const err = p - load<f32>(at(targets, e));
-      sse += <f64>err * <f64>err;
-      const d = two * err * slope;
-      const q = load<i32>(at(qOf, e));
-      store<f32>(at(pred, q), p);
-      store<f32>(at(dPred, q), d);
+    let e = load<i32>(at(start, u));
+    for (; e + 4 <= end; e += 4) {
+      const x0 = entryRow(hidden, rowOf, e, h);
+      const x1 = entryRow(hidden, rowOf, e + 1, h);
+      const x2 = entryRow(hidden, rowOf, e + 2, h);
+      const x3 = entryRow(hidden, rowOf, e + 3, h);
+      dot4(x0, x1, x2, x3, vrow, h);
+      const d0 = settle(e, b0 + dot0, pred, dPred, qOf, targets, two, kind);
+      const d1 = settle(e + 1, b0 + dot1, pred, dPred, qOf, targets, two, kind);
+      const d2 = settle(e + 2, b0 + dot2, pred, dPred, qOf, targets, two, kind);
+      const d3 = settle(e + 3, b0 + dot3, pred, dPred, qOf, targets, two, kind);
+      db += d0 + d1 + (d2 + d3);
+      decodeBackward4(
+        dvrow,
+        vrow,
+        x0,
+        x1,
+        x2,
+        x3,
+        entryRow(dHidden, rowOf, e, h),
+        entryRow(dHidden, rowOf, e + 1, h),
+        entryRow(dHidden, rowOf, e + 2, h),
+        entryRow(dHidden, rowOf, e + 3, h),
+        d0,
+        d1,
+        d2,
+        d3,
+        h,
+      );
+    }
+    for (; e < end; e++) {
+      const x = entryRow(hidden, rowOf, e, h);
+      const d = settle(e, b0 + dot(x, vrow, h), pred, dPred, qOf, targets, two, kind);
       db += d;
-      axpy2(dvrow, x, at(dHidden, b * h), vrow, d, h);
+      axpy2(dvrow, x, entryRow(dHidden, rowOf, e, h), vrow, d, h);
     }
     store<f32>(at(dBias, j), load<f32>(at(dBias, j)) + db);
   }
-  return sse;
+  return lossSum;
 }

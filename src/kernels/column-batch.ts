@@ -33,47 +33,52 @@ export class ColumnBatcher {
     };
   }
 
-  /** The entries of `rows` of `csr` grouped by column, columns in first-seen order, rows ascending within. */
+  /** The entries of `rows` of `csr` grouped by column, columns ascending, rows ascending within. */
   build(csr: Csr, rows: ArrayLike<number>): ColumnBatch {
-    const { indptr, indices } = csr;
+    const { indptr, indices, values } = csr;
     let nnz = 0;
     for (let b = 0; b < rows.length; b++) nnz += indptr[rows[b] + 1] - indptr[rows[b]];
     if (nnz > this.capacity) this.batch = this.allocate(Math.max(nnz, 2 * this.capacity));
-    const c = this.batch;
-    const { count } = this;
-    // Pass 1: give each column seen a slot u and count its entries.
+    const { count, batch } = this;
+    const { cols, start, rowOf, qOf } = batch;
+    // Pass 1: give each column seen a slot and count its entries.
     let nUnique = 0;
     for (let b = 0; b < rows.length; b++) {
-      for (let k = indptr[rows[b]]; k < indptr[rows[b] + 1]; k++) {
+      const end = indptr[rows[b] + 1];
+      for (let k = indptr[rows[b]]; k < end; k++) {
         const j = indices[k];
         if (count[j] < 0) {
-          count[j] = 0;
-          c.cols[nUnique++] = j;
-        }
-        count[j]++;
+          count[j] = 1;
+          cols[nUnique++] = j;
+        } else count[j]++;
       }
     }
+    // Ascending columns walk the weight rows in memory order.
+    cols.subarray(0, nUnique).sort();
     // Slot starts; count[j] becomes the next free position of column j.
     let at = 0;
     for (let u = 0; u < nUnique; u++) {
-      const j = c.cols[u];
-      c.start[u] = at;
-      at += count[j];
-      count[j] = c.start[u];
+      const j = cols[u];
+      start[u] = at;
+      const n = count[j];
+      count[j] = at;
+      at += n;
     }
-    c.start[nUnique] = at;
+    start[nUnique] = at;
     // Pass 2: place every entry.
+    const placed = batch.values;
     let q = 0;
     for (let b = 0; b < rows.length; b++) {
-      for (let k = indptr[rows[b]]; k < indptr[rows[b] + 1]; k++, q++) {
+      const end = indptr[rows[b] + 1];
+      for (let k = indptr[rows[b]]; k < end; k++, q++) {
         const e = count[indices[k]]++;
-        c.rowOf[e] = b;
-        c.qOf[e] = q;
-        c.values[e] = csr.values[k];
+        rowOf[e] = b;
+        qOf[e] = q;
+        placed[e] = values[k];
       }
     }
-    for (let u = 0; u < nUnique; u++) count[c.cols[u]] = -1;
-    c.nUnique = nUnique;
-    return c;
+    for (let u = 0; u < nUnique; u++) count[cols[u]] = -1;
+    batch.nUnique = nUnique;
+    return batch;
   }
 }

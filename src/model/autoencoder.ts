@@ -383,14 +383,15 @@ export class AutoencoderNetwork {
       );
     }
     this.throughActivation(0, n);
-    const inputBatch = this.batch(input, inputRows);
-    kernels.sparseAffineBackward(
-      this.gradTensors[0],
-      this.gradTensors[1],
-      inputBatch,
-      this.deltas[0],
-      this.sizes[1],
-    );
+    const h = this.sizes[1];
+    if (inputColumns) {
+      kernels.encodeColumnsBackward(this.gradTensors[0], inputColumns, this.deltas[0], h);
+      for (let b = 0; b < n; b++)
+        kernels.addScaled(this.gradTensors[1], this.deltas[0].subarray(b * h), 1, h);
+    } else {
+      const inputBatch = this.batch(input, inputRows);
+      kernels.sparseAffineBackward(this.gradTensors[0], this.gradTensors[1], inputBatch, this.deltas[0], h);
+    }
     return sse;
   }
 
