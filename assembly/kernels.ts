@@ -493,19 +493,7 @@ export function sumSquares(x: usize, n: i32): f64 {
   const v2 = f32x4.splat(a2);
   const v3 = f32x4.splat(a3);
   let i = 0;
-  for (; i + 8 <= h; i += 8) {
-    const p0 = at(x0, i);
-    const p1 = at(x1, i);
-    const p2 = at(x2, i);
-    const p3 = at(x3, i);
-    const q = at(y, i);
-    const a01 = f32x4.add(f32x4.mul(v0, v128.load(p0)), f32x4.mul(v1, v128.load(p1)));
-    const a23 = f32x4.add(f32x4.mul(v2, v128.load(p2)), f32x4.mul(v3, v128.load(p3)));
-    const b01 = f32x4.add(f32x4.mul(v0, v128.load(p0, 16)), f32x4.mul(v1, v128.load(p1, 16)));
-    const b23 = f32x4.add(f32x4.mul(v2, v128.load(p2, 16)), f32x4.mul(v3, v128.load(p3, 16)));
-    v128.store(q, f32x4.add(v128.load(q), f32x4.add(a01, a23)));
-    v128.store(q, f32x4.add(v128.load(q, 16), f32x4.add(b01, b23)), 16);
-  }
+
   for (; i + 4 <= h; i += 4) {
     const s01 = f32x4.add(f32x4.mul(v0, v128.load(at(x0, i))), f32x4.mul(v1, v128.load(at(x1, i))));
     const s23 = f32x4.add(f32x4.mul(v2, v128.load(at(x2, i))), f32x4.mul(v3, v128.load(at(x3, i))));
@@ -530,19 +518,7 @@ let dot3: f32 = 0;
   let s2 = f32x4.splat(0);
   let s3 = f32x4.splat(0);
   let i = 0;
-  for (; i + 8 <= h; i += 8) {
-    const q = at(y, i);
-    const p0 = at(x0, i);
-    const p1 = at(x1, i);
-    const p2 = at(x2, i);
-    const p3 = at(x3, i);
-    const ya = v128.load(q);
-    const yb = v128.load(q, 16);
-    s0 = f32x4.add(s0, f32x4.add(f32x4.mul(v128.load(p0), ya), f32x4.mul(v128.load(p0, 16), yb)));
-    s1 = f32x4.add(s1, f32x4.add(f32x4.mul(v128.load(p1), ya), f32x4.mul(v128.load(p1, 16), yb)));
-    s2 = f32x4.add(s2, f32x4.add(f32x4.mul(v128.load(p2), ya), f32x4.mul(v128.load(p2, 16), yb)));
-    s3 = f32x4.add(s3, f32x4.add(f32x4.mul(v128.load(p3), ya), f32x4.mul(v128.load(p3, 16), yb)));
-  }
+
   for (; i + 4 <= h; i += 4) {
     const yy = v128.load(at(y, i));
     s0 = f32x4.add(s0, f32x4.mul(v128.load(at(x0, i)), yy));
@@ -565,78 +541,6 @@ let dot3: f32 = 0;
 
 @inline function lanes(s: v128): f32 {
   return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + (f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3));
-}
-
-/** dv += sum_k d_k * x_k and g_k += d_k * v for k < 4 over h floats: the decoder's backward for four entries. */
-@inline function decodeBackward4(
-  dv: usize,
-  v: usize,
-  x0: usize,
-  x1: usize,
-  x2: usize,
-  x3: usize,
-  g0: usize,
-  g1: usize,
-  g2: usize,
-  g3: usize,
-  d0: f32,
-  d1: f32,
-  d2: f32,
-  d3: f32,
-  h: i32,
-): void {
-  const v0 = f32x4.splat(d0);
-  const v1 = f32x4.splat(d1);
-  const v2 = f32x4.splat(d2);
-  const v3 = f32x4.splat(d3);
-  let i = 0;
-  for (; i + 8 <= h; i += 8) {
-    const pv = at(v, i);
-    const pd = at(dv, i);
-    const p0 = at(x0, i);
-    const p1 = at(x1, i);
-    const p2 = at(x2, i);
-    const p3 = at(x3, i);
-    const q0 = at(g0, i);
-    const q1 = at(g1, i);
-    const q2 = at(g2, i);
-    const q3 = at(g3, i);
-    const a01 = f32x4.add(f32x4.mul(v0, v128.load(p0)), f32x4.mul(v1, v128.load(p1)));
-    const a23 = f32x4.add(f32x4.mul(v2, v128.load(p2)), f32x4.mul(v3, v128.load(p3)));
-    v128.store(pd, f32x4.add(v128.load(pd), f32x4.add(a01, a23)));
-    const b01 = f32x4.add(f32x4.mul(v0, v128.load(p0, 16)), f32x4.mul(v1, v128.load(p1, 16)));
-    const b23 = f32x4.add(f32x4.mul(v2, v128.load(p2, 16)), f32x4.mul(v3, v128.load(p3, 16)));
-    v128.store(pd, f32x4.add(v128.load(pd, 16), f32x4.add(b01, b23)), 16);
-    const va = v128.load(pv);
-    const vb = v128.load(pv, 16);
-    v128.store(q0, f32x4.add(v128.load(q0), f32x4.mul(v0, va)));
-    v128.store(q0, f32x4.add(v128.load(q0, 16), f32x4.mul(v0, vb)), 16);
-    v128.store(q1, f32x4.add(v128.load(q1), f32x4.mul(v1, va)));
-    v128.store(q1, f32x4.add(v128.load(q1, 16), f32x4.mul(v1, vb)), 16);
-    v128.store(q2, f32x4.add(v128.load(q2), f32x4.mul(v2, va)));
-    v128.store(q2, f32x4.add(v128.load(q2, 16), f32x4.mul(v2, vb)), 16);
-    v128.store(q3, f32x4.add(v128.load(q3), f32x4.mul(v3, va)));
-    v128.store(q3, f32x4.add(v128.load(q3, 16), f32x4.mul(v3, vb)), 16);
-  }
-  for (; i + 4 <= h; i += 4) {
-    const vv = v128.load(at(v, i));
-    const s01 = f32x4.add(f32x4.mul(v0, v128.load(at(x0, i))), f32x4.mul(v1, v128.load(at(x1, i))));
-    const s23 = f32x4.add(f32x4.mul(v2, v128.load(at(x2, i))), f32x4.mul(v3, v128.load(at(x3, i))));
-    v128.store(at(dv, i), f32x4.add(v128.load(at(dv, i)), f32x4.add(s01, s23)));
-    v128.store(at(g0, i), f32x4.add(v128.load(at(g0, i)), f32x4.mul(v0, vv)));
-    v128.store(at(g1, i), f32x4.add(v128.load(at(g1, i)), f32x4.mul(v1, vv)));
-    v128.store(at(g2, i), f32x4.add(v128.load(at(g2, i)), f32x4.mul(v2, vv)));
-    v128.store(at(g3, i), f32x4.add(v128.load(at(g3, i)), f32x4.mul(v3, vv)));
-  }
-  for (; i < h; i++) {
-    const vv = load<f32>(at(v, i));
-    const s = d0 * load<f32>(at(x0, i)) + d1 * load<f32>(at(x1, i)) + (d2 * load<f32>(at(x2, i)) + d3 * load<f32>(at(x3, i)));
-    store<f32>(at(dv, i), load<f32>(at(dv, i)) + s);
-    store<f32>(at(g0, i), load<f32>(at(g0, i)) + d0 * vv);
-    store<f32>(at(g1, i), load<f32>(at(g1, i)) + d1 * vv);
-    store<f32>(at(g2, i), load<f32>(at(g2, i)) + d2 * vv);
-    store<f32>(at(g3, i), load<f32>(at(g3, i)) + d3 * vv);
-  }
 }
 
 // Column-grouped kernels. A mini-batch's observed entries are regrouped by column ("column batch"):
@@ -782,17 +686,13 @@ export function decodeColumnsLoss(
       const d2 = settle(e + 2, b0 + dot2, pred, dPred, qOf, targets, two, kind);
       const d3 = settle(e + 3, b0 + dot3, pred, dPred, qOf, targets, two, kind);
       db += d0 + d1 + (d2 + d3);
-      decodeBackward4(
-        dvrow,
-        vrow,
-        x0,
-        x1,
-        x2,
-        x3,
+      gather4(dvrow, x0, x1, x2, x3, d0, d1, d2, d3, h);
+      scatter4(
         entryRow(dHidden, rowOf, e, h),
         entryRow(dHidden, rowOf, e + 1, h),
         entryRow(dHidden, rowOf, e + 2, h),
         entryRow(dHidden, rowOf, e + 3, h),
+        vrow,
         d0,
         d1,
         d2,
