@@ -36,6 +36,12 @@ Start with:
   aerec train --dataset ml-100k --split u1 --show 1`,
 );
 
+// Output piped into a reader that stops early (`aerec train --help | head`) is not an error.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(0);
+  throw e;
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (e) {

@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -188,6 +188,18 @@ describe("aerec train", () => {
     const refused = await aerec(["train", "--resume", lbfgs]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/holds no training state to resume/);
+  });
+
+  it("exits quietly when its reader closes the pipe early", async () => {
+    const child = spawn(process.execPath, [CLI, "train", "--help"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    child.stdout.once("data", () => child.stdout.destroy());
+    const code = await new Promise((resolve) => child.on("close", resolve));
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
   });
 
   it("exits non-zero naming the file and line of a corrupted data file", async () => {
