@@ -421,21 +421,61 @@ export function multiply(x: usize, m: usize, n: i32): void {
   for (; i < n; i++) store<f32>(at(x, i), load<f32>(at(x, i)) * load<f32>(at(m, i)));
 }
 
-/** Dot product, accumulated in f64. */
-export function dotProduct(x: usize, y: usize, n: i32): f64 {
-  let s: f64 = 0;
-  for (let i = 0; i < n; i++) s += <f64>load<f32>(at(x, i)) * <f64>load<f32>(at(y, i));
-  return s;
+/** The upper two floats of v in its lower half, for promotion to f64. */
+@inline function upper(v: v128): v128 {
+  return f32x4.shuffle(v, v, 2, 3, 0, 1);
 }
 
-/** Sum of squares, accumulated in f64. */
-export function sumSquares(x: usize, n: i32): f64 {
-  let s: f64 = 0;
-  for (let i = 0; i < n; i++) {
-    const v = <f64>load<f32>(at(x, i));
-    s += v * v;
+/** Dot product of f32 vectors with f64 products and sums (four accumulators, so the adds overlap). */
+export function dotProduct(x: usize, y: usize, n: i32): f64 {
+  let s0 = f64x2.splat(0);
+  let s1 = s0;
+  let s2 = s0;
+  let s3 = s0;
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const a0 = v128.load(at(x, i));
+    const b0 = v128.load(at(y, i));
+    const a1 = v128.load(at(x, i + 4));
+    const b1 = v128.load(at(y, i + 4));
+    s0 = f64x2.add(s0, f64x2.mul(f64x2.promote_low_f32x4(a0), f64x2.promote_low_f32x4(b0)));
+    s1 = f64x2.add(s1, f64x2.mul(f64x2.promote_low_f32x4(upper(a0)), f64x2.promote_low_f32x4(upper(b0))));
+    s2 = f64x2.add(s2, f64x2.mul(f64x2.promote_low_f32x4(a1), f64x2.promote_low_f32x4(b1)));
+    s3 = f64x2.add(s3, f64x2.mul(f64x2.promote_low_f32x4(upper(a1)), f64x2.promote_low_f32x4(upper(b1))));
   }
-  return s;
+  const s = f64x2.add(f64x2.add(s0, s1), f64x2.add(s2, s3));
+  let sum = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+  for (; i < n; i++) sum += <f64>load<f32>(at(x, i)) * <f64>load<f32>(at(y, i));
+  return sum;
+}
+
+/** Sum of absolute values, in f64. */
+export function sumAbs(x: usize, n: i32): f64 {
+  let s0 = f64x2.splat(0);
+  let s1 = s0;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const a = f32x4.abs(v128.load(at(x, i)));
+    s0 = f64x2.add(s0, f64x2.promote_low_f32x4(a));
+    s1 = f64x2.add(s1, f64x2.promote_low_f32x4(upper(a)));
+  }
+  const s = f64x2.add(s0, s1);
+  let sum = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+  for (; i < n; i++) sum += <f64>Mathf.abs(load<f32>(at(x, i)));
+  return sum;
+}
+
+/** Largest absolute value (0 for n = 0); NaN when any value is NaN, as f32x4.max and f32.max propagate it. */
+export function maxAbs(x: usize, n: i32): f32 {
+  let m = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) m = f32x4.max(m, f32x4.abs(v128.load(at(x, i))));
+  let best = Mathf.max(
+    Mathf.max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)),
+    Mathf.max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)),
+  );
+  for (; i < n; i++) best = Mathf.max(best, Mathf.abs(load<f32>(at(x, i))));
+  return best;
 }
 
 /** Byte offset of the h-float row of `base` that entry e's batch row selects. */

@@ -4,7 +4,7 @@ import type { Arena, ColumnBatch } from "./types.js";
 /**
  * Regroups the entries of a mini-batch's rows by column (see ColumnBatch), in the kernels' memory. Keeps
  * one counter per column between calls and resets only the ones a batch touched, so each call costs
- * O(entries) whatever the number of columns.
+ * O(entries) whatever the number of columns. Each build reuses one buffer unless asked to keep its result.
  */
 export class ColumnBatcher {
   private readonly count: Int32Array;
@@ -20,7 +20,6 @@ export class ColumnBatcher {
   }
 
   private allocate(nnz: number): ColumnBatch {
-    this.capacity = nnz;
     const unique = Math.min(nnz, this.count.length);
     const { arena } = this;
     return {
@@ -33,13 +32,20 @@ export class ColumnBatcher {
     };
   }
 
-  /** The entries of `rows` of `csr` grouped by column, columns ascending, rows ascending within. */
-  build(csr: Csr, rows: ArrayLike<number>): ColumnBatch {
+  /**
+   * The entries of `rows` of `csr` grouped by column, columns ascending, rows ascending within. The result
+   * lives until the next build, or for good with `keep` (for batches that are used again and again).
+   */
+  build(csr: Csr, rows: ArrayLike<number>, keep = false): ColumnBatch {
     const { indptr, indices, values } = csr;
     let nnz = 0;
     for (let b = 0; b < rows.length; b++) nnz += indptr[rows[b] + 1] - indptr[rows[b]];
-    if (nnz > this.capacity) this.batch = this.allocate(Math.max(nnz, 2 * this.capacity));
-    const { count, batch } = this;
+    if (!keep && nnz > this.capacity) {
+      this.capacity = Math.max(nnz, 2 * this.capacity);
+      this.batch = this.allocate(this.capacity);
+    }
+    const batch = keep ? this.allocate(nnz) : this.batch;
+    const { count } = this;
     const { cols, start, rowOf, qOf } = batch;
     // Pass 1: give each column seen a slot and count its entries.
     let nUnique = 0;
@@ -53,8 +59,12 @@ export class ColumnBatcher {
         } else count[j]++;
       }
     }
-    // Ascending columns walk the weight rows in memory order.
-    cols.subarray(0, nUnique).sort();
+    // Ascending columns walk the weight rows in memory order. When a batch touches many of the columns,
+    // a scan of the counters is cheaper than sorting.
+    if (nUnique * 16 >= count.length) {
+      let u = 0;
+      for (let j = 0; j < count.length; j++) if (count[j] >= 0) cols[u++] = j;
+    } else cols.subarray(0, nUnique).sort();
     // Slot starts; count[j] becomes the next free position of column j.
     let at = 0;
     for (let u = 0; u < nUnique; u++) {

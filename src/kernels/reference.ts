@@ -293,6 +293,20 @@ export function sumSquares(x: FloatArray, n: number): number {
   return s;
 }
 
+/** Twin of Kernels.sumAbs. */
+export function sumAbs(x: FloatArray, n: number): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += Math.abs(x[i]);
+  return s;
+}
+
+/** Twin of Kernels.maxAbs. */
+export function maxAbs(x: FloatArray, n: number): number {
+  let m = 0;
+  for (let i = 0; i < n; i++) m = Math.max(m, Math.abs(x[i]));
+  return m;
+}
+
 /** Twin of Kernels.encodeColumns. */
 export function encodeColumns(
   out: FloatArray,

@@ -183,6 +183,10 @@ export interface Kernels {
   dotProduct(x: Float32Array, y: Float32Array, n: number): number;
   /** Sum of squares (accumulated in double precision). */
   sumSquares(x: Float32Array, n: number): number;
+  /** Sum of absolute values (accumulated in double precision). */
+  sumAbs(x: Float32Array, n: number): number;
+  /** Largest absolute value: 0 for n = 0, NaN when any value is NaN (so one call also checks finiteness). */
+  maxAbs(x: Float32Array, n: number): number;
 }
 
 /** Allocates the arrays that kernels of one backend can work on. */

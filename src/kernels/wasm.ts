@@ -140,8 +140,8 @@ class WasmKernels implements Kernels {
     return calls.map((c) => this.x[c.fn](...c.args) ?? 0);
   }
 
-  /** Splits n elements into one share per thread (multiples of 4) when n is large enough. */
-  private elementShares(n: number, call: (start: number, count: number) => KernelCall): void {
+  /** Splits n elements into one share per thread (multiples of 4) when n is large enough; the shares' results. */
+  private elementShares(n: number, call: (start: number, count: number) => KernelCall): ArrayLike<number> {
     const t = n >= SPLIT_MIN ? this.threads : 1;
     const share = Math.ceil(n / t / 4) * 4;
     const calls: KernelCall[] = [];
@@ -149,7 +149,7 @@ class WasmKernels implements Kernels {
       const start = Math.min(n, i * share);
       calls.push(call(start, Math.min(n, start + share) - start));
     }
-    this.all(calls);
+    return this.all(calls);
   }
 
   private splitRows(b: RowBatch, h: number): { row: number; entry: number }[] {
@@ -532,11 +532,28 @@ class WasmKernels implements Kernels {
     for (const p of partial) this.addScaled(dHidden, p, 1, size);
     return sse;
   }
+  /** A reduction over shares of n elements: their results added in share order (one answer a thread count). */
+  private sumShares(n: number, call: (start: number, count: number) => KernelCall): number {
+    const parts = this.elementShares(n, call);
+    let sum = 0;
+    for (let i = 0; i < parts.length; i++) sum += parts[i];
+    return sum;
+  }
   dotProduct(x: Float32Array, y: Float32Array, n: number): number {
-    return this.x.dotProduct(ptr(x), ptr(y), n) ?? 0;
+    const [xp, yp] = [ptr(x), ptr(y)];
+    return this.sumShares(n, (s, c) => ({ fn: "dotProduct", args: [xp + 4 * s, yp + 4 * s, c] }));
   }
   sumSquares(x: Float32Array, n: number): number {
-    return this.x.sumSquares(ptr(x), n) ?? 0;
+    return this.dotProduct(x, x, n);
+  }
+  sumAbs(x: Float32Array, n: number): number {
+    const p = ptr(x);
+    return this.sumShares(n, (s, c) => ({ fn: "sumAbs", args: [p + 4 * s, c] }));
+  }
+  maxAbs(x: Float32Array, n: number): number {
+    const p = ptr(x);
+    const parts = this.elementShares(n, (s, c) => ({ fn: "maxAbs", args: [p + 4 * s, c] }));
+    return Math.max(0, ...Array.from(parts));
   }
 }
 

@@ -12,6 +12,14 @@ export function transposeInto(out: Float32Array, a: Float32Array, rows: number, 
 /** Batches of at least this many rows take the column-grouped kernels. */
 const COLUMN_BATCH_MIN = 8;
 
+/**
+ * Whether passes over n rows regroup their entries by column, so that each weight row is read once per
+ * batch (the column-grouped decoder implements these output activations).
+ */
+function groupsByColumn(n: number, output: Activation): output is "identity" | "sigmoid" {
+  return n >= COLUMN_BATCH_MIN && (output === "identity" || output === "sigmoid");
+}
+
 /** Layers of an autoencoder over vectors of `nInputs` ratings. */
 export interface AutoencoderShape {
   nInputs: number;
@@ -302,6 +310,16 @@ export class AutoencoderNetwork {
   }
 
   /**
+   * `rows` of `target` grouped by column in memory of their own, for a batch that accumulateGradients sees
+   * on every pass (its `columns` option); undefined when passes over this many rows do not group by column.
+   */
+  keepColumns(target: Csr, rows: ArrayLike<number>): ColumnBatch | undefined {
+    if (!groupsByColumn(rows.length, this.shape.outputActivation)) return undefined;
+    this.targetColumns ??= new ColumnBatcher(this.backend.arena, this.shape.nInputs);
+    return this.targetColumns.build(target, rows, true);
+  }
+
+  /**
    * One forward and backward pass reconstructing `rows`' entries in `target` (adopted). The encoder reads
    * `input` rows `inputRows` (by default the same ratings; a corrupted copy for denoising). Adds the gradient
    * of scale * (sum of squared errors) to `grads` (which the caller zeroes, or not) and returns that sum.
@@ -310,7 +328,14 @@ export class AutoencoderNetwork {
     target: Csr,
     rows: ArrayLike<number>,
     scale: number,
-    options: { input?: Csr; inputRows?: ArrayLike<number>; dropout?: number; rng?: Rng } = {},
+    options: {
+      input?: Csr;
+      inputRows?: ArrayLike<number>;
+      dropout?: number;
+      rng?: Rng;
+      /** `rows` of `target` already grouped by column (ColumnBatcher.build), for batches seen repeatedly. */
+      columns?: ColumnBatch;
+    } = {},
   ): number {
     const { kernels } = this.backend;
     const { outputActivation } = this.shape;
@@ -322,14 +347,11 @@ export class AutoencoderNetwork {
     this.maskedLayer = -1;
     const n = rows.length;
     const last = this.nLayers - 1;
-    // Batches of many rows regroup their entries by column, so each weight row is read once per batch.
-    const byColumn =
-      n >= COLUMN_BATCH_MIN && (outputActivation === "identity" || outputActivation === "sigmoid");
     let sse: number;
     let inputColumns: ColumnBatch | undefined;
-    if (byColumn) {
+    if (groupsByColumn(n, outputActivation)) {
       this.targetColumns ??= new ColumnBatcher(this.backend.arena, this.shape.nInputs);
-      const targetColumns = this.targetColumns.build(target, rows);
+      const targetColumns = options.columns ?? this.targetColumns.build(target, rows);
       if (input === target && inputRows === rows) inputColumns = targetColumns;
       else {
         this.inputColumns ??= new ColumnBatcher(this.backend.arena, this.shape.nInputs);

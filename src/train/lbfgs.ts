@@ -91,6 +91,10 @@ export class Lbfgs {
     return this.f;
   }
 
+  private maxAbs(a: Float32Array): number {
+    return this.backend.kernels.maxAbs(a, a.length);
+  }
+
   private dot(a: Float32Array, b: Float32Array): number {
     return this.backend.kernels.dotProduct(a, b, a.length);
   }
@@ -111,7 +115,7 @@ export class Lbfgs {
     const n = x.length;
     if (this.iterations === 0) {
       this.f = this.evaluate(x, g);
-      if (maxAbs(g) <= config.toleranceGrad) return "gradient-small";
+      if (this.maxAbs(g) <= config.toleranceGrad) return "gradient-small";
     }
     this.iterations++;
     if (this.iterations > 1) this.remember();
@@ -133,19 +137,19 @@ export class Lbfgs {
     }
     this.prevG.set(g);
     const prevF = this.f;
-    let l1 = 0;
-    for (let i = 0; i < n; i++) l1 += Math.abs(g[i]);
-    const t0 = this.iterations === 1 ? Math.min(1, 1 / l1) * config.lr : config.lr;
+    const t0 =
+      this.iterations === 1 ? Math.min(1, 1 / this.backend.kernels.sumAbs(g, n)) * config.lr : config.lr;
     const gtd = this.dot(g, d);
     if (gtd > -config.toleranceChange) return "no-progress";
-    const { f, t } = this.strongWolfe(t0, gtd);
+    const dNorm = this.maxAbs(d);
+    const { f, t } = this.strongWolfe(t0, gtd, dNorm);
     this.f = f;
     this.t = t;
     this.axpy(x, d, t);
     if (t === this.lastTrial) g.set(this.trialG);
     else this.evaluate(x, g);
-    if (maxAbs(g) <= config.toleranceGrad) return "gradient-small";
-    if (maxAbs(d) * Math.abs(t) <= config.toleranceChange) return "no-progress";
+    if (this.maxAbs(g) <= config.toleranceGrad) return "gradient-small";
+    if (dNorm * Math.abs(t) <= config.toleranceChange) return "no-progress";
     if (Math.abs(this.f - prevF) < config.toleranceChange) return "no-progress";
     return "continue";
   }
@@ -181,12 +185,11 @@ export class Lbfgs {
    * A step length satisfying the strong Wolfe conditions, or the best point found within the budget of
    * maxLineSearchEvals evaluations after the first (PyTorch's counting).
    */
-  private strongWolfe(t0: number, gtd0: number): { f: number; t: number } {
+  private strongWolfe(t0: number, gtd0: number, dNorm: number): { f: number; t: number } {
     const c1 = 1e-4;
     const c2 = 0.9;
     const { maxLineSearchEvals: maxLs, toleranceChange } = this.config;
     const f0 = this.f;
-    const dNorm = maxAbs(this.d);
     let t = t0;
     let [tPrev, fPrev, gtdPrev] = [0, f0, gtd0];
     let cur = this.at(t);
@@ -242,15 +245,6 @@ export class Lbfgs {
     }
     return { f: bracket[low][1], t: bracket[low][0] };
   }
-}
-
-function maxAbs(a: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const v = Math.abs(a[i]);
-    if (v > m) m = v;
-  }
-  return m;
 }
 
 /**

@@ -59,6 +59,8 @@ export interface EpochReport {
   /** RMSE on the validation ratings (clipped predictions), when validation ratings were given. */
   validationRmse?: number;
   seconds: number;
+  /** L-BFGS: objective evaluations (full passes over the ratings) this epoch took. */
+  evaluations?: number;
 }
 
 /**
@@ -125,17 +127,19 @@ export function trainAutoencoder(
 
   for (let epoch = (resume?.epoch ?? 0) + 1; epoch <= config.epochs; epoch++) {
     const epochStart = performance.now();
-    const { trainLoss, done } = step();
+    const { trainLoss, done, evaluations } = step();
     model.weightsChanged();
     // Diverged: a NaN or infinite loss or parameter, or a loss exploded past 100 times the first epoch's.
     const firstLoss = history[0]?.trainLoss ?? trainLoss;
-    if (!Number.isFinite(trainLoss) || trainLoss > EXPLODED * firstLoss || !allFinite(network.params)) {
+    const largest = network.backend.kernels.maxAbs(network.params, network.params.length);
+    if (!Number.isFinite(trainLoss) || trainLoss > EXPLODED * firstLoss || !Number.isFinite(largest)) {
       network.params.set(lastGood);
       model.weightsChanged();
       throw new TrainingDivergedError(epoch, trainLoss);
     }
     lastGood.set(network.params);
     const report: EpochReport = { epoch, trainLoss, seconds: (performance.now() - epochStart) / 1000 };
+    if (evaluations !== undefined) report.evaluations = evaluations;
     if (options.validation) {
       report.validationRmse = ratingMetrics(
         model.predict(options.validation),
@@ -179,16 +183,10 @@ export function trainAutoencoder(
   return { history, bestEpoch, seconds: (performance.now() - started) / 1000, stopped, state, lastParams };
 }
 
-type EpochStep = () => { trainLoss: number; done?: string };
+type EpochStep = () => { trainLoss: number; done?: string; evaluations?: number };
 
 /** A training loss this many times the first epoch's counts as exploded. */
 const EXPLODED = 100;
-
-/** True when no value is NaN or infinite (a plain loop: millions of parameters, every epoch). */
-function allFinite(values: Float32Array): boolean {
-  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
-  return true;
-}
 
 function nonEmptyRows(csr: Csr): number[] {
   const rows: number[] = [];
@@ -285,15 +283,12 @@ function lbfgsEpoch(
   const { network, input, targets } = model;
   const { kernels } = network.backend;
   const chunk = 256;
-  let maxChunkNnz = 0;
-  for (let at = 0; at < rows.length; at += chunk) {
-    const slice = rows.slice(at, at + chunk);
-    maxChunkNnz = Math.max(
-      maxChunkNnz,
-      slice.reduce((n, r) => n + targets.indptr[r + 1] - targets.indptr[r], 0),
-    );
-  }
-  network.reserve(chunk, maxChunkNnz);
+  const chunks: number[][] = [];
+  for (let at = 0; at < rows.length; at += chunk) chunks.push(rows.slice(at, at + chunk));
+  const nnzOf = (slice: number[]) => slice.reduce((n, r) => n + targets.indptr[r + 1] - targets.indptr[r], 0);
+  network.reserve(chunk, Math.max(...chunks.map(nnzOf)));
+  // Every evaluation visits the same chunks: group each one's entries by column once.
+  const columns = input === targets ? chunks.map((c) => network.keepColumns(targets, c)) : [];
   const l2 = config.l2 / nObserved;
   let lastSse = 0;
   const objective = (x: Float32Array, grad: Float32Array): number => {
@@ -301,9 +296,9 @@ function lbfgsEpoch(
     network.syncTiedWeights();
     kernels.fill(network.grads, network.grads.length, 0);
     let sse = 0;
-    for (let at = 0; at < rows.length; at += chunk) {
-      sse += network.accumulateGradients(targets, rows.slice(at, at + chunk), 1 / nObserved, { input });
-    }
+    chunks.forEach((c, i) => {
+      sse += network.accumulateGradients(targets, c, 1 / nObserved, { input, columns: columns[i] });
+    });
     network.foldTiedGradients();
     const penalty = addWeightPenalty(model, l2);
     grad.set(network.grads);
@@ -312,10 +307,12 @@ function lbfgsEpoch(
   };
   const lbfgs = new Lbfgs(lbfgsConfig, network.params, objective, network.backend);
   return () => {
+    const before = lbfgs.evaluations;
     const status = lbfgs.step();
     network.params.set(lbfgs.x);
     network.syncTiedWeights();
     return {
+      evaluations: lbfgs.evaluations - before,
       trainLoss: Math.sqrt(lastSse / nObserved),
       done: status === "continue" ? undefined : `L-BFGS stopped: ${status}`,
     };

@@ -380,4 +380,33 @@ describe("WebAssembly SIMD kernels match the reference", () => {
     expect(results[1]).toEqual(results[0]);
     expect(results[2]).toEqual(results[0]);
   });
+
+  it("reduces vectors (dot, sums, largest magnitude) like the reference on any thread count", () => {
+    // Long enough to be split across threads, with a tail that is not a multiple of the SIMD width.
+    const n = 70_003;
+    const [a, b] = [randomArray(n, rng), randomArray(n, rng)];
+    a[n - 2] = -9.5; // the largest magnitude, in the scalar tail
+    for (const threads of [1, 2, 3]) {
+      const be = createBackend("wasm", threads);
+      try {
+        const [x, y] = [be.arena.f32(n), be.arena.f32(n)];
+        x.set(a);
+        y.set(b);
+        const what = `${threads} threads`;
+        // Double-precision sums in another order: equal to about 1e-15 relative.
+        const near = (got: number, want: number) =>
+          expect(Math.abs(got - want), what).toBeLessThan(1e-12 * Math.abs(want));
+        near(be.kernels.dotProduct(x, y, n), ref.dotProduct(x, y, n));
+        near(be.kernels.sumSquares(x, n), ref.sumSquares(x, n));
+        near(be.kernels.sumAbs(x, n), ref.sumAbs(x, n));
+        expect(be.kernels.maxAbs(x, n), what).toBe(9.5);
+        expect(be.kernels.maxAbs(x, 7), what).toBe(ref.maxAbs(x, 7));
+        expect(be.kernels.dotProduct(x, y, 0), what).toBe(0);
+        x[n - 3] = Number.NaN;
+        expect(be.kernels.maxAbs(x, n), what).toBeNaN();
+      } finally {
+        be.close();
+      }
+    }
+  });
 });
