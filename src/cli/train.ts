@@ -281,6 +281,10 @@ async function runTrain(flags: TrainFlags): Promise<void> {
         seconds: (performance.now() - started) / 1000,
         trainSeconds: result.seconds,
         secondsPerEpoch: result.seconds / epochs,
+        epochSeconds: result.history.map((h) => h.seconds),
+        ...(settings.train.optimizer.kind === "lbfgs"
+          ? { evaluations: result.history.reduce((n, h) => n + (h.evaluations ?? 0), 0) }
+          : {}),
         trainLoss: best.trainLoss,
         validation: validation ? { rmse: best.validationRmse } : null,
         test,
