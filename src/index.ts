@@ -33,6 +33,7 @@ export { barPanels, lineChart, type Series } from "./eval/charts.js";
 export {
   COMPARABLE_MODELS,
   type ComparableModel,
+  measure,
   type RunResult,
   runOne,
   summarize,
@@ -50,13 +51,17 @@ export {
   transposeRatings,
 } from "./model/autoencoder-model.js";
 export {
+  BASELINES,
+  type BaselineKind,
   BIAS_DEFAULTS,
   BiasModel,
+  fitBaseline,
   GlobalMean,
   MatrixFactorization,
   MF_DEFAULTS,
   type Predictor,
 } from "./model/baselines.js";
+export { Blend, type BlendMember, blendWeights, crossValidatedBlendRmse } from "./model/blend.js";
 export { fallbackRating, type RatingMeans, ratingMeans } from "./model/means.js";
 export { type Recommendation, topK } from "./model/recommend.js";
 export {
@@ -76,6 +81,14 @@ export { openRecommender } from "./store/open-recommender.js";
 export { ModelFileError } from "./store/safetensors.js";
 export { TrainingDivergedError } from "./train/errors.js";
 export { type Checkpoint, type FitOutcome, fitModel } from "./train/fit.js";
+export {
+  BLEND_MEMBER_KINDS,
+  BLEND_MEMBERS,
+  BLEND_VALIDATION,
+  type BlendMemberKind,
+  type BlendOutcome,
+  fitBlend,
+} from "./train/fit-blend.js";
 export { Lbfgs, type LbfgsConfig, lbfgsDefaults } from "./train/lbfgs.js";
 export { Optimizer, type OptimizerConfig, optimizerDefaults } from "./train/optimizers.js";
 export {

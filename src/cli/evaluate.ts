@@ -1,18 +1,21 @@
 import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { DATASET_NAMES } from "../data/datasets.js";
+import type { LoadedData } from "../data/load.js";
 import { barPanels } from "../eval/charts.js";
 import {
   COMPARABLE_MODELS,
-  type ComparableModel,
   METRIC_KEYS,
   type MetricKey,
+  measure,
   type RunResult,
   runOne,
   summarize,
 } from "../eval/compare.js";
 import { chartBytes } from "../eval/png.js";
-import { createBackend, type KernelChoice } from "../kernels/index.js";
+import { type Backend, createBackend, type KernelChoice } from "../kernels/index.js";
+import type { Predictor } from "../model/baselines.js";
+import { BLEND_MEMBER_KINDS, BLEND_MEMBERS, type BlendMemberKind, fitBlend } from "../train/fit-blend.js";
 import { ProgressBar } from "../train/progress.js";
 import { intArg, numberArg } from "./options.js";
 import { loadOrDownload } from "./train.js";
@@ -20,6 +23,7 @@ import { loadOrDownload } from "./train.js";
 interface EvaluateFlags {
   dataset: string;
   models: string;
+  blend: string;
   folds?: string;
   split?: string;
   repeats: number;
@@ -62,12 +66,49 @@ const LABELS: Record<MetricKey, (k: number) => string> = {
   testSeconds: () => "test s",
 };
 
+/** The comma-separated names in `list`, each one of `allowed` (else an error naming the flag). */
+function namesFrom<T extends string>(list: string, allowed: readonly T[], flag: string): T[] {
+  const names = list.split(",").map((m) => m.trim());
+  const unknown = names.filter((m) => !(allowed as readonly string[]).includes(m));
+  if (unknown.length > 0)
+    throw new Error(`${flag}: unknown model ${unknown.join(", ")}; choose from ${allowed.join(", ")}`);
+  return names as T[];
+}
+
+/** A model fitted ahead of its run, with the seconds it took. */
+type Prefitted = Map<string, { predictor: Predictor; seconds: number }>;
+
+/** Fits the blend on one split, says what its validation ratings said, and returns it and its members. */
+function fitSplitBlend(
+  data: LoadedData,
+  members: BlendMemberKind[],
+  flags: EvaluateFlags,
+  seed: number,
+  say: (s: string) => void,
+  onMember: (name: BlendMemberKind) => void,
+): { fitted: Prefitted; backend: Backend } {
+  const backend = createBackend(flags.kernels, flags.threads);
+  const started = performance.now();
+  const outcome = fitBlend(data, backend, { members, seed, onMember });
+  const seconds = (performance.now() - started) / 1000;
+  const { blend } = outcome;
+  const weights = blend.members.map((m, i) => `${m.name} ${blend.weights[i + 1].toFixed(3)}`).join(", ");
+  say(
+    `\nblend on ${data.split}: validation RMSE ${outcome.validationRmse.toFixed(4)} (weights cross-validated), ` +
+      `members ${outcome.members.map((m) => `${m.name} ${m.validationRmse.toFixed(4)}`).join(", ")}\n` +
+      `  weights: intercept ${blend.weights[0].toFixed(3)}, ${weights}\n`,
+  );
+  const fitted: Prefitted = new Map([["blend", { predictor: blend, seconds }]]);
+  blend.members.forEach(({ name, predictor }, i) => {
+    fitted.set(name, { predictor, seconds: outcome.members[i].seconds });
+  });
+  return { fitted, backend };
+}
+
 async function runEvaluate(flags: EvaluateFlags): Promise<void> {
   const say = (s: string) => (flags.json ? process.stderr : process.stdout).write(s);
-  const models = flags.models.split(",").map((m) => m.trim());
-  const unknown = models.filter((m) => !(COMPARABLE_MODELS as readonly string[]).includes(m));
-  if (unknown.length > 0)
-    throw new Error(`unknown model ${unknown.join(", ")}: choose from ${COMPARABLE_MODELS.join(", ")}`);
+  const models = namesFrom(flags.models, COMPARABLE_MODELS, "--models");
+  const blendMembers = namesFrom(flags.blend, BLEND_MEMBER_KINDS, "--blend");
   const splits = splitsFrom(flags);
   const ranking = { k: flags.k, threshold: flags.threshold };
   const runs: RunResult[] = [];
@@ -75,19 +116,33 @@ async function runEvaluate(flags: EvaluateFlags): Promise<void> {
   const total = splits.length * models.length;
   for (const { split, seed } of splits) {
     const data = await loadOrDownload({ ...flags, split, seed }, say);
-    for (const model of models as ComparableModel[]) {
-      const backend = createBackend(flags.kernels, flags.threads);
-      try {
-        runs.push(runOne(model, data, backend, ranking, seed));
-      } finally {
-        backend.close();
+    // The blend's members are the very models their own rows measure, so they are fitted once.
+    const fitting = (name: string) =>
+      bar.update({ done: runs.length, total, fields: { [`blend ${split}`]: `fitting ${name}` } });
+    const blended = models.includes("blend")
+      ? fitSplitBlend(data, blendMembers, flags, seed, say, fitting)
+      : undefined;
+    try {
+      for (const model of models) {
+        const prefitted = blended?.fitted.get(model);
+        if (prefitted) runs.push(measure(model, prefitted.predictor, data, ranking, prefitted.seconds));
+        else {
+          const backend = createBackend(flags.kernels, flags.threads);
+          try {
+            runs.push(runOne(model, data, backend, ranking, seed));
+          } finally {
+            backend.close();
+          }
+        }
+        const last = runs[runs.length - 1];
+        bar.update({
+          done: runs.length,
+          total,
+          fields: { [`${model} ${split}`]: `RMSE ${last.rmse.toFixed(4)}` },
+        });
       }
-      const last = runs[runs.length - 1];
-      bar.update({
-        done: runs.length,
-        total,
-        fields: { [`${model} ${split}`]: `RMSE ${last.rmse.toFixed(4)}` },
-      });
+    } finally {
+      blended?.backend.close();
     }
   }
   const table = summarize(runs);
@@ -142,6 +197,11 @@ export function registerEvaluate(program: Command): void {
       `comma-separated, from ${COMPARABLE_MODELS.join(", ")}`,
       COMPARABLE_MODELS.join(","),
     )
+    .option(
+      "--blend <list>",
+      `the models the blend combines, from ${BLEND_MEMBER_KINDS.join(", ")}`,
+      BLEND_MEMBERS.join(","),
+    )
     .option("--folds <folds>", "ML-100K folds: u1..u5, or a list such as u1,u2")
     .option("--split <split>", "a random split to repeat instead of folds (default ratio:0.9)")
     .option("--repeats <n>", "how many seeds of --split", intArg(1), 5)
@@ -164,10 +224,15 @@ all movies a user did not rate in training, Precision, Recall, NDCG, MAP, hit ra
 ratings >= --threshold are relevant; users with none are skipped) and catalogue coverage.
 Baselines: mean (global mean), bias (user and item biases, ALS), mf (biased matrix factorisation by SGD
 with Surprise's SVD settings).
+blend: a linear blend of the --blend models. Each is trained without the 5% validation ratings, the
+blend's weights (and an intercept) are fit by least squares to their predictions for those ratings, and
+each member is then kept as trained on every training rating. Members that are also in --models are
+fitted once and measured in their own rows too.
 
 Examples:
   aerec evaluate --dataset ml-100k --models sae,autorec-i,mf,bias,mean --folds u1..u5 --plot compare.svg
-  aerec evaluate --dataset ml-1m --split ratio:0.9 --repeats 5 --csv runs.csv`,
+  aerec evaluate --dataset ml-1m --split ratio:0.9 --repeats 5 --csv runs.csv
+  aerec evaluate --models autorec-i,blend --blend autorec-i,deep-ae,mf --folds u1`,
     )
     .action((opts: EvaluateFlags) => runEvaluate(opts));
 }

@@ -1,13 +1,17 @@
 import type { LoadedData } from "../data/load.js";
 import type { Backend } from "../kernels/index.js";
-import { BiasModel, GlobalMean, MatrixFactorization, type Predictor } from "../model/baselines.js";
+import { BASELINES, type BaselineKind, fitBaseline, type Predictor } from "../model/baselines.js";
 import { fitModel } from "../train/fit.js";
+import { fitBlend } from "../train/fit-blend.js";
 import { MODEL_DEFAULTS, MODEL_KINDS, type ModelKind } from "../train/presets.js";
 import { type RatingMetrics, ratingMetrics } from "./metrics.js";
 import { evaluateRanking, type RankingMetrics, type RankingOptions } from "./ranking.js";
 
-/** Every model `aerec evaluate` can compare: the autoencoders with their defaults, and three baselines. */
-export const COMPARABLE_MODELS = [...MODEL_KINDS, "mf", "bias", "mean"] as const;
+/**
+ * Every model `aerec evaluate` can compare: the autoencoders with their defaults, three baselines, and a
+ * blend of several of them.
+ */
+export const COMPARABLE_MODELS = [...MODEL_KINDS, ...BASELINES, "blend"] as const;
 /** One of COMPARABLE_MODELS. */
 export type ComparableModel = (typeof COMPARABLE_MODELS)[number];
 
@@ -43,24 +47,22 @@ export function fitComparable(
   backend: Backend,
   seed: number,
 ): Predictor {
-  if (model === "mean") return new GlobalMean(data.train, data.scale);
-  if (model === "bias") return new BiasModel(data.train, data.scale);
-  if (model === "mf") return new MatrixFactorization(data.train, data.scale);
+  if (model === "blend") return fitBlend(data, backend, { seed }).blend;
+  if ((BASELINES as readonly string[]).includes(model))
+    return fitBaseline(model as BaselineKind, data.train, data.scale);
   const settings = MODEL_DEFAULTS[model as ModelKind];
   return fitModel(data, { ...settings, train: { ...settings.train, seed } }, backend).model;
 }
 
-/** Fits `model` on the split's training ratings and measures rating and ranking metrics on its test ratings. */
-export function runOne(
+/** Rating and ranking metrics of a fitted `predictor` on the split's test ratings. */
+export function measure(
   model: ComparableModel,
+  predictor: Predictor,
   data: LoadedData,
-  backend: Backend,
   ranking: RankingOptions,
-  seed: number,
+  fitSeconds: number,
 ): RunResult {
   const started = performance.now();
-  const predictor = fitComparable(model, data, backend, seed);
-  const fitted = performance.now();
   const rating = ratingMetrics(predictor.predict(data.test), data.test.values);
   const { users: _users, ...rankingResult } = evaluateRanking(
     (u) => predictor.scoreAll(u),
@@ -73,9 +75,22 @@ export function runOne(
     split: data.split,
     ...rating,
     ...rankingResult,
-    fitSeconds: (fitted - started) / 1000,
-    testSeconds: (performance.now() - fitted) / 1000,
+    fitSeconds,
+    testSeconds: (performance.now() - started) / 1000,
   };
+}
+
+/** Fits `model` on the split's training ratings and measures rating and ranking metrics on its test ratings. */
+export function runOne(
+  model: ComparableModel,
+  data: LoadedData,
+  backend: Backend,
+  ranking: RankingOptions,
+  seed: number,
+): RunResult {
+  const started = performance.now();
+  const predictor = fitComparable(model, data, backend, seed);
+  return measure(model, predictor, data, ranking, (performance.now() - started) / 1000);
 }
 
 /** Mean and sample standard deviation of one metric over splits. */

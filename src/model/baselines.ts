@@ -171,3 +171,15 @@ export class MatrixFactorization implements Predictor {
     return Float32Array.from({ length: this.train.nItems }, (_, i) => this.raw(user, i));
   }
 }
+
+/** The baseline models by name. */
+export const BASELINES = ["mf", "bias", "mean"] as const;
+/** One of BASELINES. */
+export type BaselineKind = (typeof BASELINES)[number];
+
+/** Fits baseline `kind` on `train` with its defaults. */
+export function fitBaseline(kind: BaselineKind, train: Ratings, scale: RatingScale): Predictor {
+  if (kind === "mf") return new MatrixFactorization(train, scale);
+  if (kind === "bias") return new BiasModel(train, scale);
+  return new GlobalMean(train, scale);
+}

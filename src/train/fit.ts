@@ -25,6 +25,11 @@ export interface FitOutcome {
   /** The ratings the model was trained on (training minus validation). */
   fit: Ratings;
   validation?: Ratings;
+  /**
+   * The early-stopped model's predictions for the validation ratings, made before any model read them (so
+   * they can judge or blend models honestly).
+   */
+  validationPredictions?: Float32Array;
 }
 
 /**
@@ -54,6 +59,7 @@ export function fitModel(
   } else model.network.initialize(seed);
   const result = trainAutoencoder(model, settings.train, { validation, onEpoch, resume: resume?.state });
   if (!validation) return { model, result, fit };
+  const validationPredictions = model.predict(validation);
   if (settings.refit) {
     // The validation ratings chose the epoch count; now train again on every training rating for as long.
     const full = new AutoencoderModel(settings.model, data.train, data.scale, backend);
@@ -64,8 +70,9 @@ export function fitModel(
       result: { ...result, seconds: result.seconds + again.seconds, refitSeconds: again.seconds },
       fit,
       validation,
+      validationPredictions,
     };
   }
   model.useRatings(data.train);
-  return { model, result, fit, validation };
+  return { model, result, fit, validation, validationPredictions };
 }

@@ -128,14 +128,25 @@ describe("aerec train", () => {
         "--dataset",
         "synthetic:users=120,items=50,ratings=3000,min=10",
         "--models",
-        "sae,mf,bias,mean",
+        "sae,mf,bias,mean,blend",
+        "--blend",
+        "sae,mf,bias",
       ],
       ...["--split", "ratio:0.8", "--repeats", "2", "-k", "5", "--csv", csv, "--plot", plot, "--json"],
     ]);
     expect(code, stderr).toBe(0);
     const result = lastJson(stdout);
-    expect(result.runs).toHaveLength(8);
-    expect(result.summary.map((s: { model: string }) => s.model)).toEqual(["sae", "mf", "bias", "mean"]);
+    expect(result.runs).toHaveLength(10);
+    expect(result.summary.map((s: { model: string }) => s.model)).toEqual([
+      "sae",
+      "mf",
+      "bias",
+      "mean",
+      "blend",
+    ]);
+    expect(stderr).toMatch(
+      /blend on ratio:0\.8: validation RMSE \d\.\d{4} .*members sae \d\.\d{4}, mf .*\n {2}weights: intercept -?\d\.\d{3}, sae /,
+    );
     const mean = result.summary.find((s: { model: string }) => s.model === "mean");
     const bias = result.summary.find((s: { model: string }) => s.model === "bias");
     expect(bias.metrics.rmse.mean).toBeLessThan(mean.metrics.rmse.mean);
@@ -144,6 +155,12 @@ describe("aerec train", () => {
       "model,split,rmse,mae,precision,recall,ndcg,map,hitRate,mrr,coverage,fitSeconds,testSeconds",
     );
     expect(await readFile(plot, "utf8")).toMatch(/^<svg[\s\S]*NDCG@5[\s\S]*<\/svg>\n$/);
+  });
+
+  it("evaluate names the flag of an unknown model", async () => {
+    const { code, stderr } = await aerec(["evaluate", "--models", "blend", "--blend", "autorec-i,svd"]);
+    expect(code).not.toBe(0);
+    expect(stderr).toMatch(/--blend: unknown model svd; choose from sae, autorec-i, .*mean/);
   });
 
   it("train --plot writes the training curve as SVG or PNG", async () => {

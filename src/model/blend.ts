@@ -1,0 +1,123 @@
+import type { RatingScale } from "../data/datasets.js";
+import type { Ratings } from "../data/ratings.js";
+import type { Predictor } from "./baselines.js";
+
+/** A model inside a blend, with its name. */
+export interface BlendMember {
+  name: string;
+  predictor: Predictor;
+}
+
+/**
+ * A linear blend of models (as in the Netflix Prize ensembles): intercept + sum of weight_m * prediction_m,
+ * clipped to the rating scale. The weights come from blendWeights on ratings none of the members was
+ * trained on.
+ */
+export class Blend implements Predictor {
+  constructor(
+    readonly members: BlendMember[],
+    /** The intercept, then one weight per member. */
+    readonly weights: Float64Array,
+    readonly scale: RatingScale,
+  ) {
+    if (weights.length !== members.length + 1)
+      throw new Error(`a blend of ${members.length} models needs ${members.length + 1} weights`);
+  }
+
+  get train(): Ratings {
+    return this.members[0].predictor.train;
+  }
+
+  predict(pairs: Ratings): Float32Array {
+    const parts = this.members.map((m) => m.predictor.predict(pairs));
+    const out = combine(this.weights, parts, pairs.size);
+    const { min, max } = this.scale;
+    for (let i = 0; i < out.length; i++) out[i] = Math.min(max, Math.max(min, out[i]));
+    return out;
+  }
+
+  scoreAll(user: number): Float32Array {
+    const parts = this.members.map((m) => m.predictor.scoreAll(user));
+    return combine(this.weights, parts, this.train.nItems);
+  }
+}
+
+/** weights[0] + sum of weights[m + 1] * parts[m], element-wise over n. */
+function combine(weights: ArrayLike<number>, parts: ArrayLike<number>[], n: number): Float32Array {
+  const out = new Float32Array(n).fill(weights[0]);
+  parts.forEach((p, m) => {
+    for (let i = 0; i < n; i++) out[i] += weights[m + 1] * p[i];
+  });
+  return out;
+}
+
+/**
+ * Least-squares blend weights, the intercept first: minimise the squared error of intercept + sum of w_m *
+ * predictions[m][i] against targets[i] over the rows in `rows` (default all). A tiny ridge keeps the
+ * solution defined when members predict alike.
+ */
+export function blendWeights(
+  predictions: ArrayLike<number>[],
+  targets: ArrayLike<number>,
+  rows?: ArrayLike<number>,
+): Float64Array {
+  const k = predictions.length + 1;
+  const n = rows ? rows.length : targets.length;
+  // Normal equations A w = b, with x = (1, predictions...).
+  const a = Array.from({ length: k }, () => new Float64Array(k + 1));
+  const x = new Float64Array(k);
+  x[0] = 1;
+  for (let r = 0; r < n; r++) {
+    const i = rows ? rows[r] : r;
+    for (let m = 1; m < k; m++) x[m] = predictions[m - 1][i];
+    for (let p = 0; p < k; p++) {
+      for (let q = 0; q < k; q++) a[p][q] += x[p] * x[q];
+      a[p][k] += x[p] * targets[i];
+    }
+  }
+  for (let m = 1; m < k; m++) a[m][m] += 1e-9 * n;
+  return solve(a);
+}
+
+/** Solves the k x (k+1) augmented system by Gaussian elimination with partial pivoting. */
+function solve(a: Float64Array[]): Float64Array {
+  const k = a.length;
+  for (let c = 0; c < k; c++) {
+    let pivot = c;
+    for (let r = c + 1; r < k; r++) if (Math.abs(a[r][c]) > Math.abs(a[pivot][c])) pivot = r;
+    [a[c], a[pivot]] = [a[pivot], a[c]];
+    if (a[c][c] === 0) throw new Error("the blend's members are degenerate: no unique weights");
+    for (let r = 0; r < k; r++) {
+      if (r === c) continue;
+      const f = a[r][c] / a[c][c];
+      for (let q = c; q <= k; q++) a[r][q] -= f * a[c][q];
+    }
+  }
+  return Float64Array.from(a, (row, c) => row[k] / row[c]);
+}
+
+/**
+ * RMSE of blending measured honestly on the same ratings: in each of `folds` folds, the weights are fit on
+ * the other folds and judged on this one (clipped to the scale), so the figure is not flattered by the fit.
+ */
+export function crossValidatedBlendRmse(
+  predictions: ArrayLike<number>[],
+  targets: ArrayLike<number>,
+  scale: RatingScale,
+  folds = 5,
+): number {
+  const n = targets.length;
+  let sse = 0;
+  for (let f = 0; f < folds; f++) {
+    const train: number[] = [];
+    const held: number[] = [];
+    for (let i = 0; i < n; i++) (i % folds === f ? held : train).push(i);
+    const w = blendWeights(predictions, targets, train);
+    for (const i of held) {
+      let p = w[0];
+      for (let m = 0; m < predictions.length; m++) p += w[m + 1] * predictions[m][i];
+      sse += (Math.min(scale.max, Math.max(scale.min, p)) - targets[i]) ** 2;
+    }
+  }
+  return Math.sqrt(sse / n);
+}
