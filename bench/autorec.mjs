@@ -140,13 +140,21 @@ for (const r of rows) {
   console.log(cells.map((c, i) => (i < 2 ? c.padEnd(header[i][1]) : c.padStart(header[i][1]))).join(" "));
 }
 const perIteration = (run) => (run.evaluations / Number(values.epochs)).toFixed(1);
+const perEvaluation = (run) => (run.secondsPerEpoch * Number(values.epochs)) / run.evaluations;
 const lbfgsRows = rows.filter((r) => r.optimizer === "lbfgs");
 console.log(
   `Objective evaluations per L-BFGS iteration (same strong-Wolfe line search), PyTorch / aerec: ` +
     `${lbfgsRows.map((r) => `${perIteration(r.peer)} / ${perIteration(r.ours)}`).join(" and ")}. ` +
     "PyTorch's step() evaluates\nthe objective at its start again, where aerec keeps the line search's last value and gradient. " +
-    "Run seconds are whole\nprocesses: loading, building, training, testing.",
+    "Per evaluation (mean):\n" +
+    lbfgsRows
+      .map((r) => {
+        const [peer, ours] = [perEvaluation(r.peer), perEvaluation(r.ours)];
+        return `  ${r.dataset}: PyTorch ${peer.toFixed(3)} s, aerec ${ours.toFixed(3)} s, ${(peer / ours).toFixed(1)}x`;
+      })
+      .join("\n"),
 );
+console.log("Run seconds are whole processes: loading, building, training, testing.");
 console.log(
   "GFLOP/s counts the sparse products and the optimizer; the 128-bit WebAssembly SIMD peak of one core is\n" +
     "about 4 lanes x 2 (separate multiply and add) x 2 ports x clock, ~48 GFLOP/s at 3 GHz, per thread.",
