@@ -55,6 +55,8 @@ describe("aerec train", () => {
     expect(summary).toMatchObject({ model: "sae", nTrain: 5400, nTest: 600, epochs: 8 });
     for (const key of ["rmse", "mae", "tutorialLoss"]) expect(summary.test[key]).toBeGreaterThan(0);
     expect(summary.seconds).toBeGreaterThan(0);
+    expect(summary.epochSeconds).toHaveLength(8);
+    expect(summary.evaluations).toBeUndefined();
     expect(stderr).toMatch(/epoch +8\/8/);
     const loaded = await loadModel(file, createBackend());
     expect(loaded.header.metrics).toMatchObject({ test: { rmse: summary.test.rmse } });
@@ -96,10 +98,13 @@ describe("aerec train", () => {
       "--json",
     ]);
     expect(autorec.code, autorec.stderr).toBe(0);
-    expect(lastJson(autorec.stdout)).toMatchObject({
+    const lbfgsRun = lastJson(autorec.stdout);
+    expect(lbfgsRun).toMatchObject({
       model: "autorec-i",
       settings: { train: { optimizer: { kind: "lbfgs" } } },
     });
+    // At least one objective evaluation per iteration of the early-stopped run.
+    expect(lbfgsRun.evaluations).toBeGreaterThanOrEqual(lbfgsRun.epochSeconds.length);
     const tune = await aerec([
       "tune",
       ...data,
