@@ -1,11 +1,12 @@
 """A dense PyTorch I-AutoRec, the usual way to write it, as the peer of aerec's sparse autorec-i.
 
 Usage: python bench/peers/autorec.py RATINGS_FILE [--optimizer adam|lbfgs] [--epochs 3] [--hidden 500]
-       [--batch-size 256] [--threads 2] [--lr 0.001] [--lam 1.0]
+       [--batch-size 256] [--threads 2] [--lr 0.001] [--lam 1.0] [--input-offset 0]
 
 RATINGS_FILE holds `user item rating` lines (0-based dense indices, tab-separated) for training; the first
 line is `nUsers nItems`. Each movie's vector of user ratings is one row of a dense items x users matrix;
-the loss is the squared error over observed entries plus lam/2 * (|W1|^2 + |W2|^2), divided by the number
+the encoder reads each observed rating plus --input-offset (aerec's autorec-i default is 15); the loss
+is the squared error over observed entries plus lam/2 * (|W1|^2 + |W2|^2), divided by the number
 of observed ratings (the same objective aerec minimises), optimised by Adam on mini-batches of movies, or
 by full-batch L-BFGS with a strong-Wolfe line search (one iteration an epoch), as the AutoRec authors did.
 Prints one JSON summary (seconds per epoch, peak memory) as the last line.
@@ -29,6 +30,7 @@ parser.add_argument("--batch-size", type=int, default=256)
 parser.add_argument("--threads", type=int, default=2)
 parser.add_argument("--lr", type=float, default=0.001)
 parser.add_argument("--lam", type=float, default=1.0)
+parser.add_argument("--input-offset", type=float, default=0.0)
 args = parser.parse_args()
 torch.set_num_threads(args.threads)
 torch.manual_seed(0)
@@ -41,6 +43,7 @@ R = torch.zeros(n_items, n_users)
 R[items, users] = torch.from_numpy(values)
 M = (R > 0).float()
 n_observed = float(M.sum())
+X = R + args.input_offset * M if args.input_offset else R
 
 model = nn.Sequential(nn.Linear(n_users, args.hidden), nn.Sigmoid(), nn.Linear(args.hidden, n_users))
 weights = [model[0].weight, model[2].weight]
@@ -55,9 +58,9 @@ def adam_epoch(optimizer):
     sse = 0.0
     for start in range(0, n_items, args.batch_size):
         idx = order[start : start + args.batch_size]
-        x, m = R[idx], M[idx]
+        x, r, m = X[idx], R[idx], M[idx]
         optimizer.zero_grad()
-        err = ((model(x) - x) * m).pow(2).sum()
+        err = ((model(x) - r) * m).pow(2).sum()
         loss = err / float(m.sum()) + penalty()
         loss.backward()
         optimizer.step()
@@ -70,7 +73,7 @@ def lbfgs_epoch(optimizer):
 
     def closure():
         optimizer.zero_grad()
-        err = ((model(R) - R) * M).pow(2).sum()
+        err = ((model(X) - R) * M).pow(2).sum()
         loss = err / n_observed + penalty()
         loss.backward()
         sse[0] = float(err)

@@ -44,6 +44,7 @@ export interface SettingFlags {
   centered?: boolean;
   refit?: boolean;
   inputScaling?: string;
+  inputOffset?: number;
   refeed?: boolean;
   tied?: boolean;
 }
@@ -120,6 +121,7 @@ export function settingsFrom(flags: SettingFlags): ModelSettings {
       centered: flags.centered ?? base.model.centered,
       tied: flags.tied ?? base.model.tied,
       inputScaling: (flags.inputScaling as InputScaling | undefined) ?? base.model.inputScaling,
+      inputOffset: flags.inputOffset ?? base.model.inputOffset,
     },
     validation: flags.validation ?? base.validation,
     refit: flags.refit ?? base.refit,
@@ -148,7 +150,8 @@ export function describeSettings(kind: string, settings: ModelSettings, nInputs:
     `${train.l2 ? ` lambda ${train.l2}` : ""}${opt.kind === "lbfgs" ? " (full batch)" : `, batch ${train.batchSize}`}` +
     `${train.codeDropout ? `, code dropout ${train.codeDropout}` : ""}` +
     `${train.inputDropout ? `, input dropout ${train.inputDropout}` : ""}${train.refeed ? ", dense re-feeding" : ""}` +
-    `${model.inputScaling !== "none" ? `, inputs ${model.inputScaling}` : ""}${model.centered ? ", centred" : ""}` +
+    `${model.inputScaling !== "none" ? `, inputs ${model.inputScaling}` : ""}` +
+    `${model.inputOffset ? `, input offset ${model.inputOffset}` : ""}${model.centered ? ", centred" : ""}` +
     `${train.resetGradients ? "" : ", gradients accumulated (the tutorial's)"}`
   );
 }
@@ -346,6 +349,11 @@ export function addSettingOptions(command: Command): Command {
     .option(
       "--input-scaling <kind>",
       "none, or inverse-sqrt-count (each input row divided by the root of its count)",
+    )
+    .option(
+      "--input-offset <c>",
+      'added to every rating the encoder reads, so that "rated" counts apart from the rating (0: none)',
+      numberArg(0),
     )
     .option("--tied", "constrained decoder: each decoder layer is the transpose of its mirror encoder layer")
     .option("--refeed", "dense re-feeding: a second step on each batch's own reconstruction")

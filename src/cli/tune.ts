@@ -22,6 +22,7 @@ interface TuneFlags extends SettingFlags {
   lambdas?: number[];
   hiddens?: number[][];
   lrs?: number[];
+  inputOffsets?: number[];
   random?: number;
   json?: boolean;
 }
@@ -31,6 +32,7 @@ interface Trial {
   lambda?: number;
   hidden?: number[];
   lr?: number;
+  inputOffset?: number;
   validationRmse: number;
   bestEpoch: number;
   seconds: number;
@@ -44,7 +46,10 @@ function grid(flags: TuneFlags): Omit<Trial, "validationRmse" | "bestEpoch" | "s
   const points: Omit<Trial, "validationRmse" | "bestEpoch" | "seconds">[] = [];
   for (const lambda of flags.lambdas ?? [undefined]) {
     for (const hidden of flags.hiddens ?? [undefined]) {
-      for (const lr of flags.lrs ?? [undefined]) points.push({ lambda, hidden, lr });
+      for (const lr of flags.lrs ?? [undefined]) {
+        for (const inputOffset of flags.inputOffsets ?? [undefined])
+          points.push({ lambda, hidden, lr, inputOffset });
+      }
     }
   }
   return points;
@@ -76,6 +81,7 @@ async function runTune(flags: TuneFlags): Promise<void> {
       lambda: point.lambda ?? flags.lambda,
       hidden: point.hidden ?? flags.hidden,
       lr: point.lr ?? flags.lr,
+      inputOffset: point.inputOffset ?? flags.inputOffset,
     });
     const backend = createBackend(flags.kernels, flags.threads);
     try {
@@ -99,12 +105,13 @@ async function runTune(flags: TuneFlags): Promise<void> {
   trials.sort((a, b) => a.validationRmse - b.validationRmse);
   say(`\n${describeSettings(flags.model, base, nInputs)}\n`);
   say(
-    `${"lambda".padStart(8)} ${"hidden".padStart(12)} ${"lr".padStart(8)} ${"val RMSE".padStart(9)} ${"epoch".padStart(6)} ${"seconds".padStart(8)}\n`,
+    `${"lambda".padStart(8)} ${"hidden".padStart(12)} ${"lr".padStart(8)} ${"offset".padStart(7)} ${"val RMSE".padStart(9)} ${"epoch".padStart(6)} ${"seconds".padStart(8)}\n`,
   );
   for (const t of trials) {
     say(
       `${String(t.lambda ?? base.train.l2).padStart(8)} ${(t.hidden ?? base.model.hidden).join(",").padStart(12)} ` +
-        `${String(t.lr ?? base.train.optimizer.lr).padStart(8)} ${t.validationRmse.toFixed(4).padStart(9)} ` +
+        `${String(t.lr ?? base.train.optimizer.lr).padStart(8)} ` +
+        `${String(t.inputOffset ?? base.model.inputOffset ?? 0).padStart(7)} ${t.validationRmse.toFixed(4).padStart(9)} ` +
         `${String(t.bestEpoch).padStart(6)} ${t.seconds.toFixed(1).padStart(8)}\n`,
     );
   }
@@ -113,6 +120,7 @@ async function runTune(flags: TuneFlags): Promise<void> {
     ...(best.lambda !== undefined ? ["--lambda", best.lambda] : []),
     ...(best.hidden ? ["--hidden", best.hidden.join(",")] : []),
     ...(best.lr !== undefined ? ["--lr", best.lr] : []),
+    ...(best.inputOffset !== undefined ? ["--input-offset", best.inputOffset] : []),
   ];
   say(
     `best on validation: aerec train --model ${flags.model} --dataset ${data.dataset} --split ${data.split} ${args.join(" ")}\n`,
@@ -136,6 +144,7 @@ export function registerTune(program: Command): void {
       hiddenList,
     )
     .option("--lrs <list>", "learning rates to try, e.g. 0.001,0.003", numberList)
+    .option("--input-offsets <list>", "input offsets to try, e.g. 0,5,15", numberList)
     .option("--random <n>", "try only n settings drawn at random from the grid", (t) => Number(t))
     .option("--json", "print every trial as JSON on the last line of stdout")
     .addHelpText(

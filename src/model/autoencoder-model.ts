@@ -29,6 +29,12 @@ export interface AutoencoderConfig {
    * outputs), so that an unobserved input, fed as 0, stands for an average rating rather than for 0 stars.
    */
   centered: boolean;
+  /**
+   * Added to every observed rating the encoder reads (after centering, before scaling); absent or 0 feeds
+   * the ratings as they are. Unobserved inputs stay 0, so an offset well above the rating scale lets the
+   * first layer weigh "rated this movie" apart from the rating given (the targets are never offset).
+   */
+  inputOffset?: number;
   /** Tie each decoder layer to its mirror encoder layer (see AutoencoderShape.tied). */
   tied?: boolean;
 }
@@ -61,7 +67,7 @@ export class AutoencoderModel {
   readonly network: AutoencoderNetwork;
   /** The training ratings by row, in the network's memory: the reconstruction targets. */
   targets!: Csr;
-  /** What the encoder reads: `targets`, each row scaled as `config.inputScaling` says. */
+  /** What the encoder reads: `targets` offset and scaled as `config.inputOffset` and `inputScaling` say. */
   input!: Csr;
   /** The training ratings (users x movies). */
   train!: Ratings;
@@ -112,9 +118,21 @@ export class AutoencoderModel {
     const raw = this.oriented(ratings).byUser();
     const csr = this.offset === 0 ? raw : { ...raw, values: raw.values.map((v) => v - this.offset) };
     this.targets = this.network.adopt(csr);
-    this.input = this.config.inputScaling === "none" ? this.targets : this.network.adopt(scaleRows(csr));
+    this.input = this.encoderInput(csr);
     this.means = ratingMeans(ratings);
     this.itemCodes = undefined;
+  }
+
+  /** The encoder's view of the (centred) ratings `csr`: `targets` itself when the config changes nothing. */
+  private encoderInput(csr: Csr): Csr {
+    const shift = this.config.inputOffset ?? 0;
+    if (shift === 0 && this.config.inputScaling === "none") return this.targets;
+    const shifted = shift === 0 ? csr : { ...csr, values: csr.values.map((v) => v + shift) };
+    const { values } = this.config.inputScaling === "none" ? shifted : scaleRows(shifted);
+    // The same entries as the targets with other values: only the values need memory of their own.
+    const adopted = this.network.backend.arena.f32(values.length);
+    adopted.set(values);
+    return { ...this.targets, values: adopted };
   }
 
   /** Call after changing the weights, so that cached codes are recomputed. */
@@ -205,11 +223,12 @@ export class AutoencoderModel {
     if (this.config.orientation === "user") {
       const order = Array.from({ length: n }, (_, k) => k).sort((a, b) => items[a] - items[b]);
       const factor = this.config.inputScaling === "inverse-sqrt-count" ? 1 / Math.sqrt(n) : 1;
+      const shift = this.config.inputOffset ?? 0;
       const input = this.newUserInput(n);
       input.indptr[1] = n;
       order.forEach((k, q) => {
         input.indices[q] = items[k];
-        input.values[q] = (values[k] - this.offset) * factor;
+        input.values[q] = (values[k] - this.offset + shift) * factor;
       });
       this.network.encode(input, [0]);
       return this.network.decodeAll().map((x) => x + this.offset);

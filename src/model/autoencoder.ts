@@ -335,6 +335,8 @@ export class AutoencoderNetwork {
       rng?: Rng;
       /** `rows` of `target` already grouped by column (ColumnBatcher.build), for batches seen repeatedly. */
       columns?: ColumnBatch;
+      /** The same for `inputRows` of `input`, when the input is not the target. */
+      inputColumns?: ColumnBatch;
     } = {},
   ): number {
     const { kernels } = this.backend;
@@ -353,6 +355,7 @@ export class AutoencoderNetwork {
       this.targetColumns ??= new ColumnBatcher(this.backend.arena, this.shape.nInputs);
       const targetColumns = options.columns ?? this.targetColumns.build(target, rows);
       if (input === target && inputRows === rows) inputColumns = targetColumns;
+      else if (options.inputColumns) inputColumns = options.inputColumns;
       else {
         this.inputColumns ??= new ColumnBatcher(this.backend.arena, this.shape.nInputs);
         inputColumns = this.inputColumns.build(input, inputRows);

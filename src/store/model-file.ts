@@ -25,6 +25,7 @@ const headerSchema = z.object({
     outputActivation: z.enum(ACTIVATION_NAMES),
     inputScaling: z.enum(["none", "inverse-sqrt-count"]),
     centered: z.boolean(),
+    inputOffset: z.number().nonnegative().optional(),
     tied: z.boolean().optional(),
   }),
   offset: z.number(),

@@ -107,6 +107,8 @@ export function trainAutoencoder(
   const { resume } = options;
   if (resume && config.optimizer.kind === "lbfgs")
     throw new Error("resuming works with adam, rmsprop and sgd, not lbfgs");
+  if (config.refeed && model.config.inputOffset)
+    throw new Error("dense re-feeding reads outputs back as inputs, which takes no input offset: drop one");
   const rng = resume ? Rng.fromState(resume.rng) : new Rng(config.seed);
   const minibatch =
     config.optimizer.kind === "lbfgs"
@@ -288,7 +290,8 @@ function lbfgsEpoch(
   const nnzOf = (slice: number[]) => slice.reduce((n, r) => n + targets.indptr[r + 1] - targets.indptr[r], 0);
   network.reserve(chunk, Math.max(...chunks.map(nnzOf)));
   // Every evaluation visits the same chunks: group each one's entries by column once.
-  const columns = input === targets ? chunks.map((c) => network.keepColumns(targets, c)) : [];
+  const columns = chunks.map((c) => network.keepColumns(targets, c));
+  const inputColumns = input === targets ? columns : chunks.map((c) => network.keepColumns(input, c));
   const l2 = config.l2 / nObserved;
   let lastSse = 0;
   const objective = (x: Float32Array, grad: Float32Array): number => {
@@ -297,7 +300,11 @@ function lbfgsEpoch(
     kernels.fill(network.grads, network.grads.length, 0);
     let sse = 0;
     chunks.forEach((c, i) => {
-      sse += network.accumulateGradients(targets, c, 1 / nObserved, { input, columns: columns[i] });
+      sse += network.accumulateGradients(targets, c, 1 / nObserved, {
+        input,
+        columns: columns[i],
+        inputColumns: inputColumns[i],
+      });
     });
     network.foldTiedGradients();
     const penalty = addWeightPenalty(model, l2);

@@ -101,7 +101,7 @@ describe("aerec train", () => {
     const lbfgsRun = lastJson(autorec.stdout);
     expect(lbfgsRun).toMatchObject({
       model: "autorec-i",
-      settings: { train: { optimizer: { kind: "lbfgs" } } },
+      settings: { model: { inputOffset: 15 }, train: { optimizer: { kind: "lbfgs" } } },
     });
     // At least one objective evaluation per iteration of the early-stopped run.
     expect(lbfgsRun.evaluations).toBeGreaterThanOrEqual(lbfgsRun.epochSeconds.length);
@@ -116,13 +116,20 @@ describe("aerec train", () => {
       "5",
       "--lambdas",
       "1,100",
+      "--input-offsets",
+      "0,15",
       "--json",
     ]);
     expect(tune.code, tune.stderr).toBe(0);
     const { trials } = lastJson(tune.stdout);
-    expect(trials.map((t: { lambda: number }) => t.lambda).sort()).toEqual([1, 100]);
-    expect(trials[0].validationRmse).toBeLessThanOrEqual(trials[1].validationRmse);
-    expect(tune.stderr).toMatch(/best on validation: aerec train --model autorec-i .*--lambda/);
+    const tried = trials.map((t: { lambda: number; inputOffset: number }) => `${t.lambda}/${t.inputOffset}`);
+    expect(tried.sort()).toEqual(["1/0", "1/15", "100/0", "100/15"]);
+    const rmses = trials.map((t: { validationRmse: number }) => t.validationRmse);
+    expect(rmses).toEqual([...rmses].sort((a, b) => a - b));
+    expect(new Set(rmses).size).toBe(4);
+    expect(tune.stderr).toMatch(
+      /best on validation: aerec train --model autorec-i .*--lambda .*--input-offset/,
+    );
   });
 
   it("evaluate compares models over repeated splits as a table, JSON, CSV and a chart", async () => {
@@ -253,6 +260,12 @@ describe("aerec train", () => {
     expect(badFlag.stderr).toMatch(/--epochs.*expected an integer from 1 up/);
     const missing = await aerec(["train", "--dataset", "ml-1m", "--data-dir", dir, "--no-download"]);
     expect(missing.stderr).toMatch(/ml-1m not found .*aerec download ml-1m/s);
+    const clash = await aerec([
+      ...["train", "--dataset", "synthetic:users=50,items=20,ratings=600,min=5", "--model", "deep-ae"],
+      ...["--refeed", "--input-offset", "5", "--epochs", "1"],
+    ]);
+    expect(clash.code).toBe(1);
+    expect(clash.stderr).toMatch(/dense re-feeding .*takes no input offset/);
   });
 
   it("--help teaches: presets, metrics and examples", async () => {
@@ -294,6 +307,18 @@ describe.skipIf(!realDir)("aerec train on ML-100K u1", () => {
     expect(s.validation.rmse).toBeGreaterThan(0);
     expect(stderr).toMatch(/top 10 for user 1[^\n]*\n {2}1\. \d\.\d\d {2}\S.*\(\d{4}\)\n/);
   }, 120_000);
+
+  it("autorec-i's defaults reach test RMSE <= 0.900, every choice made on validation", async () => {
+    const { code, stdout, stderr } = await aerec(
+      ["train", "--model", "autorec-i", "--dataset", "ml-100k", "--split", "u1", "--threads", "2", "--json"],
+      { MOVIELENS_DIR: realDir! },
+    );
+    expect(code, stderr).toBe(0);
+    const s = lastJson(stdout);
+    expect(s.test.rmse).toBeLessThanOrEqual(0.9);
+    expect(s.validation.rmse).toBeLessThan(0.91);
+    expect(s.settings.model.inputOffset).toBe(15);
+  }, 180_000);
 
   it("recommend, similar and info work on a saved ML-100K model", async () => {
     const { dir, cleanup } = await tempDir();

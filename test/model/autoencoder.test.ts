@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/data/random.js";
 import { Ratings } from "../../src/data/ratings.js";
-import type { Backend } from "../../src/kernels/index.js";
+import { type Backend, createBackend } from "../../src/kernels/index.js";
 import * as reference from "../../src/kernels/reference.js";
 import { type AutoencoderConfig, AutoencoderModel } from "../../src/model/autoencoder-model.js";
 import { numericGradient } from "../helpers.js";
@@ -27,10 +27,10 @@ const ratings = new Ratings(
 
 function check(config: AutoencoderConfig, dropout: number) {
   const model = new AutoencoderModel(config, ratings, { min: 1, max: 5, step: 1 }, float64);
-  const { network, targets } = model;
+  const { network, targets, input } = model;
   network.initialize(3);
   const rows = [0, 1, 3];
-  const loss = () => network.accumulateGradients(targets, rows, 0.5, { dropout, rng: new Rng(9) });
+  const loss = () => network.accumulateGradients(targets, rows, 0.5, { input, dropout, rng: new Rng(9) });
   network.grads.fill(0);
   loss();
   const analytic = network.grads.slice();
@@ -53,6 +53,8 @@ describe("whole-network gradients agree with finite differences (float64)", () =
   it("SELU layers with dropout on the code layer", () => check({ ...base, activation: "selu" }, 0.4));
   it("an item-based AutoRec with a sigmoid output", () =>
     check({ ...base, orientation: "item", hidden: [4], outputActivation: "sigmoid" }, 0));
+  it("an item-based AutoRec reading offset inputs", () =>
+    check({ ...base, orientation: "item", hidden: [4], inputOffset: 15 }, 0));
 });
 
 describe("a tied decoder", () => {
@@ -129,5 +131,71 @@ describe("AutoencoderModel", () => {
     const scores = model.scoreAll(2);
     expect(predicted[0]).toBeCloseTo(scores[1], 6);
     expect(predicted[1]).toBeCloseTo(scores[3], 6);
+  });
+});
+
+describe("AutoencoderModel input offset", () => {
+  const config: AutoencoderConfig = {
+    orientation: "user",
+    hidden: [4],
+    activation: "sigmoid",
+    outputActivation: "identity",
+    inputScaling: "inverse-sqrt-count",
+    centered: false,
+    inputOffset: 15,
+  };
+  const scale = { min: -100, max: 100, step: 1 };
+
+  it("moves what the encoder reads, never the targets", () => {
+    const model = new AutoencoderModel({ ...config, inputScaling: "none" }, ratings, scale, float64);
+    expect(Array.from(model.targets.values)).toEqual(Array.from(ratings.byUser().values));
+    expect(Array.from(model.input.values)).toEqual(Array.from(ratings.byUser().values, (v) => v + 15));
+    expect(Array.from(model.input.indices)).toEqual(Array.from(model.targets.indices));
+  });
+
+  it("fold-in reads a new user's ratings as training read a known user's (offset, then scaled)", () => {
+    const model = new AutoencoderModel(config, ratings, scale, float64);
+    model.network.initialize(2);
+    const known = model.scoreAll(1).slice();
+    const folded = model.scoreNewUser([4, 1, 2], [2, 4, 1], 0);
+    for (let i = 0; i < known.length; i++) expect(folded[i]).toBeCloseTo(known[i], 6);
+  });
+
+  it("full-batch passes over kept column batches of a separate input match fresh ones", () => {
+    const backend = createBackend("auto");
+    const rng = new Rng(4);
+    const [users, items, values]: number[][] = [[], [], []];
+    for (let u = 0; u < 40; u++) {
+      for (let i = 0; i < 30; i++) {
+        if (rng.float() < 0.3) [users.push(u), items.push(i), values.push(1 + rng.int(5))];
+      }
+    }
+    const train = new Ratings(
+      Int32Array.from(users),
+      Int32Array.from(items),
+      Float32Array.from(values),
+      40,
+      30,
+    );
+    const model = new AutoencoderModel({ ...config, inputScaling: "none" }, train, scale, backend);
+    const { network, targets, input } = model;
+    network.initialize(4);
+    const rows = Array.from({ length: 40 }, (_, r) => r);
+    const pass = (options: object) => {
+      network.grads.fill(0);
+      return [network.accumulateGradients(targets, rows, 1, { input, ...options }), network.grads.slice()];
+    };
+    const fresh = pass({});
+    const kept = pass({
+      columns: network.keepColumns(targets, rows),
+      inputColumns: network.keepColumns(input, rows),
+    });
+    expect(kept).toEqual(fresh);
+    // The input's own batches are what counts: the targets' in their place give other gradients.
+    const wrong = pass({
+      columns: network.keepColumns(targets, rows),
+      inputColumns: network.keepColumns(targets, rows),
+    });
+    expect(wrong).not.toEqual(fresh);
   });
 });

@@ -82,7 +82,7 @@ describe("model files", () => {
     const loaded = await loadModel(itemFile, createBackend());
     expect(loaded.header).toMatchObject({
       kind: "autorec-i",
-      config: { orientation: "item", centered: true },
+      config: { orientation: "item", centered: true, inputOffset: 15 },
     });
     expect(loaded.model.offset).toBe(autorec.offset);
     expect(loaded.model.predict(data.test)).toEqual(autorec.predict(data.test));

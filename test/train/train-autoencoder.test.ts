@@ -37,7 +37,7 @@ describe("trainAutoencoder", () => {
     const defaults = MODEL_DEFAULTS[kind];
     const settings = {
       ...defaults,
-      model: { ...defaults.model, hidden: defaults.model.hidden.map((h) => Math.ceil(h / 16)) },
+      model: { ...defaults.model, hidden: defaults.model.hidden.map((h) => Math.ceil(h / 4)) },
       train: { ...defaults.train, epochs: 150 },
     };
     const { model: m, result } = fitModel(data, settings, createBackend());
