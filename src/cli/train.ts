@@ -94,6 +94,8 @@ export function settingsFrom(flags: SettingFlags): ModelSettings {
   if (flags.inputScaling !== undefined && !["none", "inverse-sqrt-count"].includes(flags.inputScaling)) {
     throw new Error(`unknown input scaling "${flags.inputScaling}": choose none or inverse-sqrt-count`);
   }
+  if (flags.inputOffset !== undefined && !(flags.inputOffset >= 0))
+    throw new Error(`input offset ${flags.inputOffset}: it must be a number from 0 up`);
   if (flags.activation !== undefined && !(flags.activation in ACTIVATIONS)) {
     throw new Error(
       `unknown activation "${flags.activation}": choose one of ${Object.keys(ACTIVATIONS).join(", ")}`,
