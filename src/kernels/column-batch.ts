@@ -9,6 +9,8 @@ import type { Arena, ColumnBatch } from "./types.js";
 export class ColumnBatcher {
   private readonly count: Int32Array;
   private batch: ColumnBatch;
+  /** The reused values of a pair's second batch (see buildPair). */
+  private pairValues: Float32Array;
   private capacity = 0;
 
   constructor(
@@ -17,6 +19,7 @@ export class ColumnBatcher {
   ) {
     this.count = new Int32Array(nCols).fill(-1);
     this.batch = this.allocate(0);
+    this.pairValues = arena.f32(0);
   }
 
   private allocate(nnz: number): ColumnBatch {
@@ -37,6 +40,26 @@ export class ColumnBatcher {
    * lives until the next build, or for good with `keep` (for batches that are used again and again).
    */
   build(csr: Csr, rows: ArrayLike<number>, keep = false): ColumnBatch {
+    return this.group(csr, rows, keep).batch;
+  }
+
+  /**
+   * `build` for two CSRs with the same entries and other values (the targets, and what the encoder reads):
+   * one grouping, two batches that differ only in `values`.
+   */
+  buildPair(target: Csr, input: Csr, rows: ArrayLike<number>, keep = false): [ColumnBatch, ColumnBatch] {
+    if (input.indptr !== target.indptr || input.indices !== target.indices)
+      throw new Error("buildPair needs two CSRs that share their indptr and indices");
+    const { batch, pair } = this.group(target, rows, keep, input.values);
+    return [batch, pair!];
+  }
+
+  private group(
+    csr: Csr,
+    rows: ArrayLike<number>,
+    keep: boolean,
+    pairSource?: Float32Array,
+  ): { batch: ColumnBatch; pair?: ColumnBatch } {
     const { indptr, indices, values } = csr;
     let nnz = 0;
     for (let b = 0; b < rows.length; b++) nnz += indptr[rows[b] + 1] - indptr[rows[b]];
@@ -44,7 +67,10 @@ export class ColumnBatcher {
       this.capacity = Math.max(nnz, 2 * this.capacity);
       this.batch = this.allocate(this.capacity);
     }
+    if (!keep && pairSource && this.pairValues.length < this.capacity)
+      this.pairValues = this.arena.f32(this.capacity);
     const batch = keep ? this.allocate(nnz) : this.batch;
+    const pair = pairSource && { ...batch, values: keep ? this.arena.f32(nnz) : this.pairValues };
     const { count } = this;
     const { cols, start, rowOf, qOf } = batch;
     // Pass 1: give each column seen a slot and count its entries.
@@ -85,10 +111,12 @@ export class ColumnBatcher {
         rowOf[e] = b;
         qOf[e] = q;
         placed[e] = values[k];
+        if (pair) pair.values[e] = pairSource![k];
       }
     }
     for (let u = 0; u < nUnique; u++) count[cols[u]] = -1;
     batch.nUnique = nUnique;
-    return batch;
+    if (pair) pair.nUnique = nUnique;
+    return { batch, pair };
   }
 }

@@ -20,6 +20,12 @@ function groupsByColumn(n: number, output: Activation): output is "identity" | "
   return n >= COLUMN_BATCH_MIN && (output === "identity" || output === "sigmoid");
 }
 
+/** A batch's target entries and input entries grouped by column (one object when they are the same). */
+export interface BatchColumns {
+  target: ColumnBatch;
+  input: ColumnBatch;
+}
+
 /** Layers of an autoencoder over vectors of `nInputs` ratings. */
 export interface AutoencoderShape {
   nInputs: number;
@@ -310,13 +316,40 @@ export class AutoencoderNetwork {
   }
 
   /**
-   * `rows` of `target` grouped by column in memory of their own, for a batch that accumulateGradients sees
-   * on every pass (its `columns` option); undefined when passes over this many rows do not group by column.
+   * `rows` of `target` and of `input` grouped by column in memory of their own, for a batch that
+   * accumulateGradients sees on every pass (its `columns` option); undefined when passes over this many rows
+   * do not group by column.
    */
-  keepColumns(target: Csr, rows: ArrayLike<number>): ColumnBatch | undefined {
+  keepColumns(target: Csr, rows: ArrayLike<number>, input = target): BatchColumns | undefined {
     if (!groupsByColumn(rows.length, this.shape.outputActivation)) return undefined;
+    return this.groupByColumn(target, rows, input, rows, true);
+  }
+
+  /**
+   * `rows` of `target` and `inputRows` of `input` grouped by column. An input with the targets' entries
+   * (other values) shares their grouping; only a different set of entries (denoising) is grouped apart.
+   */
+  private groupByColumn(
+    target: Csr,
+    rows: ArrayLike<number>,
+    input: Csr,
+    inputRows: ArrayLike<number>,
+    keep = false,
+  ): BatchColumns {
     this.targetColumns ??= new ColumnBatcher(this.backend.arena, this.shape.nInputs);
-    return this.targetColumns.build(target, rows, true);
+    if (inputRows === rows && input === target) {
+      const both = this.targetColumns.build(target, rows, keep);
+      return { target: both, input: both };
+    }
+    if (inputRows === rows && input.indptr === target.indptr && input.indices === target.indices) {
+      const [t, i] = this.targetColumns.buildPair(target, input, rows, keep);
+      return { target: t, input: i };
+    }
+    this.inputColumns ??= new ColumnBatcher(this.backend.arena, this.shape.nInputs);
+    return {
+      target: this.targetColumns.build(target, rows, keep),
+      input: this.inputColumns.build(input, inputRows, keep),
+    };
   }
 
   /**
@@ -333,10 +366,8 @@ export class AutoencoderNetwork {
       inputRows?: ArrayLike<number>;
       dropout?: number;
       rng?: Rng;
-      /** `rows` of `target` already grouped by column (ColumnBatcher.build), for batches seen repeatedly. */
-      columns?: ColumnBatch;
-      /** The same for `inputRows` of `input`, when the input is not the target. */
-      inputColumns?: ColumnBatch;
+      /** The batch already grouped by column (keepColumns), for batches seen repeatedly. */
+      columns?: BatchColumns;
     } = {},
   ): number {
     const { kernels } = this.backend;
@@ -352,14 +383,9 @@ export class AutoencoderNetwork {
     let sse: number;
     let inputColumns: ColumnBatch | undefined;
     if (groupsByColumn(n, outputActivation)) {
-      this.targetColumns ??= new ColumnBatcher(this.backend.arena, this.shape.nInputs);
-      const targetColumns = options.columns ?? this.targetColumns.build(target, rows);
-      if (input === target && inputRows === rows) inputColumns = targetColumns;
-      else if (options.inputColumns) inputColumns = options.inputColumns;
-      else {
-        this.inputColumns ??= new ColumnBatcher(this.backend.arena, this.shape.nInputs);
-        inputColumns = this.inputColumns.build(input, inputRows);
-      }
+      const columns = options.columns ?? this.groupByColumn(target, rows, input, inputRows);
+      const targetColumns = columns.target;
+      inputColumns = columns.input;
       this.encode(input, inputRows, options.dropout ?? 0, options.rng, inputColumns);
       sse = kernels.decodeColumnsLoss(
         this.pred,

@@ -290,8 +290,7 @@ function lbfgsEpoch(
   const nnzOf = (slice: number[]) => slice.reduce((n, r) => n + targets.indptr[r + 1] - targets.indptr[r], 0);
   network.reserve(chunk, Math.max(...chunks.map(nnzOf)));
   // Every evaluation visits the same chunks: group each one's entries by column once.
-  const columns = chunks.map((c) => network.keepColumns(targets, c));
-  const inputColumns = input === targets ? columns : chunks.map((c) => network.keepColumns(input, c));
+  const columns = chunks.map((c) => network.keepColumns(targets, c, input));
   const l2 = config.l2 / nObserved;
   let lastSse = 0;
   const objective = (x: Float32Array, grad: Float32Array): number => {
@@ -300,11 +299,7 @@ function lbfgsEpoch(
     kernels.fill(network.grads, network.grads.length, 0);
     let sse = 0;
     chunks.forEach((c, i) => {
-      sse += network.accumulateGradients(targets, c, 1 / nObserved, {
-        input,
-        columns: columns[i],
-        inputColumns: inputColumns[i],
-      });
+      sse += network.accumulateGradients(targets, c, 1 / nObserved, { input, columns: columns[i] });
     });
     network.foldTiedGradients();
     const penalty = addWeightPenalty(model, l2);

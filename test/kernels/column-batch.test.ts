@@ -39,6 +39,17 @@ describe("ColumnBatcher", () => {
     }
   });
 
+  it("pairs two CSRs of the same entries: one grouping, each with its own values", () => {
+    const batcher = new ColumnBatcher(arena, csr.nCols);
+    const offset = { ...csr, values: csr.values.map((v) => v + 15) };
+    for (const rows of [[7, 2, 40], Array.from({ length: 100 }, (_, i) => (i * 7) % 120)]) {
+      const [target, input] = batcher.buildPair(csr, offset, rows);
+      expect(entries(target)).toEqual(expected(csr, rows));
+      expect(entries(input)).toEqual(expected(offset, rows));
+    }
+    expect(() => batcher.buildPair(csr, randomCsr(120, 2000, 0.02, 6), [1])).toThrow(/share their indptr/);
+  });
+
   it("keeps a batch built with keep through later builds", () => {
     const batcher = new ColumnBatcher(arena, csr.nCols);
     const kept = batcher.build(csr, [1, 2, 3], true);

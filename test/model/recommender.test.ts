@@ -64,8 +64,10 @@ describe.each(["sae", "autorec-i"] as const)("Recommender over %s", (kind) => {
       overlap += folded.filter((id) => stored.includes(id)).length / 10;
     }
     // User-based models encode the same vector, so they agree exactly; item-based ones refit the user's
-    // output weights (on ML-100K with autorec-i's defaults the overlap is about 0.95; this model is tiny).
-    expect(overlap / users.length).toBeGreaterThanOrEqual(kind === "sae" ? 1 : 0.4);
+    // output weights with the training penalty (ridge = lambda/2) but cannot undo what his ratings did to
+    // the movies' codes. On ML-100K u1 with autorec-i's defaults the overlap is about 0.85 (0.96 without
+    // the input offset); this model is tiny, and chance would give about 0.15.
+    expect(overlap / users.length).toBeGreaterThanOrEqual(kind === "sae" ? 1 : 0.3);
   });
 
   it("refuses unknown movies, off-scale and repeated ratings, and an empty list", () => {
