@@ -86,7 +86,7 @@ const AUTOREC_I: ModelSettings = {
  *   weights (lambda 500 / 300 of 30-3000 tried), full-batch L-BFGS; autorec-i then trains again on all
  *   training ratings for the epoch count validation chose (refit), which validation also preferred. Their
  *   encoders read each rating offset by 15 / 120 (0-240 tried): validation RMSE 0.9018 against 0.9109 with
- *   the ratings as they are for autorec-i (0.8948 against 0.9060 over five validation splits), 0.9351
+ *   the ratings as they are for autorec-i (0.8993 against 0.9060 over three validation splits), 0.9351
  *   against 0.9576 for autorec-u.
  * - deep-ae: Kuchaiev & Ginsburg 2017: SELU layers 256-128-256, dropout 0.5 on the code layer, Adam
  *   lr 0.0003, inputs scaled like the SAE's. Dense re-feeding (--refeed) and a tied decoder (--tied) are
