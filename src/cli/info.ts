@@ -30,7 +30,7 @@ export function registerInfo(program: Command): void {
           `  aerec model file version ${header.version}, model ${header.kind}\n` +
           `  layers ${model.network.sizes.join("-")} (${c.orientation}-based), ${c.activation}, ` +
           `output ${c.outputActivation}, inputs ${c.inputScaling}` +
-          `${c.inputOffset ? ` offset by ${c.inputOffset}` : ""}${c.centered ? ", centred" : ""}\n` +
+          `${c.inputOffset ? `, input offset ${c.inputOffset}` : ""}${c.centered ? ", centred" : ""}\n` +
           `  ${summary.parameters} parameters; trained on ${header.dataset} split ${header.split}: ` +
           `${header.nUsers} users, ${header.nItems} movies, ${summary.trainingRatings} ratings\n` +
           `  rating scale ${header.scale.min}..${header.scale.max}` +
