@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // The AutoRec benchmark: aerec's sparse autorec-i against a dense PyTorch AutoRec (bench/peers/autorec.py),
-// hidden 500, inputs offset by 15, the same objective, measured in the same run on the same machine, with both optimizers:
-// full-batch L-BFGS (autorec-i's default, the paper's; an epoch is one iteration) and Adam on batches of 256
-// movies. Prints seconds per epoch (the median epoch, and the mean, which the first epoch's warm-up weighs
-// on), their ratios, each whole run's wall time, aerec's sparse GFLOP/s and the peak memory of both; then
-// the ML-32M-shaped epoch's peak memory.
+// hidden 500, inputs offset by 15, the same objective, measured in the same run on the same machine, with
+// both optimizers: full-batch L-BFGS (autorec-i's default, the paper's; an epoch is one iteration) and Adam
+// on batches of 256 movies. Prints seconds per epoch (the median epoch, and the mean, which the first
+// epoch's warm-up weighs on), their ratios, each whole run's wall time, aerec's sparse GFLOP/s and the peak
+// memory of both; then the ML-32M-shaped epoch's peak memory.
 //
 // Usage: MOVIELENS_DIR=../shared/data node bench/autorec.mjs [--epochs 5] [--threads 2] [--skip-32m]
 import { spawnSync } from "node:child_process";

@@ -167,7 +167,10 @@ describe("AutoencoderModel input offset", () => {
     const [users, items, values]: number[][] = [[], [], []];
     for (let u = 0; u < 40; u++) {
       for (let i = 0; i < 30; i++) {
-        if (rng.float() < 0.3) [users.push(u), items.push(i), values.push(1 + rng.int(5))];
+        if (rng.float() >= 0.3) continue;
+        users.push(u);
+        items.push(i);
+        values.push(1 + rng.int(5));
       }
     }
     const train = new Ratings(
