@@ -1,6 +1,11 @@
 import type { Csr } from "../data/ratings.js";
 import type { Arena, ColumnBatch } from "./types.js";
 
+/** True when `a` and `b` are one set of entries (the same indptr and indices), perhaps with other values. */
+export function sharesEntries(a: Csr, b: Csr): boolean {
+  return a.indptr === b.indptr && a.indices === b.indices;
+}
+
 /**
  * Regroups the entries of a mini-batch's rows by column (see ColumnBatch), in the kernels' memory. Keeps
  * one counter per column between calls and resets only the ones a batch touched, so each call costs
@@ -48,7 +53,7 @@ export class ColumnBatcher {
    * one grouping, two batches that differ only in `values`.
    */
   buildPair(target: Csr, input: Csr, rows: ArrayLike<number>, keep = false): [ColumnBatch, ColumnBatch] {
-    if (input.indptr !== target.indptr || input.indices !== target.indices)
+    if (!sharesEntries(target, input))
       throw new Error("buildPair needs two CSRs that share their indptr and indices");
     const { batch, pair } = this.group(target, rows, keep, input.values);
     return [batch, pair!];

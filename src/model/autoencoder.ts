@@ -1,6 +1,6 @@
 import { Rng } from "../data/random.js";
 import type { Csr } from "../data/ratings.js";
-import { ColumnBatcher } from "../kernels/column-batch.js";
+import { ColumnBatcher, sharesEntries } from "../kernels/column-batch.js";
 import type { Activation, Backend, ColumnBatch, RowBatch } from "../kernels/index.js";
 import { linearInit } from "./init.js";
 
@@ -341,7 +341,7 @@ export class AutoencoderNetwork {
       const both = this.targetColumns.build(target, rows, keep);
       return { target: both, input: both };
     }
-    if (inputRows === rows && input.indptr === target.indptr && input.indices === target.indices) {
+    if (inputRows === rows && sharesEntries(input, target)) {
       const [t, i] = this.targetColumns.buildPair(target, input, rows, keep);
       return { target: t, input: i };
     }

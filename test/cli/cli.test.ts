@@ -85,18 +85,9 @@ describe("aerec train", () => {
   });
 
   it("trains AutoRec with L-BFGS and tunes lambda on validation", async () => {
-    const data = ["--dataset", "synthetic:users=150,items=60,ratings=4000,min=10"];
-    const autorec = await aerec([
-      "train",
-      ...data,
-      "--model",
-      "autorec-i",
-      "--hidden",
-      "20",
-      "--epochs",
-      "10",
-      "--json",
-    ]);
+    const small = ["--dataset", "synthetic:users=150,items=60,ratings=4000,min=10"];
+    const autorecI = [...small, "--model", "autorec-i", "--hidden", "20"];
+    const autorec = await aerec(["train", ...autorecI, "--epochs", "10", "--json"]);
     expect(autorec.code, autorec.stderr).toBe(0);
     const lbfgsRun = lastJson(autorec.stdout);
     expect(lbfgsRun).toMatchObject({
@@ -107,11 +98,7 @@ describe("aerec train", () => {
     expect(lbfgsRun.evaluations).toBeGreaterThanOrEqual(lbfgsRun.epochSeconds.length);
     const tune = await aerec([
       "tune",
-      ...data,
-      "--model",
-      "autorec-i",
-      "--hidden",
-      "20",
+      ...autorecI,
       "--epochs",
       "5",
       "--lambdas",

@@ -25,6 +25,16 @@ const ratings = new Ratings(
   5,
 );
 
+/** The tutorial's layers, smaller: the tests below vary it. */
+const SMALL: AutoencoderConfig = {
+  orientation: "user",
+  hidden: [3, 2, 3],
+  activation: "sigmoid",
+  outputActivation: "identity",
+  inputScaling: "none",
+  centered: false,
+};
+
 function check(config: AutoencoderConfig, dropout: number) {
   const model = new AutoencoderModel(config, ratings, { min: 1, max: 5, step: 1 }, float64);
   const { network, targets, input } = model;
@@ -41,33 +51,17 @@ function check(config: AutoencoderConfig, dropout: number) {
 }
 
 describe("whole-network gradients agree with finite differences (float64)", () => {
-  const base: AutoencoderConfig = {
-    orientation: "user",
-    hidden: [3, 2, 3],
-    activation: "sigmoid",
-    outputActivation: "identity",
-    inputScaling: "none",
-    centered: false,
-  };
-  it("the tutorial's SAE", () => check(base, 0));
-  it("SELU layers with dropout on the code layer", () => check({ ...base, activation: "selu" }, 0.4));
+  it("the tutorial's SAE", () => check(SMALL, 0));
+  it("SELU layers with dropout on the code layer", () => check({ ...SMALL, activation: "selu" }, 0.4));
   it("an item-based AutoRec with a sigmoid output", () =>
-    check({ ...base, orientation: "item", hidden: [4], outputActivation: "sigmoid" }, 0));
+    check({ ...SMALL, orientation: "item", hidden: [4], outputActivation: "sigmoid" }, 0));
   it("an item-based AutoRec reading offset inputs", () =>
-    check({ ...base, orientation: "item", hidden: [4], inputOffset: 15 }, 0));
+    check({ ...SMALL, orientation: "item", hidden: [4], inputOffset: 15 }, 0));
 });
 
 describe("a tied decoder", () => {
   it("learns the shared weights: folded gradients agree with finite differences (float64)", () => {
-    const config: AutoencoderConfig = {
-      orientation: "user",
-      hidden: [3, 2, 3],
-      activation: "selu",
-      outputActivation: "identity",
-      inputScaling: "none",
-      centered: false,
-      tied: true,
-    };
+    const config: AutoencoderConfig = { ...SMALL, activation: "selu", tied: true };
     const model = new AutoencoderModel(config, ratings, { min: 1, max: 5, step: 1 }, float64);
     const { network, targets } = model;
     network.initialize(2);
@@ -99,15 +93,7 @@ describe("a tied decoder", () => {
   });
 
   it("refuses asymmetric hidden sizes", () => {
-    const config: AutoencoderConfig = {
-      orientation: "user",
-      hidden: [4, 2],
-      activation: "selu",
-      outputActivation: "identity",
-      inputScaling: "none",
-      centered: false,
-      tied: true,
-    };
+    const config: AutoencoderConfig = { ...SMALL, hidden: [4, 2], activation: "selu", tied: true };
     expect(() => new AutoencoderModel(config, ratings, { min: 1, max: 5, step: 1 }, float64)).toThrow(
       /symmetric hidden sizes/,
     );
@@ -116,14 +102,7 @@ describe("a tied decoder", () => {
 
 describe("AutoencoderModel", () => {
   it("item-based scoreAll agrees with predictions at the same pairs", () => {
-    const config: AutoencoderConfig = {
-      orientation: "item",
-      hidden: [4],
-      activation: "sigmoid",
-      outputActivation: "identity",
-      inputScaling: "none",
-      centered: false,
-    };
+    const config: AutoencoderConfig = { ...SMALL, orientation: "item", hidden: [4] };
     const model = new AutoencoderModel(config, ratings, { min: -100, max: 100, step: 1 }, float64);
     model.network.initialize(1);
     const pairs = new Ratings(Int32Array.of(2, 2, 0), Int32Array.of(1, 3, 2), Float32Array.of(0, 0, 0), 4, 5);
@@ -136,12 +115,9 @@ describe("AutoencoderModel", () => {
 
 describe("AutoencoderModel input offset", () => {
   const config: AutoencoderConfig = {
-    orientation: "user",
+    ...SMALL,
     hidden: [4],
-    activation: "sigmoid",
-    outputActivation: "identity",
     inputScaling: "inverse-sqrt-count",
-    centered: false,
     inputOffset: 15,
   };
   const scale = { min: -100, max: 100, step: 1 };
