@@ -3,10 +3,10 @@
  *
  * @example
  * ```ts
- * import { createBackend, fitModel, loadData, MODEL_DEFAULTS } from "aerec";
+ * import { createBackend, fitModel, loadData, predict } from "aerec";
  * const data = await loadData("ml-100k", { split: "u1" });
- * const { model } = fitModel(data, MODEL_DEFAULTS["autorec-i"], createBackend());
- * const predictions = model.predict(data.test);
+ * const { model } = fitModel("autorec-i", data, { backend: createBackend() });
+ * const predictions = predict(model, data.test);
  * ```
  */
 export {
@@ -31,8 +31,6 @@ export {
 } from "./data/synthetic.js";
 export { barPanels, lineChart, type Series } from "./eval/charts.js";
 export {
-  COMPARABLE_MODELS,
-  type ComparableModel,
   measure,
   type RunResult,
   runOne,
@@ -50,19 +48,30 @@ export {
   type Orientation,
   transposeRatings,
 } from "./model/autoencoder-model.js";
+export { BIAS_DEFAULTS, BiasModel, type BiasSettings, biasKind } from "./model/bias.js";
+export { Blend, blendWeights, crossValidatedBlendRmse } from "./model/blend.js";
+export { GlobalMean, globalMeanKind } from "./model/global-mean.js";
 export {
-  BASELINES,
-  type BaselineKind,
-  BIAS_DEFAULTS,
-  BiasModel,
-  fitBaseline,
-  GlobalMean,
   MatrixFactorization,
   MF_DEFAULTS,
-  type Predictor,
-} from "./model/baselines.js";
-export { Blend, type BlendMember, blendWeights, crossValidatedBlendRmse } from "./model/blend.js";
+  type MfSettings,
+  matrixFactorizationKind,
+} from "./model/matrix-factorization.js";
 export { fallbackRating, type RatingMeans, ratingMeans } from "./model/means.js";
+export {
+  clipToScale,
+  type EpochReport,
+  type FitContext,
+  type FitOutcome,
+  type LoadContext,
+  type Model,
+  type ModelKind,
+  predict,
+  type SavedParameters,
+  type SettingOverrides,
+  type Tensor,
+  type TrainingSet,
+} from "./model/model.js";
 export { type Recommendation, topK } from "./model/recommend.js";
 export {
   type MovieRating,
@@ -80,27 +89,26 @@ export {
 export { openRecommender } from "./store/open-recommender.js";
 export { ModelFileError } from "./store/safetensors.js";
 export { TrainingDivergedError } from "./train/errors.js";
-export { type Checkpoint, type FitOutcome, fitModel } from "./train/fit.js";
+export { type Checkpoint, fitAutoencoder } from "./train/fit.js";
 export {
-  BLEND_MEMBER_KINDS,
   BLEND_MEMBERS,
   BLEND_VALIDATION,
-  type BlendMemberKind,
   type BlendOutcome,
+  type BlendSettings,
+  blendKind,
   fitBlend,
 } from "./train/fit-blend.js";
 export { Lbfgs, type LbfgsConfig, lbfgsDefaults } from "./train/lbfgs.js";
 export { Optimizer, type OptimizerConfig, optimizerDefaults } from "./train/optimizers.js";
 export {
+  AUTOENCODER_KINDS,
+  type AutoencoderKindName,
   MODEL_DEFAULTS,
-  MODEL_KINDS,
-  type ModelKind,
   type ModelSettings,
   TUTORIAL_PRESET,
 } from "./train/presets.js";
-export { ProgressBar } from "./train/progress.js";
+export { checkSettings, fitModel, MODEL_KINDS, MODEL_REGISTRY, modelKind } from "./train/registry.js";
 export {
-  type EpochReport,
   type TrainConfig,
   type TrainResult,
   trainAutoencoder,

@@ -6,6 +6,7 @@ import {
   loadData,
   loadModel,
   MODEL_DEFAULTS,
+  predict,
   Recommender,
   ratingMetrics,
   saveModel,
@@ -22,10 +23,11 @@ describe("the public API, as the README shows it", () => {
       model: { ...defaults.model, hidden: [16] },
       train: { ...defaults.train, epochs: 30, l2: 10 },
     };
-    const { model } = fitModel(data, settings, createBackend("auto", 2));
-    expect(ratingMetrics(model.predict(data.test), data.test.values).rmse).toBeLessThan(1.1);
+    const backend = createBackend("auto", 2);
+    const { model, history } = fitModel("autorec-i", data, { backend, settings });
+    expect(ratingMetrics(predict(model, data.test), data.test.values).rmse).toBeLessThan(1.1);
 
-    const recommender = new Recommender(model, data.userIds, data.itemIds, data.movies, { ridge: 5 });
+    const recommender = new Recommender(model, data.userIds, data.itemIds, data.movies);
     expect(recommender.forUser(1, 10).items).toHaveLength(10);
     expect(
       recommender.forRatings(
@@ -41,24 +43,21 @@ describe("the public API, as the README shows it", () => {
     const { dir, cleanup } = await tempDir();
     try {
       const file = join(dir, "autorec.safetensors");
-      const about = {
-        kind: "autorec-i" as const,
+      await saveModel(file, model, {
+        settings,
+        history,
         dataset: data.dataset,
         split: data.split,
-        training: {},
         metrics: {},
-      };
-      await saveModel(file, model, {
-        ...about,
         userIds: data.userIds,
         itemIds: data.itemIds,
         movies: data.movies,
       });
       const loaded = await loadModel(file, createBackend());
-      expect(loaded.model.predict(data.test)).toEqual(model.predict(data.test));
+      expect(predict(loaded.model, data.test)).toEqual(predict(model, data.test));
     } finally {
       await cleanup();
-      model.network.backend.close();
+      backend.close();
     }
   });
 });

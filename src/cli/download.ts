@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { DATASET_NAMES } from "../data/datasets.js";
 import { downloadDataset, GROUPLENS_URL } from "../data/download.js";
 import { cacheDir } from "../data/load.js";
-import { ProgressBar } from "../train/progress.js";
+import { ProgressBar } from "./progress.js";
 
 /** Downloads a data set with a progress bar; resolves to the folder it landed in. */
 export async function downloadWithProgress(

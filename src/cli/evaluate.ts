@@ -3,22 +3,15 @@ import type { Command } from "commander";
 import { DATASET_NAMES } from "../data/datasets.js";
 import type { LoadedData } from "../data/load.js";
 import { barPanels } from "../eval/charts.js";
-import {
-  COMPARABLE_MODELS,
-  METRIC_KEYS,
-  type MetricKey,
-  measure,
-  type RunResult,
-  runOne,
-  summarize,
-} from "../eval/compare.js";
+import { METRIC_KEYS, type MetricKey, measure, type RunResult, runOne, summarize } from "../eval/compare.js";
 import { chartBytes } from "../eval/png.js";
 import { type Backend, createBackend, type KernelChoice } from "../kernels/index.js";
-import type { Predictor } from "../model/baselines.js";
-import { BLEND_MEMBER_KINDS, BLEND_MEMBERS, type BlendMemberKind, fitBlend } from "../train/fit-blend.js";
-import { ProgressBar } from "../train/progress.js";
+import type { Model } from "../model/model.js";
+import { BLEND_MEMBERS, fitBlend } from "../train/fit-blend.js";
+import { MODEL_KINDS, modelKind } from "../train/registry.js";
+import { loadOrDownload } from "./data-flags.js";
 import { intArg, numberArg } from "./options.js";
-import { loadOrDownload } from "./train.js";
+import { ProgressBar } from "./progress.js";
 
 interface EvaluateFlags {
   dataset: string;
@@ -76,39 +69,41 @@ function namesFrom<T extends string>(list: string, allowed: readonly T[], flag: 
 }
 
 /** A model fitted ahead of its run, with the seconds it took. */
-type Prefitted = Map<string, { predictor: Predictor; seconds: number }>;
+type Prefitted = Map<string, { model: Model; seconds: number }>;
 
 /** Fits the blend on one split, says what its validation ratings said, and returns it and its members. */
 function fitSplitBlend(
   data: LoadedData,
-  members: BlendMemberKind[],
+  members: string[],
   flags: EvaluateFlags,
   seed: number,
   say: (s: string) => void,
-  onMember: (name: BlendMemberKind) => void,
+  onMember: (name: string) => void,
 ): { fitted: Prefitted; backend: Backend } {
   const backend = createBackend(flags.kernels, flags.threads);
-  const started = performance.now();
-  const outcome = fitBlend(data, backend, { members, seed, onMember });
-  const seconds = (performance.now() - started) / 1000;
-  const { blend } = outcome;
-  const weights = blend.members.map((m, i) => `${m.name} ${blend.weights[i + 1].toFixed(3)}`).join(", ");
+  const outcome = fitBlend(data, { members, seed }, { backend, onMember, kinds: modelKind });
+  const { model: blend, seconds } = outcome;
+  const weights = blend.members.map((m, i) => `${m.kind} ${blend.weights[i + 1].toFixed(3)}`).join(", ");
   say(
     `\nblend on ${data.split}: validation RMSE ${outcome.validationRmse.toFixed(4)} (weights cross-validated), ` +
       `members ${outcome.members.map((m) => `${m.name} ${m.validationRmse.toFixed(4)}`).join(", ")}\n` +
       `  weights: intercept ${blend.weights[0].toFixed(3)}, ${weights}\n`,
   );
-  const fitted: Prefitted = new Map([["blend", { predictor: blend, seconds }]]);
-  blend.members.forEach(({ name, predictor }, i) => {
-    fitted.set(name, { predictor, seconds: outcome.members[i].seconds });
+  const fitted: Prefitted = new Map([["blend", { model: blend, seconds }]]);
+  outcome.members.forEach(({ name, outcome: member, seconds: memberSeconds }) => {
+    fitted.set(name, { model: member.model, seconds: memberSeconds });
   });
   return { fitted, backend };
 }
 
 async function runEvaluate(flags: EvaluateFlags): Promise<void> {
   const say = (s: string) => (flags.json ? process.stderr : process.stdout).write(s);
-  const models = namesFrom(flags.models, COMPARABLE_MODELS, "--models");
-  const blendMembers = namesFrom(flags.blend, BLEND_MEMBER_KINDS, "--blend");
+  const models = namesFrom(flags.models, MODEL_KINDS, "--models");
+  const blendMembers = namesFrom(
+    flags.blend,
+    MODEL_KINDS.filter((k) => k !== "blend"),
+    "--blend",
+  );
   const splits = splitsFrom(flags);
   const ranking = { k: flags.k, threshold: flags.threshold };
   const runs: RunResult[] = [];
@@ -125,7 +120,7 @@ async function runEvaluate(flags: EvaluateFlags): Promise<void> {
     try {
       for (const model of models) {
         const prefitted = blended?.fitted.get(model);
-        if (prefitted) runs.push(measure(model, prefitted.predictor, data, ranking, prefitted.seconds));
+        if (prefitted) runs.push(measure(model, prefitted.model, data, ranking, prefitted.seconds));
         else {
           const backend = createBackend(flags.kernels, flags.threads);
           try {
@@ -192,14 +187,10 @@ export function registerEvaluate(program: Command): void {
     .command("evaluate")
     .description("compare models over folds or repeated splits: rating and ranking metrics, mean ± std")
     .option("--dataset <name>", `${DATASET_NAMES.join(", ")}, or synthetic:SHAPE`, "ml-100k")
-    .option(
-      "--models <list>",
-      `comma-separated, from ${COMPARABLE_MODELS.join(", ")}`,
-      COMPARABLE_MODELS.join(","),
-    )
+    .option("--models <list>", `comma-separated, from ${MODEL_KINDS.join(", ")}`, MODEL_KINDS.join(","))
     .option(
       "--blend <list>",
-      `the models the blend combines, from ${BLEND_MEMBER_KINDS.join(", ")}`,
+      `the models the blend combines, from ${MODEL_KINDS.filter((k) => k !== "blend").join(", ")}`,
       BLEND_MEMBERS.join(","),
     )
     .option("--folds <folds>", "ML-100K folds: u1..u5, or a list such as u1,u2")

@@ -1,16 +1,11 @@
 import type { Command } from "commander";
 import { Rng } from "../data/random.js";
 import { createBackend, type KernelChoice } from "../kernels/index.js";
-import { fitModel } from "../train/fit.js";
-import { ProgressBar } from "../train/progress.js";
-import {
-  addDataOptions,
-  addSettingOptions,
-  describeSettings,
-  loadOrDownload,
-  type SettingFlags,
-  settingsFrom,
-} from "./train.js";
+import type { ModelSettings } from "../train/presets.js";
+import { fitModel } from "../train/registry.js";
+import { addDataOptions, loadOrDownload } from "./data-flags.js";
+import { ProgressBar } from "./progress.js";
+import { addSettingOptions, describeSettings, type SettingFlags, settingsFrom } from "./settings.js";
 
 interface TuneFlags extends SettingFlags {
   dataset: string;
@@ -65,10 +60,11 @@ async function runTune(flags: TuneFlags): Promise<void> {
       .slice(0, flags.random)
       .map((i) => points[i]);
   }
-  const base = settingsFrom(flags);
-  if (base.validation <= 0)
-    throw new Error("tune chooses on validation ratings: --validation must be above 0");
-  const nInputs = base.model.orientation === "user" ? data.itemIds.size : data.userIds.size;
+  const base = settingsFrom(flags) as ModelSettings;
+  if (!(base.validation > 0))
+    throw new Error(
+      `tune chooses on validation ratings: --model ${flags.model} holds out none (--validation)`,
+    );
   say(
     `tuning ${flags.model} on ${data.dataset} split ${data.split}: ${points.length} settings, each judged on ` +
       `${(base.validation * 100).toFixed(0)}% of the training ratings held out (the test ratings are not used)\n`,
@@ -85,7 +81,7 @@ async function runTune(flags: TuneFlags): Promise<void> {
     });
     const backend = createBackend(flags.kernels, flags.threads);
     try {
-      const { result } = fitModel(data, settings, backend);
+      const result = fitModel(flags.model, data, { backend, settings });
       const best = result.history[result.bestEpoch - 1];
       trials.push({
         ...point,
@@ -103,7 +99,7 @@ async function runTune(flags: TuneFlags): Promise<void> {
     });
   }
   trials.sort((a, b) => a.validationRmse - b.validationRmse);
-  say(`\n${describeSettings(flags.model, base, nInputs)}\n`);
+  say(`\n${describeSettings(flags.model, base, data)}\n`);
   say(
     `${"lambda".padStart(8)} ${"hidden".padStart(12)} ${"lr".padStart(8)} ${"offset".padStart(7)} ${"val RMSE".padStart(9)} ${"epoch".padStart(6)} ${"seconds".padStart(8)}\n`,
   );

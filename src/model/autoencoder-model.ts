@@ -1,43 +1,52 @@
+import { z } from "zod";
 import type { RatingScale } from "../data/datasets.js";
 import { type Csr, Ratings } from "../data/ratings.js";
-import type { Activation, Backend } from "../kernels/index.js";
-import { AutoencoderNetwork } from "./autoencoder.js";
-import { fallbackRating, type RatingMeans, ratingMeans } from "./means.js";
+import { ACTIVATIONS, type Activation, type Backend } from "../kernels/index.js";
+import { AutoencoderNetwork, transposeInto } from "./autoencoder.js";
+import { choleskySolve } from "./cholesky.js";
+import type { Model, SavedParameters, Tensor } from "./model.js";
+import { savedTensor } from "./model.js";
 
-/** How the encoder sees a row's ratings. */
-export type InputScaling = "none" | "inverse-sqrt-count";
+const ACTIVATION_NAMES = Object.keys(ACTIVATIONS) as [Activation, ...Activation[]];
 
-/**
- * What the autoencoder reconstructs: each user's vector of movie ratings ("user": the tutorial's SAE,
- * U-AutoRec, the deep autoencoder) or each movie's vector of user ratings ("item": I-AutoRec).
- */
-export type Orientation = "user" | "item";
+/** Zod schema of AutoencoderConfig: what fixes an autoencoder model's function, besides its weights. */
+export const autoencoderConfigSchema = z
+  .object({
+    /**
+     * What the autoencoder reconstructs: each user's vector of movie ratings ("user": the tutorial's SAE,
+     * U-AutoRec, the deep autoencoder) or each movie's vector of user ratings ("item": I-AutoRec).
+     */
+    orientation: z.enum(["user", "item"]),
+    hidden: z.array(z.number().int().min(1).max(100_000)).min(1).max(16),
+    activation: z.enum(ACTIVATION_NAMES),
+    outputActivation: z.enum(ACTIVATION_NAMES),
+    /**
+     * "none" feeds ratings as they are (the tutorial, AutoRec); "inverse-sqrt-count" divides each row by the
+     * square root of its number of ratings, so heavy and light raters reach the first layer on one scale.
+     */
+    inputScaling: z.enum(["none", "inverse-sqrt-count"]),
+    /**
+     * Added to every observed rating the encoder reads (before scaling); absent or 0 feeds the ratings as
+     * they are. Unobserved inputs stay 0, so an offset well above the rating scale lets the first layer weigh
+     * "rated this movie" apart from the rating given (the targets are never offset).
+     */
+    inputOffset: z.number().finite().min(0).max(1e6).optional(),
+    /** Tie each decoder layer to its mirror encoder layer (see AutoencoderShape.tied). */
+    tied: z.boolean().optional(),
+  })
+  .strict();
 
 /** Everything that fixes an autoencoder model's function, besides its weights. */
-export interface AutoencoderConfig {
-  orientation: Orientation;
-  hidden: number[];
-  activation: Activation;
-  outputActivation: Activation;
-  /**
-   * "none" feeds ratings as they are (the tutorial, AutoRec); "inverse-sqrt-count" divides each row by the
-   * square root of its number of ratings, so heavy and light raters reach the first layer on one scale.
-   */
-  inputScaling: InputScaling;
-  /**
-   * Subtract the training mean from every rating the network reads or reconstructs (and add it back to its
-   * outputs), so that an unobserved input, fed as 0, stands for an average rating rather than for 0 stars.
-   */
-  centered: boolean;
-  /**
-   * Added to every observed rating the encoder reads (after centering, before scaling); absent or 0 feeds
-   * the ratings as they are. Unobserved inputs stay 0, so an offset well above the rating scale lets the
-   * first layer weigh "rated this movie" apart from the rating given (the targets are never offset).
-   */
-  inputOffset?: number;
-  /** Tie each decoder layer to its mirror encoder layer (see AutoencoderShape.tied). */
-  tied?: boolean;
-}
+export type AutoencoderConfig = z.infer<typeof autoencoderConfigSchema>;
+/** How the encoder sees a row's ratings. */
+export type InputScaling = AutoencoderConfig["inputScaling"];
+/** Which vectors the autoencoder reconstructs: users' or movies'. */
+export type Orientation = AutoencoderConfig["orientation"];
+
+/** What an autoencoder model file's config holds: the network's config and the fold-in penalty. */
+export const savedAutoencoderSchema = autoencoderConfigSchema.extend({
+  foldInRidge: z.number().finite().positive().max(1e12),
+});
 
 /** Users or movies encoded per kernel call when predicting. */
 const PREDICT_BATCH = 256;
@@ -59,11 +68,11 @@ function scaleRows(csr: Csr): Csr {
 }
 
 /**
- * An autoencoder recommender with the training ratings it reads rows from: predicts any (user, movie) pair,
- * clipped to the rating scale, with the documented fallback (see fallbackRating) for users or movies with no
- * training ratings. Internally rows are users or movies as `config.orientation` says.
+ * An autoencoder recommender with the training ratings it reads rows from. Internally rows are users or
+ * movies as `config.orientation` says; users and movies with no training ratings get the fallback of
+ * predict() (model.ts).
  */
-export class AutoencoderModel {
+export class AutoencoderModel implements Model {
   readonly network: AutoencoderNetwork;
   /** The training ratings by row, in the network's memory: the reconstruction targets. */
   targets!: Csr;
@@ -71,9 +80,6 @@ export class AutoencoderModel {
   input!: Csr;
   /** The training ratings (users x movies). */
   train!: Ratings;
-  means!: RatingMeans;
-  /** What the network's outputs are offset by: the mean of the ratings it was first trained on, or 0. */
-  readonly offset: number;
   private itemCodes?: Float32Array;
   private itemScores?: Float32Array;
   private itemBias?: Float32Array;
@@ -83,13 +89,15 @@ export class AutoencoderModel {
   private foldWeights?: Float32Array;
 
   constructor(
+    /** The registry name this model was trained as (sae, autorec-i, ...). */
+    readonly kind: string,
     readonly config: AutoencoderConfig,
     train: Ratings,
     readonly scale: RatingScale,
     backend: Backend,
-    offset?: number,
+    /** Ridge penalty of the item-based fold-in (see foldIn); the kinds use their lambda / 2. */
+    readonly foldInRidge = 1,
   ) {
-    this.offset = offset ?? (config.centered ? train.mean() : 0);
     const nInputs = config.orientation === "user" ? train.nItems : train.nUsers;
     this.network = new AutoencoderNetwork(
       {
@@ -115,19 +123,16 @@ export class AutoencoderModel {
    */
   useRatings(ratings: Ratings): void {
     this.train = ratings;
-    const raw = this.oriented(ratings).byUser();
-    const csr = this.offset === 0 ? raw : { ...raw, values: raw.values.map((v) => v - this.offset) };
-    this.targets = this.network.adopt(csr);
-    this.input = this.encoderInput(csr);
-    this.means = ratingMeans(ratings);
+    this.targets = this.network.adopt(this.oriented(ratings).byUser());
+    this.input = this.encoderInput();
     this.itemCodes = undefined;
   }
 
-  /** The encoder's view of the (centred) ratings `csr`: `targets` itself when the config changes nothing. */
-  private encoderInput(csr: Csr): Csr {
+  /** The encoder's view of the ratings: `targets` itself when the config changes nothing. */
+  private encoderInput(): Csr {
     const shift = this.config.inputOffset ?? 0;
     if (shift === 0 && this.config.inputScaling === "none") return this.targets;
-    const shifted = shift === 0 ? csr : { ...csr, values: csr.values.map((v) => v + shift) };
+    const shifted = { ...this.targets, values: this.targets.values.map((v) => v + shift) };
     const { values } = this.config.inputScaling === "none" ? shifted : scaleRows(shifted);
     // The same entries as the targets with other values: only the values need memory of their own.
     const adopted = this.network.backend.arena.f32(values.length);
@@ -159,7 +164,6 @@ export class AutoencoderModel {
       const nnz = targets.indptr[rows[rows.length - 1] + 1] - start;
       this.network.encode(this.input, rows);
       out.set(this.network.decodeAt(adopted, rows, nnz), start);
-      if (this.offset !== 0) for (let k = start; k < start + nnz; k++) out[k] += this.offset;
       rows.length = 0;
     };
     for (let r = 0; r < targets.nRows; r++) {
@@ -182,42 +186,48 @@ export class AutoencoderModel {
     return { csr, raw: this.rawOutputs(csr) };
   }
 
-  /** Predictions for every (user, movie) in `pairs`, in its order: clipped, with fallbacks. */
-  predict(pairs: Ratings): Float32Array {
+  estimate(pairs: Ratings): Float32Array {
     const { csr, raw } = this.rawOutputsFor(pairs);
     const byUser = this.config.orientation === "user";
     const out = new Float32Array(pairs.size);
     for (let k = 0; k < pairs.size; k++) {
       const [u, i] = [pairs.users[k], pairs.items[k]];
-      const fallback = fallbackRating(this.means, u, i);
-      out[k] = Number.isNaN(fallback)
-        ? this.clip(raw[csrPosition(csr, byUser ? u : i, byUser ? i : u)])
-        : fallback;
+      out[k] = raw[csrPosition(csr, byUser ? u : i, byUser ? i : u)];
     }
     return out;
   }
 
-  /** The model's output for every movie for one user (unclipped, so that it ranks past the scale's top). */
-  scoreAll(user: number): Float32Array {
-    if (this.config.orientation === "user") {
-      this.network.encode(this.input, [user]);
-      return this.network.decodeAll().map((x) => x + this.offset);
+  /**
+   * User-based: each user's ratings encoded and decoded at every movie. Item-based: a user's scores are his
+   * output unit's weights against every movie's code.
+   */
+  scoreUsers(users: ArrayLike<number>): Float32Array {
+    const nItems = this.train.nItems;
+    const out = new Float32Array(users.length * nItems);
+    for (let at = 0; at < users.length; at += PREDICT_BATCH) {
+      const chunk = Array.from(users).slice(at, at + PREDICT_BATCH);
+      if (this.config.orientation === "user") {
+        this.network.encode(this.input, chunk);
+        out.set(this.network.decodeDense(chunk.length), at * nItems);
+        continue;
+      }
+      const { network } = this;
+      const last = network.nLayers - 1;
+      const h = network.sizes[last];
+      const [weights, bias] = [network.tensors[2 * last].data, network.tensors[2 * last + 1].data];
+      chunk.forEach((u, b) => {
+        out.set(this.scoresFrom(weights.subarray(u * h, (u + 1) * h), bias[u]), (at + b) * nItems);
+      });
     }
-    // Item-based: one user's scores are his output unit's weights against every movie's code.
-    const { network } = this;
-    const last = network.nLayers - 1;
-    const h = network.sizes[last];
-    const weights = network.tensors[2 * last].data.subarray(user * h, (user + 1) * h);
-    return this.scoresFrom(weights, network.tensors[2 * last + 1].data[user]);
+    return out;
   }
 
   /**
-   * Scores every movie for someone the model has not seen, from his ratings alone (dense movie indices and
-   * ratings), without retraining. User-based models encode his ratings vector directly. Item-based models
-   * fit only his own output weights and bias, with everything else frozen: a ridge regression of his
-   * ratings on the rated movies' codes with penalty `ridge` (solved in its n x n dual form).
+   * User-based models encode the new person's ratings vector directly. Item-based models fit only his own
+   * output weights and bias, with everything else frozen: a ridge regression of his ratings on the rated
+   * movies' codes with penalty `foldInRidge` (solved in its n x n dual form).
    */
-  scoreNewUser(items: ArrayLike<number>, values: ArrayLike<number>, ridge: number): Float32Array {
+  foldIn(items: ArrayLike<number>, values: ArrayLike<number>): Float32Array {
     const n = items.length;
     if (n === 0) throw new Error("no ratings to recommend from");
     if (this.config.orientation === "user") {
@@ -228,29 +238,27 @@ export class AutoencoderModel {
       input.indptr[1] = n;
       order.forEach((k, q) => {
         input.indices[q] = items[k];
-        input.values[q] = (values[k] - this.offset + shift) * factor;
+        input.values[q] = (values[k] + shift) * factor;
       });
       this.network.encode(input, [0]);
-      return this.network.decodeAll().map((x) => x + this.offset);
+      return this.network.decodeDense(1).slice();
     }
     if (this.config.outputActivation !== "identity") {
       throw new Error("fold-in for item-based models needs an identity output layer");
     }
     const codes = this.codes();
     const h = this.network.sizes[this.network.nLayers - 1];
-    // Kernel K[a][b] = code_a . code_b + 1 (the 1 carries the bias); solve (K + ridge I) alpha = r - offset.
-    const kernel = (a: number, b: number) => {
-      let s = 1;
-      for (let t = 0; t < h; t++) s += codes[a * h + t] * codes[b * h + t];
-      return s;
-    };
-    const system = Array.from({ length: n }, (_, a) =>
-      Array.from({ length: n }, (_, b) => kernel(items[a], items[b]) + (a === b ? ridge : 0)),
-    );
-    const alpha = solve(
-      system,
-      Array.from(values, (v) => v - this.offset),
-    );
+    // Kernel K[a][b] = code_a . code_b + 1 (the 1 carries the bias); solve (K + ridge I) alpha = r.
+    const system = new Float64Array(n * n);
+    for (let a = 0; a < n; a++) {
+      for (let b = 0; b <= a; b++) {
+        let s = 1;
+        for (let t = 0; t < h; t++) s += codes[items[a] * h + t] * codes[items[b] * h + t];
+        system[a * n + b] = s + (a === b ? this.foldInRidge : 0);
+        system[b * n + a] = system[a * n + b];
+      }
+    }
+    const alpha = choleskySolve(system, values, "the fold-in system");
     this.foldWeights ??= this.network.backend.arena.f32(h);
     const weights = this.foldWeights;
     weights.fill(0);
@@ -259,19 +267,55 @@ export class AutoencoderModel {
       bias += alpha[k];
       for (let t = 0; t < h; t++) weights[t] += alpha[k] * codes[items[k] * h + t];
     }
-    return this.scoresFrom(weights, bias);
+    return this.scoresFrom(weights, bias).slice();
   }
 
   /**
    * One vector per movie from the model's representations: each movie's code for item-based models (what
    * its ratings encode to), each movie's output weights for user-based ones (how it is decoded).
    */
-  movieVectors(): { vectors: Float32Array; size: number } {
+  itemVectors(): { vectors: Float32Array; size: number } {
     const { network } = this;
     const last = network.nLayers - 1;
     const size = network.sizes[last];
     const vectors = this.config.orientation === "item" ? this.codes() : network.tensors[2 * last].data;
     return { vectors, size };
+  }
+
+  describe(): string {
+    const c = this.config;
+    return (
+      `${this.kind}: ${c.orientation}-based ${this.network.sizes.join("-")} ${c.activation}, output ` +
+      `${c.outputActivation}, inputs ${c.inputScaling}${c.inputOffset ? ` offset by ${c.inputOffset}` : ""}` +
+      `${c.tied ? ", tied decoder" : ""}; ${this.network.params.length} parameters`
+    );
+  }
+
+  /** The weights under PyTorch's names and layouts (fc1.weight is [h][nInputs]). */
+  save(): SavedParameters {
+    this.network.tieDecoder();
+    const tensors: Record<string, Tensor> = {};
+    for (const t of this.network.tensors) {
+      const [rows, cols] = t.shape;
+      const data = t.transposed ? new Float32Array(t.data.length) : t.data.slice();
+      if (t.transposed) transposeInto(data, t.data, rows, cols);
+      tensors[t.name] = { dtype: "F32", shape: t.transposed ? [cols, rows] : t.shape, data };
+    }
+    return { config: { ...this.config, foldInRidge: this.foldInRidge }, tensors };
+  }
+
+  /** A model of `kind` from what save() wrote. */
+  static load(kind: string, saved: SavedParameters, train: Ratings, scale: RatingScale, backend: Backend) {
+    const { foldInRidge, ...config } = savedAutoencoderSchema.parse(saved.config);
+    const model = new AutoencoderModel(kind, config, train, scale, backend, foldInRidge);
+    for (const t of model.network.tensors) {
+      const [rows, cols] = t.shape;
+      const stored = savedTensor(saved, t.name, "F32", t.data.length);
+      if (t.transposed) transposeInto(t.data, stored, cols, rows);
+      else t.data.set(stored);
+    }
+    model.weightsChanged();
+    return model;
   }
 
   /** A one-row input CSR in the network's memory, reused between calls. */
@@ -305,7 +349,7 @@ export class AutoencoderModel {
     return this.itemCodes;
   }
 
-  /** act(codes . weights + bias) + offset for every movie (item-based models). */
+  /** act(codes . weights + bias) for every movie (item-based models); a view the next call overwrites. */
   private scoresFrom(weights: Float32Array, bias: number): Float32Array {
     const { kernels, arena } = this.network.backend;
     const codes = this.codes();
@@ -316,41 +360,8 @@ export class AutoencoderModel {
     kernels.fill(this.itemBias, nItems, bias);
     kernels.denseAffine(this.itemScores, weights, codes, this.itemBias, 1, h, nItems);
     kernels.activate(this.itemScores, nItems, this.config.outputActivation);
-    return this.itemScores.map((x) => x + this.offset);
+    return this.itemScores;
   }
-
-  clip(x: number): number {
-    return Math.min(this.scale.max, Math.max(this.scale.min, x));
-  }
-}
-
-/** Solves the symmetric positive definite system A x = b by Cholesky decomposition (A is overwritten). */
-export function solve(a: number[][], b: number[]): number[] {
-  const n = b.length;
-  for (let j = 0; j < n; j++) {
-    let d = a[j][j];
-    for (let k = 0; k < j; k++) d -= a[j][k] * a[j][k];
-    if (!(d > 0)) throw new Error("the fold-in system is not positive definite; raise the ridge penalty");
-    a[j][j] = Math.sqrt(d);
-    for (let i = j + 1; i < n; i++) {
-      let s = a[i][j];
-      for (let k = 0; k < j; k++) s -= a[i][k] * a[j][k];
-      a[i][j] = s / a[j][j];
-    }
-  }
-  const y = new Array<number>(n);
-  for (let i = 0; i < n; i++) {
-    let s = b[i];
-    for (let k = 0; k < i; k++) s -= a[i][k] * y[k];
-    y[i] = s / a[i][i];
-  }
-  const x = new Array<number>(n);
-  for (let i = n - 1; i >= 0; i--) {
-    let s = y[i];
-    for (let k = i + 1; k < n; k++) s -= a[k][i] * x[k];
-    x[i] = s / a[i][i];
-  }
-  return x;
 }
 
 /** Position of (row, col) in a CSR whose rows are sorted by column (binary search); -1 when absent. */

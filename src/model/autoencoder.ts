@@ -9,15 +9,25 @@ export function transposeInto(out: Float32Array, a: Float32Array, rows: number, 
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
 }
 
-/** Batches of at least this many rows take the column-grouped kernels. */
-const COLUMN_BATCH_MIN = 8;
+/** Batches of at least this many rows take the column-grouped kernels (see setColumnBatchMin). */
+let columnBatchMin = 8;
+
+/**
+ * Sets how many rows a batch needs to take the column-grouped kernels, and returns the previous value. For
+ * tests, which check both paths on small problems; the shipped value is 8.
+ */
+export function setColumnBatchMin(rows: number): number {
+  const previous = columnBatchMin;
+  columnBatchMin = rows;
+  return previous;
+}
 
 /**
  * Whether passes over n rows regroup their entries by column, so that each weight row is read once per
  * batch (the column-grouped decoder implements these output activations).
  */
 function groupsByColumn(n: number, output: Activation): output is "identity" | "sigmoid" {
-  return n >= COLUMN_BATCH_MIN && (output === "identity" || output === "sigmoid");
+  return n >= columnBatchMin && (output === "identity" || output === "sigmoid");
 }
 
 /** A batch's target entries and input entries grouped by column (one object when they are the same). */
@@ -76,7 +86,6 @@ export class AutoencoderNetwork {
   private dPred: Float32Array = new Float32Array(0);
   private rows: Int32Array = new Int32Array(0);
   private dropMask: Float32Array = new Float32Array(0);
-  private allOutputs?: Float32Array;
   private denseOutputs?: Float32Array;
   private targetColumns?: ColumnBatcher;
   private inputColumns?: ColumnBatcher;
@@ -138,7 +147,6 @@ export class AutoencoderNetwork {
       linearInit(this.tensors[2 * l].data, this.sizes[l], rng);
       linearInit(this.tensors[2 * l + 1].data, this.sizes[l], rng);
     }
-    this.syncTiedWeights();
   }
 
   /** Tied (encoder layer, mirror decoder layer) pairs; empty unless the shape asks for a tied decoder. */
@@ -155,10 +163,12 @@ export class AutoencoderNetwork {
   }
 
   /**
-   * Sets every tied decoder layer's weights from its encoder layer. The outer pair needs no transpose:
-   * aerec stores fc1.weight as [nInputs][h], which is exactly the output layer's [nInputs][h] layout.
+   * The one hook of a tied decoder, run at the start of every forward pass: sets each tied decoder layer's
+   * weights from its encoder layer, so that whatever changed the parameters (an optimizer step, L-BFGS, a
+   * file) the decoder follows; also run before the tensors are read out. The outer pair needs no transpose: aerec stores fc1.weight as [nInputs][h],
+   * which is exactly the output layer's [nInputs][h] layout.
    */
-  syncTiedWeights(): void {
+  tieDecoder(): void {
     for (const [enc, dec] of this.tiedPairs()) {
       const [from, to] = [this.tensors[2 * enc], this.tensors[2 * dec]];
       if (enc === 0) to.data.set(from.data);
@@ -168,9 +178,9 @@ export class AutoencoderNetwork {
 
   /**
    * Moves every tied decoder layer's gradient onto its encoder layer (transposed back) and zeroes it, so
-   * that the optimizer learns the shared weights once; call syncTiedWeights after the step.
+   * that the optimizer learns the shared weights once (run at the end of every backward pass).
    */
-  foldTiedGradients(): void {
+  private foldTiedGradients(): void {
     const { kernels } = this.backend;
     for (const [enc, dec] of this.tiedPairs()) {
       const [ge, gd] = [this.gradTensors[2 * enc], this.gradTensors[2 * dec]];
@@ -232,6 +242,7 @@ export class AutoencoderNetwork {
     const { activation } = this.shape;
     const n = rows.length;
     const h = this.sizes[1];
+    this.tieDecoder();
     if (columns) {
       const bias = this.tensors[1].data;
       for (let r = 0; r < n; r++) this.acts[0].set(bias, r * h);
@@ -302,17 +313,6 @@ export class AutoencoderNetwork {
     );
     this.backend.kernels.activate(out, size, this.shape.outputActivation);
     return out;
-  }
-
-  /** Every output for the first encoded row (after `encode`); overwritten by the next call. */
-  decodeAll(): Float32Array {
-    const last = this.nLayers - 1;
-    const [w, bias] = [this.tensors[2 * last].data, this.tensors[2 * last + 1].data];
-    this.allOutputs ??= this.backend.arena.f32(this.shape.nInputs);
-    const [nIn, nOut] = [this.sizes[last], this.sizes[last + 1]];
-    this.backend.kernels.denseAffine(this.allOutputs, this.acts[last - 1], w, bias, 1, nIn, nOut);
-    this.backend.kernels.activate(this.allOutputs, nOut, this.shape.outputActivation);
-    return this.allOutputs;
   }
 
   /**
@@ -443,6 +443,7 @@ export class AutoencoderNetwork {
       const inputBatch = this.batch(input, inputRows);
       kernels.sparseAffineBackward(this.gradTensors[0], this.gradTensors[1], inputBatch, this.deltas[0], h);
     }
+    this.foldTiedGradients();
     return sse;
   }
 

@@ -1,44 +1,67 @@
 import type { RatingScale } from "../data/datasets.js";
 import type { Ratings } from "../data/ratings.js";
-import type { Predictor } from "./baselines.js";
-
-/** A model inside a blend, with its name. */
-export interface BlendMember {
-  name: string;
-  predictor: Predictor;
-}
+import { clipToScale, type Model, predict, type SavedParameters, type Tensor } from "./model.js";
 
 /**
  * A linear blend of models (as in the Netflix Prize ensembles): intercept + sum of weight_m * prediction_m,
- * clipped to the rating scale. The weights come from blendWeights on ratings none of the members was
- * trained on.
+ * where each member's prediction is clipped and given its fallback first. The weights come from
+ * blendWeights on ratings none of the members was trained on. Scores for ranking and fold-in combine the
+ * members' unclipped scores with the same weights.
  */
-export class Blend implements Predictor {
+export class Blend implements Model {
+  readonly kind = "blend";
   constructor(
-    readonly members: BlendMember[],
+    readonly members: Model[],
     /** The intercept, then one weight per member. */
     readonly weights: Float64Array,
     readonly scale: RatingScale,
   ) {
+    if (members.length === 0) throw new Error("a blend needs at least one model");
     if (weights.length !== members.length + 1)
       throw new Error(`a blend of ${members.length} models needs ${members.length + 1} weights`);
   }
 
   get train(): Ratings {
-    return this.members[0].predictor.train;
+    return this.members[0].train;
   }
 
-  predict(pairs: Ratings): Float32Array {
-    const parts = this.members.map((m) => m.predictor.predict(pairs));
-    const out = combine(this.weights, parts, pairs.size);
-    const { min, max } = this.scale;
-    for (let i = 0; i < out.length; i++) out[i] = Math.min(max, Math.max(min, out[i]));
-    return out;
+  estimate(pairs: Ratings): Float32Array {
+    return combine(
+      this.weights,
+      this.members.map((m) => predict(m, pairs)),
+      pairs.size,
+    );
   }
 
-  scoreAll(user: number): Float32Array {
-    const parts = this.members.map((m) => m.predictor.scoreAll(user));
+  scoreUsers(users: ArrayLike<number>): Float32Array {
+    const parts = this.members.map((m) => m.scoreUsers(users).slice());
+    return combine(this.weights, parts, users.length * this.train.nItems);
+  }
+
+  foldIn(items: ArrayLike<number>, values: ArrayLike<number>): Float32Array {
+    const parts = this.members.map((m) => m.foldIn(items, values).slice());
     return combine(this.weights, parts, this.train.nItems);
+  }
+
+  /** The first member's item vectors. */
+  itemVectors() {
+    return this.members[0].itemVectors();
+  }
+
+  describe(): string {
+    const parts = this.members.map((m, i) => `${this.weights[i + 1].toFixed(3)} x ${m.kind}`);
+    return `blend: ${this.weights[0].toFixed(3)} + ${parts.join(" + ")}`;
+  }
+
+  /** Each member's configuration, and its tensors under "members.<index>.". */
+  save(): SavedParameters {
+    const tensors: Record<string, Tensor> = {};
+    const members = this.members.map((m, i) => {
+      const saved = m.save();
+      for (const [name, t] of Object.entries(saved.tensors)) tensors[`members.${i}.${name}`] = t;
+      return { kind: m.kind, config: saved.config };
+    });
+    return { config: { members, weights: Array.from(this.weights) }, tensors };
   }
 }
 
@@ -116,7 +139,7 @@ export function crossValidatedBlendRmse(
     for (const i of held) {
       let p = w[0];
       for (let m = 0; m < predictions.length; m++) p += w[m + 1] * predictions[m][i];
-      sse += (Math.min(scale.max, Math.max(scale.min, p)) - targets[i]) ** 2;
+      sse += (clipToScale(p, scale) - targets[i]) ** 2;
     }
   }
   return Math.sqrt(sse / n);

@@ -1,6 +1,7 @@
 import type { Movie } from "../data/movies.js";
 import type { IdMap } from "../data/ratings.js";
-import type { AutoencoderModel } from "./autoencoder-model.js";
+import { type Backend, createBackend } from "../kernels/index.js";
+import { cachedMeans, clipToScale, type Model } from "./model.js";
 import { topK } from "./recommend.js";
 
 /** A recommended (or similar) movie as people see it. */
@@ -44,30 +45,29 @@ export class Recommender {
   private scratch?: { a: Float32Array; b: Float32Array; zero: Float32Array; out: Float32Array };
 
   private readonly rare: number[];
+  private readonly backend: Backend;
 
   constructor(
-    readonly model: AutoencoderModel,
+    readonly model: Model,
     readonly userIds: IdMap,
     readonly itemIds: IdMap,
     readonly movies: Map<number, Movie>,
     options: {
-      /** Ridge penalty of the item-based fold-in (see AutoencoderModel.scoreNewUser). */
-      ridge?: number;
       /**
        * Movies with fewer training ratings are never recommended (default 10): a movie rated 5 by its one
        * viewer gets a near-5 prediction for everyone, which says more about noise than about taste.
        */
       minRatings?: number;
+      /** Kernels for the similarity products (default: the plain-TypeScript ones). */
+      backend?: Backend;
     } = {},
   ) {
-    this.ridge = options.ridge ?? 1;
+    this.backend = options.backend ?? createBackend("reference");
     const counts = this.ratingCounts();
     const min = options.minRatings ?? 10;
     this.rare = [];
     for (let i = 0; i < counts.length; i++) if (counts[i] < min) this.rare.push(i);
   }
-
-  readonly ridge: number;
 
   /** The k best unrated movies for a known user; for an unknown one, the k most rated movies. */
   forUser(userId: number, k = 10): UserRecommendations {
@@ -77,7 +77,7 @@ export class Recommender {
     const rated = csr.indices.subarray(csr.indptr[user], csr.indptr[user + 1]);
     return {
       known: true,
-      items: this.describe(topK(this.model.scoreAll(user), k, [...rated, ...this.rare])),
+      items: this.describe(topK(this.model.scoreUsers([user]), k, [...rated, ...this.rare])),
     };
   }
 
@@ -111,9 +111,7 @@ export class Recommender {
     }
     const items = Int32Array.from(ratings, (r) => this.itemIds.indexOf(r.movieId));
     const values = Float32Array.from(ratings, (r) => r.rating);
-    return this.describe(
-      topK(this.model.scoreNewUser(items, values, this.ridge), k, [...items, ...this.rare]),
-    );
+    return this.describe(topK(this.model.foldIn(items, values), k, [...items, ...this.rare]));
   }
 
   /**
@@ -139,7 +137,7 @@ export class Recommender {
       .filter((i) => i >= 0);
     if (likedItems.length === 0 || movieIds.length === 0) return movieIds.map(() => null);
     const { unit, size } = this.unitVectors();
-    const { kernels, arena } = this.model.network.backend;
+    const { kernels, arena } = this.backend;
     const [nA, nB] = [movieIds.length, likedItems.length];
     if (!this.scratch || this.scratch.a.length < nA * size || this.scratch.b.length < nB * size) {
       const rows = Math.max(nA, nB, 64);
@@ -178,7 +176,7 @@ export class Recommender {
 
   /** Every movie's vector scaled to length 1 (computed once), so that a cosine is one dot product. */
   private unitVectors(): { unit: Float32Array; size: number } {
-    const { vectors, size } = this.model.movieVectors();
+    const { vectors, size } = this.model.itemVectors();
     if (!this.unit) {
       this.unit = new Float32Array(vectors.length);
       for (let i = 0; i < this.itemIds.size; i++) {
@@ -203,7 +201,7 @@ export class Recommender {
   }
 
   private withMean(item: number): MovieScore {
-    const mean = this.model.means.item[item];
+    const mean = cachedMeans(this.model.train).item[item];
     return this.movie(item, Number.isNaN(mean) ? 0 : mean);
   }
 
@@ -220,7 +218,9 @@ export class Recommender {
   }
 
   private describe(ranked: { item: number; score: number }[], clip = true): MovieScore[] {
-    return ranked.map(({ item, score }) => this.movie(item, clip ? this.model.clip(score) : score));
+    return ranked.map(({ item, score }) =>
+      this.movie(item, clip ? clipToScale(score, this.model.scale) : score),
+    );
   }
 
   private movie(item: number, score: number): MovieScore {

@@ -2,41 +2,46 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { Movie } from "../data/movies.js";
 import { IdMap, Ratings } from "../data/ratings.js";
-import { ACTIVATIONS, type Activation, type Backend } from "../kernels/index.js";
-import { transposeInto } from "../model/autoencoder.js";
-import { AutoencoderModel } from "../model/autoencoder-model.js";
+import type { Backend } from "../kernels/index.js";
+import type { EpochReport, Model, SavedParameters } from "../model/model.js";
 import type { Checkpoint } from "../train/fit.js";
-import { MODEL_KINDS } from "../train/presets.js";
+import { MODEL_KINDS, modelKind } from "../train/registry.js";
 import { ModelFileError, readSafetensors, type Tensor, writeSafetensors } from "./safetensors.js";
 
 /** Version of the model file layout; files of another version are refused. */
-export const MODEL_FORMAT_VERSION = 1;
+export const MODEL_FORMAT_VERSION = 2;
 
-const ACTIVATION_NAMES = Object.keys(ACTIVATIONS) as [Activation, ...Activation[]];
+const epochSchema = z.object({
+  epoch: z.number().int(),
+  trainLoss: z.number(),
+  validationRmse: z.number().optional(),
+  seconds: z.number(),
+  evaluations: z.number().int().optional(),
+});
 
 const headerSchema = z.object({
   format: z.literal("aerec-model"),
   version: z.number().int(),
-  kind: z.enum(MODEL_KINDS),
-  config: z.object({
-    orientation: z.enum(["user", "item"]),
-    hidden: z.array(z.number().int().positive()).min(1),
-    activation: z.enum(ACTIVATION_NAMES),
-    outputActivation: z.enum(ACTIVATION_NAMES),
-    inputScaling: z.enum(["none", "inverse-sqrt-count"]),
-    centered: z.boolean(),
-    inputOffset: z.number().nonnegative().optional(),
-    tied: z.boolean().optional(),
-  }),
-  offset: z.number(),
-  scale: z.object({ min: z.number(), max: z.number(), step: z.number().positive() }),
+  kind: z.string(),
+  /** What the model's save() wrote, checked against its kind's configSchema. */
+  config: z.unknown(),
+  /** The settings the model was trained with, checked against its kind's settingsSchema. */
+  settings: z.unknown(),
+  scale: z
+    .object({ min: z.number().finite(), max: z.number().finite(), step: z.number().finite().positive() })
+    .refine((s) => s.min < s.max, "the scale's min must be below its max"),
   dataset: z.string(),
   split: z.string(),
   nUsers: z.number().int().nonnegative(),
   nItems: z.number().int().positive(),
-  training: z.record(z.string(), z.unknown()),
+  /** How the model was trained: kernels, threads, and the per-epoch history. */
+  training: z.object({
+    kernels: z.string().optional(),
+    threads: z.number().int().optional(),
+    history: z.array(epochSchema),
+  }),
   metrics: z.record(z.string(), z.unknown()),
-  /** SHA-256 of the training ratings (user CSR: indptr, movie indices, values) and the id maps. */
+  /** SHA-256 of every tensor's name, dtype, shape and bytes, in name order: the whole data section. */
   fingerprint: z.string().regex(/^[0-9a-f]{64}$/),
   movies: z.array(z.tuple([z.number().int(), z.string(), z.number().int().nullable(), z.array(z.string())])),
   checkpoint: z
@@ -46,64 +51,58 @@ const headerSchema = z.object({
       optimizerState: z.array(z.string()),
       rng: z.array(z.number().nullable()),
       best: z.object({ epoch: z.number().int(), rmse: z.number().nullable() }),
-      history: z.array(
-        z.object({
-          epoch: z.number(),
-          trainLoss: z.number(),
-          validationRmse: z.number().optional(),
-          seconds: z.number(),
-        }),
-      ),
     })
     .optional(),
 });
 
-/** What a model file says about its model, besides the weights. */
+/** What a model file says about its model, besides the tensors. */
 export type ModelHeader = z.infer<typeof headerSchema>;
 
 /** A model read back from a file, with the id maps and movies it was trained with. */
 export interface LoadedModel {
+  model: Model;
+  header: ModelHeader;
+  /** The settings it was trained with, checked against its kind's schema. */
+  settings: unknown;
   /** The state to resume training from, when the file was saved with one. */
   checkpoint?: Checkpoint;
-  model: AutoencoderModel;
-  header: ModelHeader;
   userIds: IdMap;
   itemIds: IdMap;
   movies: Map<number, Movie>;
 }
 
-/** Everything about a trained model that goes into its file besides the weights. */
+/** Everything about a trained model that goes into its file besides its own parameters. */
 export interface ModelDescription {
-  kind: (typeof MODEL_KINDS)[number];
+  settings: unknown;
   dataset: string;
   split: string;
   userIds: IdMap;
   itemIds: IdMap;
   movies: Map<number, Movie>;
-  training: Record<string, unknown>;
+  history: EpochReport[];
+  kernels?: string;
+  threads?: number;
   metrics: Record<string, unknown>;
   /** Saved so that `aerec train --resume` can continue exactly (first-order optimizers). */
   checkpoint?: Checkpoint;
 }
 
+/** Names the model's own tensors may not take: the file's training ratings, ids and training state. */
+const RESERVED = /^(ratings|ids|train|optimizer)\./;
+
 /**
- * Saves a model as safetensors: the weights under PyTorch's names and layouts (fc1.weight is [h][nInputs]),
- * the training ratings (by user) the model reads its inputs from, and the id maps; the header (format version, kind,
- * configuration, scale, movies, training settings and metrics) is JSON in the metadata field "aerec".
+ * Saves a model of any kind as safetensors: the model's own tensors (autoencoders: the weights under
+ * PyTorch's names and layouts), the training ratings (by user) it reads, and the id maps; the header
+ * (format version, kind, configuration, settings, scale, movies, training history and metrics) is JSON in
+ * the metadata field "aerec".
  */
-export async function saveModel(
-  file: string,
-  model: AutoencoderModel,
-  about: ModelDescription,
-): Promise<void> {
-  const { network } = model;
+export async function saveModel(file: string, model: Model, about: ModelDescription): Promise<void> {
+  const own: SavedParameters = model.save();
   const targets = model.train.byUser();
   const tensors: Record<string, Tensor> = {};
-  for (const t of network.tensors) {
-    const [rows, cols] = t.shape;
-    tensors[t.name] = t.transposed
-      ? { dtype: "F32", shape: [cols, rows], data: transposed(t.data, rows, cols) }
-      : { dtype: "F32", shape: t.shape, data: t.data.slice() };
+  for (const [name, t] of Object.entries(own.tensors)) {
+    if (RESERVED.test(name)) throw new Error(`a model tensor may not be called ${name}`);
+    tensors[name] = t;
   }
   tensors["ratings.indptr"] = { dtype: "I32", shape: [targets.indptr.length], data: targets.indptr.slice() };
   tensors["ratings.items"] = { dtype: "I32", shape: [targets.indices.length], data: targets.indices.slice() };
@@ -112,11 +111,8 @@ export async function saveModel(
   if (saved) {
     tensors["train.params"] = { dtype: "F32", shape: [saved.params.length], data: saved.params.slice() };
     if (saved.state.best.params) {
-      tensors["train.best"] = {
-        dtype: "F32",
-        shape: [saved.params.length],
-        data: saved.state.best.params.slice(),
-      };
+      const best = saved.state.best.params;
+      tensors["train.best"] = { dtype: "F32", shape: [best.length], data: best.slice() };
     }
     for (const [name, values] of Object.entries(saved.state.optimizerState)) {
       tensors[`optimizer.${name}`] = { dtype: "F32", shape: [values.length], data: values.slice() };
@@ -127,23 +123,17 @@ export async function saveModel(
   const header: ModelHeader = {
     format: "aerec-model",
     version: MODEL_FORMAT_VERSION,
-    kind: about.kind,
-    config: model.config,
-    offset: model.offset,
+    kind: model.kind,
+    config: own.config,
+    settings: about.settings,
     scale: model.scale,
     dataset: about.dataset,
     split: about.split,
     nUsers: targets.nRows,
     nItems: targets.nCols,
-    training: about.training,
+    training: { kernels: about.kernels, threads: about.threads, history: about.history },
     metrics: about.metrics,
-    fingerprint: fingerprint([
-      targets.indptr,
-      targets.indices,
-      targets.values,
-      about.userIds.ids,
-      about.itemIds.ids,
-    ]),
+    fingerprint: fingerprint(tensors),
     checkpoint: saved && {
       epoch: saved.state.epoch,
       optimizerSteps: saved.state.optimizerSteps,
@@ -153,7 +143,6 @@ export async function saveModel(
         epoch: saved.state.best.epoch,
         rmse: Number.isFinite(saved.state.best.rmse) ? saved.state.best.rmse : null,
       },
-      history: saved.state.history,
     },
     movies: [...about.itemIds.ids].flatMap((id) => {
       const m = about.movies.get(id);
@@ -161,6 +150,12 @@ export async function saveModel(
     }),
   };
   await writeSafetensors(file, tensors, { aerec: JSON.stringify(header) });
+}
+
+/** The first zod issue as "field: message". */
+function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  return `${issue.path.join(".") || "(root)"}: ${issue.message}`;
 }
 
 /** Loads and validates a model file; any inconsistency is a ModelFileError naming the file and the problem. */
@@ -176,21 +171,27 @@ export async function loadModel(file: string, backend: Backend): Promise<LoadedM
   } catch {
     fail("the aerec header is not JSON");
   }
-  const r = raw as { format?: unknown; version?: unknown; kind?: unknown };
+  const r = (raw ?? {}) as { format?: unknown; version?: unknown; kind?: unknown };
   if (r.format === "aerec-model" && r.version !== MODEL_FORMAT_VERSION) {
     fail(
-      `model file version ${r.version} is not supported (this aerec reads version ${MODEL_FORMAT_VERSION})`,
+      `model file version ${r.version} is not supported (this aerec reads version ${MODEL_FORMAT_VERSION}; ` +
+        "train the model again to save it in this version)",
     );
   }
-  if (r.format === "aerec-model" && !(MODEL_KINDS as readonly unknown[]).includes(r.kind)) {
+  if (r.format === "aerec-model" && !MODEL_KINDS.includes(r.kind as string)) {
     fail(`model kind ${JSON.stringify(r.kind)} is not supported (known: ${MODEL_KINDS.join(", ")})`);
   }
   const parsed = headerSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    fail(`bad header field ${issue.path.join(".") || "(root)"}: ${issue.message}`);
-  }
+  if (!parsed.success) fail(`bad header field ${firstIssue(parsed.error)}`);
   const header = parsed.data!;
+  if (fingerprint(tensors) !== header.fingerprint) {
+    fail("the tensors do not match the file's fingerprint (the file is damaged)");
+  }
+  const kind = modelKind(header.kind);
+  const settings = kind.settingsSchema.safeParse(header.settings);
+  if (!settings.success) fail(`bad header field settings.${firstIssue(settings.error)}`);
+  const config = kind.configSchema.safeParse(header.config);
+  if (!config.success) fail(`bad header field config.${firstIssue(config.error)}`);
   const need = (name: string, shape: number[], dtype: "F32" | "I32"): Tensor => {
     const t = tensors[name] ?? fail(`tensor ${name} is missing`);
     if (t.dtype !== dtype || t.shape.join(",") !== shape.join(",")) {
@@ -208,32 +209,30 @@ export async function loadModel(file: string, backend: Backend): Promise<LoadedM
   if (items.some((i) => i < 0 || i >= nItems)) fail("ratings.items holds an index outside the catalogue");
   const userIds = new IdMap(need("ids.users", [nUsers], "I32").data as Int32Array);
   const itemIds = new IdMap(need("ids.items", [nItems], "I32").data as Int32Array);
-  if (fingerprint([indptr, items, values, userIds.ids, itemIds.ids]) !== header.fingerprint) {
-    fail("the training ratings or id maps do not match the file's fingerprint (the file is damaged)");
-  }
   const users = new Int32Array(nnz);
   for (let u = 0; u < nUsers; u++) users.fill(u, indptr[u], indptr[u + 1]);
   const train = new Ratings(users, items, values, nUsers, nItems);
-  const model = new AutoencoderModel(header.config, train, header.scale, backend, header.offset);
-  for (const t of model.network.tensors) {
-    const [rows, cols] = t.shape;
-    const stored = need(t.name, t.transposed ? [cols, rows] : t.shape, "F32").data as Float32Array;
-    if (t.transposed) transposeInto(t.data, stored, cols, rows);
-    else t.data.set(stored);
-    if (!t.data.every(Number.isFinite)) fail(`tensor ${t.name} holds NaN or infinite values`);
+  const own = Object.fromEntries(Object.entries(tensors).filter(([name]) => !RESERVED.test(name)));
+  let model: Model | undefined;
+  try {
+    model = kind.load(
+      { config: config.data, tensors: own },
+      { backend, train, scale: header.scale, kinds: modelKind },
+    );
+  } catch (e) {
+    fail(e instanceof Error ? e.message : String(e));
   }
   const movies = new Map(header.movies.map(([id, title, year, genres]) => [id, { id, title, year, genres }]));
   let checkpoint: Checkpoint | undefined;
   if (header.checkpoint) {
     const c = header.checkpoint;
-    const n = model.network.params.length;
+    const n = (tensors["train.params"] ?? fail("tensor train.params is missing")).data.length;
     const vector = (name: string) => need(name, [n], "F32").data as Float32Array;
     checkpoint = {
       params: vector("train.params"),
-      offset: header.offset,
       state: {
         epoch: c.epoch,
-        history: c.history,
+        history: header.training.history,
         optimizerSteps: c.optimizerSteps,
         optimizerState: Object.fromEntries(
           c.optimizerState.map((name) => [name, vector(`optimizer.${name}`)]),
@@ -247,19 +246,16 @@ export async function loadModel(file: string, backend: Backend): Promise<LoadedM
       },
     };
   }
-  return { model, header, userIds, itemIds, movies, checkpoint };
+  return { model: model!, header, settings: settings.data, userIds, itemIds, movies, checkpoint };
 }
 
-/** SHA-256 (hex) over the bytes of the arrays, in order. */
-function fingerprint(arrays: ArrayBufferView[]): string {
+/** SHA-256 (hex) over every tensor's name, dtype, shape and bytes, in name order. */
+function fingerprint(tensors: Record<string, Tensor>): string {
   const hash = createHash("sha256");
-  for (const a of arrays) hash.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  for (const name of Object.keys(tensors).sort()) {
+    const t = tensors[name];
+    hash.update(`${name}:${t.dtype}:${t.shape.join("x")};`);
+    hash.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  }
   return hash.digest("hex");
-}
-
-/** A new array holding the [cols][rows] transpose of a row-major [rows][cols] matrix. */
-function transposed(a: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(a.length);
-  transposeInto(out, a, rows, cols);
-  return out;
 }

@@ -1,11 +1,8 @@
 import { readFile, writeFile } from "node:fs/promises";
 
-/** A tensor to write or as read: float32 or int32, row-major. */
-export interface Tensor {
-  dtype: "F32" | "I32";
-  shape: number[];
-  data: Float32Array | Int32Array;
-}
+import type { Tensor } from "../model/model.js";
+
+export type { Tensor } from "../model/model.js";
 
 /** A safetensors file that cannot be read: names the file and what is wrong. */
 export class ModelFileError extends Error {

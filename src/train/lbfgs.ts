@@ -1,22 +1,27 @@
+import { z } from "zod";
 import type { Backend } from "../kernels/index.js";
 
 /** An objective: writes the gradient at x into `grad` and returns the value. */
 export type Objective = (x: Float32Array, grad: Float32Array) => number;
 
 /** L-BFGS settings (PyTorch's torch.optim.LBFGS names and defaults). */
-export interface LbfgsConfig {
-  kind: "lbfgs";
-  /** Step scale: the first iteration tries lr * min(1, 1/|g|_1), later ones lr. */
-  lr: number;
-  /** Pairs of (step, gradient change) kept to approximate the inverse Hessian. */
-  historySize: number;
-  /** Stop when max |g| falls below this. */
-  toleranceGrad: number;
-  /** Stop when the step or the change in value falls below this. */
-  toleranceChange: number;
-  /** Most objective evaluations per line search. */
-  maxLineSearchEvals: number;
-}
+export const lbfgsConfigSchema = z
+  .object({
+    kind: z.literal("lbfgs"),
+    /** Step scale: the first iteration tries lr * min(1, 1/|g|_1), later ones lr. */
+    lr: z.number().finite().positive().max(1e3),
+    /** Pairs of (step, gradient change) kept to approximate the inverse Hessian. */
+    historySize: z.number().int().min(1).max(1000),
+    /** Stop when max |g| falls below this. */
+    toleranceGrad: z.number().finite().min(0),
+    /** Stop when the step or the change in value falls below this. */
+    toleranceChange: z.number().finite().min(0),
+    /** Most objective evaluations per line search. */
+    maxLineSearchEvals: z.number().int().min(1).max(1000),
+  })
+  .strict();
+/** L-BFGS settings. */
+export type LbfgsConfig = z.infer<typeof lbfgsConfigSchema>;
 
 /** PyTorch's L-BFGS defaults, with the strong Wolfe line search. */
 export function lbfgsDefaults(lr = 1): LbfgsConfig {

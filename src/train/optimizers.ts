@@ -1,32 +1,36 @@
+import { z } from "zod";
 import type { Backend } from "../kernels/index.js";
 
+const rate = z.number().finite().positive().max(1e3);
+const decay = z.number().finite().min(0).max(1e6);
+const eps = z.number().finite().positive().max(1);
+
 /** PyTorch RMSprop settings (centered and momentum are not supported). */
-export interface RmspropConfig {
-  kind: "rmsprop";
-  lr: number;
-  alpha: number;
-  eps: number;
-  weightDecay: number;
-}
-
+export const rmspropConfigSchema = z
+  .object({ kind: z.literal("rmsprop"), lr: rate, alpha: z.number().min(0).lt(1), eps, weightDecay: decay })
+  .strict();
 /** PyTorch Adam settings (L2 weight decay added to the gradient, as torch.optim.Adam does). */
-export interface AdamConfig {
-  kind: "adam";
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-}
-
+export const adamConfigSchema = z
+  .object({
+    kind: z.literal("adam"),
+    lr: rate,
+    beta1: z.number().min(0).lt(1),
+    beta2: z.number().min(0).lt(1),
+    eps,
+    weightDecay: decay,
+  })
+  .strict();
 /** PyTorch SGD settings (no dampening, no Nesterov). */
-export interface SgdConfig {
-  kind: "sgd";
-  lr: number;
-  momentum: number;
-  weightDecay: number;
-}
+export const sgdConfigSchema = z
+  .object({ kind: z.literal("sgd"), lr: rate, momentum: z.number().min(0).lt(1), weightDecay: decay })
+  .strict();
 
+/** PyTorch RMSprop settings. */
+export type RmspropConfig = z.infer<typeof rmspropConfigSchema>;
+/** PyTorch Adam settings. */
+export type AdamConfig = z.infer<typeof adamConfigSchema>;
+/** PyTorch SGD settings. */
+export type SgdConfig = z.infer<typeof sgdConfigSchema>;
 /** Any first-order optimizer's settings. */
 export type OptimizerConfig = RmspropConfig | AdamConfig | SgdConfig;
 

@@ -1,21 +1,26 @@
-import type { AutoencoderConfig } from "../model/autoencoder-model.js";
+import { z } from "zod";
+import { autoencoderConfigSchema } from "../model/autoencoder-model.js";
 import { lbfgsDefaults } from "./lbfgs.js";
-import type { TrainConfig } from "./train-autoencoder.js";
+import { trainConfigSchema } from "./train-autoencoder.js";
 
-/** The models aerec trains. */
-export const MODEL_KINDS = ["sae", "autorec-i", "autorec-u", "deep-ae"] as const;
-/** A model name, as `--model` takes it. */
-export type ModelKind = (typeof MODEL_KINDS)[number];
+/** The autoencoder kinds, as `--model` names them. */
+export const AUTOENCODER_KINDS = ["sae", "autorec-i", "autorec-u", "deep-ae"] as const;
+/** One of AUTOENCODER_KINDS. */
+export type AutoencoderKindName = (typeof AUTOENCODER_KINDS)[number];
 
-/** A model's layers and how to train it. */
-export interface ModelSettings {
-  model: AutoencoderConfig;
-  train: TrainConfig;
-  /** Fraction of the training ratings held out for validation (early stopping); 0 = none. */
-  validation: number;
-  /** After early stopping, train again from scratch on all training ratings for the chosen epoch count. */
-  refit: boolean;
-}
+/** An autoencoder's layers and how to train it. */
+export const autoencoderSettingsSchema = z
+  .object({
+    model: autoencoderConfigSchema,
+    train: trainConfigSchema,
+    /** Fraction of the training ratings held out for validation (early stopping); 0 = none. */
+    validation: z.number().min(0).max(0.5),
+    /** After early stopping, train again from scratch on all training ratings for the chosen epoch count. */
+    refit: z.boolean(),
+  })
+  .strict();
+/** An autoencoder's layers and how to train it. */
+export type ModelSettings = z.infer<typeof autoencoderSettingsSchema>;
 
 const NO_EXTRAS = { l2: 0, inputDropout: 0, codeDropout: 0, refeed: false };
 
@@ -31,7 +36,6 @@ export const TUTORIAL_PRESET: ModelSettings = {
     activation: "sigmoid",
     outputActivation: "identity",
     inputScaling: "none",
-    centered: false,
   },
   train: {
     epochs: 200,
@@ -58,7 +62,6 @@ const AUTOREC_I: ModelSettings = {
     activation: "sigmoid",
     outputActivation: "identity",
     inputScaling: "none",
-    centered: false,
     inputOffset: 15,
   },
   train: {
@@ -92,7 +95,7 @@ const AUTOREC_I: ModelSettings = {
  *   lr 0.0003, inputs scaled like the SAE's. Dense re-feeding (--refeed) and a tied decoder (--tied) are
  *   available; on ML-100K validation both did worse (0.950 and 0.967 against 0.942).
  */
-export const MODEL_DEFAULTS: Record<ModelKind, ModelSettings> = {
+export const MODEL_DEFAULTS: Record<AutoencoderKindName, ModelSettings> = {
   sae: {
     model: { ...TUTORIAL_PRESET.model, inputScaling: "inverse-sqrt-count" },
     train: {
@@ -123,7 +126,6 @@ export const MODEL_DEFAULTS: Record<ModelKind, ModelSettings> = {
       activation: "selu",
       outputActivation: "identity",
       inputScaling: "inverse-sqrt-count",
-      centered: false,
     },
     train: {
       epochs: 300,

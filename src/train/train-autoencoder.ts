@@ -1,67 +1,72 @@
+import { z } from "zod";
 import { permutation, Rng } from "../data/random.js";
 import type { Csr, Ratings } from "../data/ratings.js";
-import { ratingMetrics } from "../eval/metrics.js";
 import type { AutoencoderModel } from "../model/autoencoder-model.js";
+import { type EpochReport, predict } from "../model/model.js";
+import { ratingMetrics } from "../model/rating-metrics.js";
 import { TrainingDivergedError } from "./errors.js";
-import { Lbfgs, type LbfgsConfig } from "./lbfgs.js";
-import { type DecaySegment, Optimizer, type OptimizerConfig } from "./optimizers.js";
+import { Lbfgs, type LbfgsConfig, lbfgsConfigSchema } from "./lbfgs.js";
+import {
+  adamConfigSchema,
+  type DecaySegment,
+  Optimizer,
+  type OptimizerConfig,
+  rmspropConfigSchema,
+  sgdConfigSchema,
+} from "./optimizers.js";
 
 /** How to train an autoencoder. */
-export interface TrainConfig {
-  /** Most epochs (for L-BFGS: iterations, each one full-batch pass or more). */
-  epochs: number;
-  /** Rows (users or movies) per optimizer step; ignored by L-BFGS, which is full-batch. */
-  batchSize: number;
-  optimizer: OptimizerConfig | LbfgsConfig;
-  /**
-   * Reset the gradients before each step. The tutorial never calls optimizer.zero_grad(), so its gradients
-   * accumulate over every step of every epoch; `false` reproduces that.
-   */
-  resetGradients: boolean;
-  /**
-   * "all-columns": nn.MSELoss over every column with unobserved outputs zeroed (the tutorial's loss,
-   * sum of squared errors / (rows x columns)); "observed": mean squared error over the observed ratings.
-   */
-  loss: "all-columns" | "observed";
-  /**
-   * AutoRec's regularisation: the objective is sum of squared errors + l2/2 * (squared norm of every weight
-   * matrix, biases excluded), divided by the number of observed ratings so that step sizes do not depend on
-   * the data set's size. 0 = none.
-   */
-  l2: number;
-  /**
-   * Denoising: each step hides this fraction of every row's input ratings (the rest scaled by 1/(1-p), as
-   * inverted dropout does) while the loss still covers all of them. 0 = off.
-   */
-  inputDropout: number;
-  /** Dropout on the code (middle hidden) layer while training, as Kuchaiev & Ginsburg do. 0 = off. */
-  codeDropout: number;
-  /**
-   * Dense re-feeding (Kuchaiev & Ginsburg 2017): after each step on a batch, its dense reconstruction f(x)
-   * becomes a second input whose target is itself, and the model takes another step on it.
-   */
-  refeed: boolean;
-  /** Visit rows in a new random order each epoch (the tutorial visits them in id order). */
-  shuffle: boolean;
-  /** Stop after this many epochs without a better validation RMSE and keep the best epoch; 0 = never. */
-  patience: number;
-  seed: number;
-}
+export const trainConfigSchema = z
+  .object({
+    /** Most epochs (for L-BFGS: iterations, each one full-batch pass or more). */
+    epochs: z.number().int().min(1).max(100_000),
+    /** Rows (users or movies) per optimizer step; ignored by L-BFGS, which is full-batch. */
+    batchSize: z.number().int().min(1).max(1_000_000),
+    optimizer: z.discriminatedUnion("kind", [
+      adamConfigSchema,
+      rmspropConfigSchema,
+      sgdConfigSchema,
+      lbfgsConfigSchema,
+    ]),
+    /**
+     * Reset the gradients before each step. The tutorial never calls optimizer.zero_grad(), so its
+     * gradients accumulate over every step of every epoch; `false` reproduces that.
+     */
+    resetGradients: z.boolean(),
+    /**
+     * "all-columns": nn.MSELoss over every column with unobserved outputs zeroed (the tutorial's loss,
+     * sum of squared errors / (rows x columns)); "observed": mean squared error over the observed ratings.
+     */
+    loss: z.enum(["all-columns", "observed"]),
+    /**
+     * AutoRec's regularisation: the objective is sum of squared errors + l2/2 * (squared norm of every
+     * weight matrix, biases excluded), divided by the number of observed ratings so that step sizes do not
+     * depend on the data set's size. 0 = none.
+     */
+    l2: z.number().finite().min(0).max(1e9),
+    /**
+     * Denoising: each step hides this fraction of every row's input ratings (the rest scaled by 1/(1-p), as
+     * inverted dropout does) while the loss still covers all of them. 0 = off.
+     */
+    inputDropout: z.number().min(0).max(0.95),
+    /** Dropout on the code (middle hidden) layer while training, as Kuchaiev & Ginsburg do. 0 = off. */
+    codeDropout: z.number().min(0).max(0.95),
+    /**
+     * Dense re-feeding (Kuchaiev & Ginsburg 2017): after each step on a batch, its dense reconstruction
+     * f(x) becomes a second input whose target is itself, and the model takes another step on it.
+     */
+    refeed: z.boolean(),
+    /** Visit rows in a new random order each epoch (the tutorial visits them in id order). */
+    shuffle: z.boolean(),
+    /** Stop after this many epochs without a better validation RMSE and keep the best epoch; 0 = never. */
+    patience: z.number().int().min(0),
+    seed: z.number().int().min(0),
+  })
+  .strict();
+/** How to train an autoencoder. */
+export type TrainConfig = z.infer<typeof trainConfigSchema>;
 
-/** What one epoch did. */
-export interface EpochReport {
-  epoch: number;
-  /**
-   * Training loss: with one row per step and the tutorial's loss, the tutorial's printed loss (mean over
-   * users of the RMSE on their own ratings); otherwise the RMSE over all observed training ratings.
-   */
-  trainLoss: number;
-  /** RMSE on the validation ratings (clipped predictions), when validation ratings were given. */
-  validationRmse?: number;
-  seconds: number;
-  /** L-BFGS: objective evaluations (full passes over the ratings) this epoch took. */
-  evaluations?: number;
-}
+export type { EpochReport } from "../model/model.js";
 
 /**
  * Everything a first-order training run needs to continue exactly where it stopped: the epochs done, the
@@ -144,7 +149,7 @@ export function trainAutoencoder(
     if (evaluations !== undefined) report.evaluations = evaluations;
     if (options.validation) {
       report.validationRmse = ratingMetrics(
-        model.predict(options.validation),
+        predict(model, options.validation),
         options.validation.values,
       ).rmse;
       if (report.validationRmse < best.rmse) {
@@ -261,9 +266,7 @@ function minibatchEpoch(
         dropout: config.codeDropout,
         rng,
       });
-      network.foldTiedGradients();
       optimizer.step(config.resetGradients);
-      network.syncTiedWeights();
       sse += batchSse;
       if (tutorialLoss) perRow += Math.sqrt(batchSse / nnz);
       if (refeedInput) refeedStep(model, batch, refeedInput, optimizer, rng, config.codeDropout);
@@ -295,13 +298,11 @@ function lbfgsEpoch(
   let lastSse = 0;
   const objective = (x: Float32Array, grad: Float32Array): number => {
     network.params.set(x);
-    network.syncTiedWeights();
     kernels.fill(network.grads, network.grads.length, 0);
     let sse = 0;
     chunks.forEach((c, i) => {
       sse += network.accumulateGradients(targets, c, 1 / nObserved, { input, columns: columns[i] });
     });
-    network.foldTiedGradients();
     const penalty = addWeightPenalty(model, l2);
     grad.set(network.grads);
     lastSse = sse;
@@ -312,7 +313,6 @@ function lbfgsEpoch(
     const before = lbfgs.evaluations;
     const status = lbfgs.step();
     network.params.set(lbfgs.x);
-    network.syncTiedWeights();
     return {
       evaluations: lbfgs.evaluations - before,
       trainLoss: Math.sqrt(lastSse / nObserved),
@@ -336,9 +336,7 @@ function refeedStep(
   full.values.set(network.decodeDense(batch.length));
   const rows = Array.from({ length: batch.length }, (_, i) => i);
   network.accumulateGradients(full, rows, 1 / (batch.length * n), { dropout, rng });
-  network.foldTiedGradients();
   optimizer.step(true);
-  network.syncTiedWeights();
 }
 
 /** A CSR in the network's memory whose `rows` rows hold every one of `n` columns (for dense re-feeding). */

@@ -183,7 +183,7 @@ describe("aerec train", () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/resuming .*half\.safetensors after epoch 6/);
     const [a, b] = await Promise.all([full, resumed].map((f) => loadModel(f, createBackend())));
-    expect(b.model.network.params).toEqual(a.model.network.params);
+    expect(b.model.save().tensors).toEqual(a.model.save().tensors);
     expect(b.checkpoint?.params).toEqual(a.checkpoint?.params);
     expect(b.checkpoint?.state.history.map((e) => e.trainLoss)).toEqual(
       a.checkpoint?.state.history.map((e) => e.trainLoss),
@@ -363,7 +363,7 @@ describe.skipIf(!realDir)("aerec train on ML-100K u1", () => {
       );
       expect(similar.items).toHaveLength(3);
       const info = await aerec(["info", "--model-file", file]);
-      expect(info.stdout).toMatch(/model sae\n {2}layers 1682-20-10-20-1682 \(user-based\)/);
+      expect(info.stdout).toMatch(/model sae\n {2}sae: user-based 1682-20-10-20-1682 sigmoid/);
     } finally {
       await cleanup();
     }

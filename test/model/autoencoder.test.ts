@@ -4,6 +4,7 @@ import { Ratings } from "../../src/data/ratings.js";
 import { type Backend, createBackend } from "../../src/kernels/index.js";
 import * as reference from "../../src/kernels/reference.js";
 import { type AutoencoderConfig, AutoencoderModel } from "../../src/model/autoencoder-model.js";
+import { predict } from "../../src/model/model.js";
 import { numericGradient } from "../helpers.js";
 
 // A float64 backend: the reference kernels on Float64Array, for finite-difference checks of whole networks.
@@ -32,11 +33,10 @@ const SMALL: AutoencoderConfig = {
   activation: "sigmoid",
   outputActivation: "identity",
   inputScaling: "none",
-  centered: false,
 };
 
 function check(config: AutoencoderConfig, dropout: number) {
-  const model = new AutoencoderModel(config, ratings, { min: 1, max: 5, step: 1 }, float64);
+  const model = new AutoencoderModel("test", config, ratings, { min: 1, max: 5, step: 1 }, float64);
   const { network, targets, input } = model;
   network.initialize(3);
   const rows = [0, 1, 3];
@@ -62,20 +62,20 @@ describe("whole-network gradients agree with finite differences (float64)", () =
 describe("a tied decoder", () => {
   it("learns the shared weights: folded gradients agree with finite differences (float64)", () => {
     const config: AutoencoderConfig = { ...SMALL, activation: "selu", tied: true };
-    const model = new AutoencoderModel(config, ratings, { min: 1, max: 5, step: 1 }, float64);
+    const model = new AutoencoderModel("test", config, ratings, { min: 1, max: 5, step: 1 }, float64);
     const { network, targets } = model;
     network.initialize(2);
-    // After initialisation the decoder mirrors the encoder: fc4 = fc1 (same layout), fc3 = fc2 transposed.
+    network.tieDecoder();
+    // Every forward pass ties the decoder: fc4 = fc1 (same layout), fc3 = fc2 transposed.
+    // After tying the decoder mirrors the encoder: fc4 = fc1 (same layout), fc3 = fc2 transposed.
     expect(Array.from(network.tensors[6].data)).toEqual(Array.from(network.tensors[0].data));
     expect(network.tensors[4].data[1]).toBe(network.tensors[2].data[3]);
     const rows = [0, 1, 3];
     const loss = () => {
-      network.syncTiedWeights();
       network.grads.fill(0);
       return 0.5 * network.accumulateGradients(targets, rows, 0.5);
     };
     loss();
-    network.foldTiedGradients();
     const analytic = network.grads.slice();
     for (const k of [0, 2]) {
       const t = network.tensors[k].data;
@@ -94,20 +94,20 @@ describe("a tied decoder", () => {
 
   it("refuses asymmetric hidden sizes", () => {
     const config: AutoencoderConfig = { ...SMALL, hidden: [4, 2], activation: "selu", tied: true };
-    expect(() => new AutoencoderModel(config, ratings, { min: 1, max: 5, step: 1 }, float64)).toThrow(
+    expect(() => new AutoencoderModel("test", config, ratings, { min: 1, max: 5, step: 1 }, float64)).toThrow(
       /symmetric hidden sizes/,
     );
   });
 });
 
 describe("AutoencoderModel", () => {
-  it("item-based scoreAll agrees with predictions at the same pairs", () => {
+  it("item-based scoreUsers agrees with predictions at the same pairs", () => {
     const config: AutoencoderConfig = { ...SMALL, orientation: "item", hidden: [4] };
-    const model = new AutoencoderModel(config, ratings, { min: -100, max: 100, step: 1 }, float64);
+    const model = new AutoencoderModel("test", config, ratings, { min: -100, max: 100, step: 1 }, float64);
     model.network.initialize(1);
     const pairs = new Ratings(Int32Array.of(2, 2, 0), Int32Array.of(1, 3, 2), Float32Array.of(0, 0, 0), 4, 5);
-    const predicted = model.predict(pairs);
-    const scores = model.scoreAll(2);
+    const predicted = predict(model, pairs);
+    const scores = model.scoreUsers([2]);
     expect(predicted[0]).toBeCloseTo(scores[1], 6);
     expect(predicted[1]).toBeCloseTo(scores[3], 6);
   });
@@ -123,17 +123,17 @@ describe("AutoencoderModel input offset", () => {
   const scale = { min: -100, max: 100, step: 1 };
 
   it("moves what the encoder reads, never the targets", () => {
-    const model = new AutoencoderModel({ ...config, inputScaling: "none" }, ratings, scale, float64);
+    const model = new AutoencoderModel("test", { ...config, inputScaling: "none" }, ratings, scale, float64);
     expect(Array.from(model.targets.values)).toEqual(Array.from(ratings.byUser().values));
     expect(Array.from(model.input.values)).toEqual(Array.from(ratings.byUser().values, (v) => v + 15));
     expect(Array.from(model.input.indices)).toEqual(Array.from(model.targets.indices));
   });
 
   it("fold-in reads a new user's ratings as training read a known user's (offset, then scaled)", () => {
-    const model = new AutoencoderModel(config, ratings, scale, float64);
+    const model = new AutoencoderModel("test", config, ratings, scale, float64);
     model.network.initialize(2);
-    const known = model.scoreAll(1).slice();
-    const folded = model.scoreNewUser([4, 1, 2], [2, 4, 1], 0);
+    const known = model.scoreUsers([1]).slice();
+    const folded = model.foldIn([4, 1, 2], [2, 4, 1]);
     for (let i = 0; i < known.length; i++) expect(folded[i]).toBeCloseTo(known[i], 6);
   });
 
@@ -156,7 +156,7 @@ describe("AutoencoderModel input offset", () => {
       40,
       30,
     );
-    const model = new AutoencoderModel({ ...config, inputScaling: "none" }, train, scale, backend);
+    const model = new AutoencoderModel("test", { ...config, inputScaling: "none" }, train, scale, backend);
     const { network, targets, input } = model;
     network.initialize(4);
     const rows = Array.from({ length: 40 }, (_, r) => r);

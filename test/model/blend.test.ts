@@ -4,9 +4,11 @@ import { Rng } from "../../src/data/random.js";
 import { validationSplit } from "../../src/data/splits.js";
 import { ratingMetrics } from "../../src/eval/metrics.js";
 import { createBackend } from "../../src/kernels/index.js";
-import { fitBaseline, type Predictor } from "../../src/model/baselines.js";
+import { biasKind } from "../../src/model/bias.js";
 import { Blend, blendWeights, crossValidatedBlendRmse } from "../../src/model/blend.js";
+import { type Model, predict } from "../../src/model/model.js";
 import { BLEND_VALIDATION, fitBlend } from "../../src/train/fit-blend.js";
+import { modelKind } from "../../src/train/registry.js";
 
 const SCALE = { min: 1, max: 5, step: 1 };
 
@@ -43,25 +45,32 @@ describe("fitBlend", async () => {
   it("blends members judged on validation ratings they never saw, and beats each of them", () => {
     const backend = createBackend("auto");
     try {
-      const outcome = fitBlend(data, backend, { members: ["bias", "mf", "mean"], seed: 3 });
-      const { blend } = outcome;
-      expect(blend.members.map((m) => m.name)).toEqual(["bias", "mf", "mean"]);
+      const outcome = fitBlend(
+        data,
+        { members: ["bias", "mf", "mean"], seed: 3 },
+        { backend, kinds: modelKind },
+      );
+      const blend = outcome.model;
+      expect(blend.members.map((m) => m.kind)).toEqual(["bias", "mf", "mean"]);
       // Each member's validation RMSE is that of the same model fitted without the validation ratings.
       const { fit, validation } = validationSplit(data.train, BLEND_VALIDATION, 3);
-      const biasOnFit = fitBaseline("bias", fit, data.scale).predict(validation);
+      const biasOnFit = predict(
+        biasKind.fit({ ...data, train: fit }, biasKind.defaults, { backend }).model,
+        validation,
+      );
       expect(outcome.members[0].validationRmse).toBeCloseTo(
         ratingMetrics(biasOnFit, validation.values).rmse,
         10,
       );
       // The kept members are fitted on every training rating.
       expect(blend.train).toBe(data.train);
-      const test = (p: Predictor) => ratingMetrics(p.predict(data.test), data.test.values).rmse;
-      const best = Math.min(...blend.members.map((m) => test(m.predictor)));
+      const test = (m: Model) => ratingMetrics(predict(m, data.test), data.test.values).rmse;
+      const best = Math.min(...blend.members.map(test));
       expect(test(blend)).toBeLessThan(best);
-      const predictions = blend.predict(data.test);
+      const predictions = predict(blend, data.test);
       expect(Math.min(...predictions)).toBeGreaterThanOrEqual(1);
       expect(Math.max(...predictions)).toBeLessThanOrEqual(5);
-      expect(blend.scoreAll(0)).toHaveLength(data.train.nItems);
+      expect(blend.scoreUsers([0])).toHaveLength(data.train.nItems);
     } finally {
       backend.close();
     }
@@ -70,12 +79,12 @@ describe("fitBlend", async () => {
   it("takes an autoencoder's validation predictions from before it read those ratings", () => {
     const backend = createBackend("auto");
     try {
-      const outcome = fitBlend(data, backend, { members: ["sae"], seed: 1 });
+      const outcome = fitBlend(data, { members: ["sae"], seed: 1 }, { backend, kinds: modelKind });
       const { validation } = validationSplit(data.train, BLEND_VALIDATION, 1);
-      const kept = outcome.blend.members[0].predictor;
+      const kept = outcome.model.members[0];
       // The kept SAE reads every training rating, the validation ones included, so it reconstructs them
       // better than the early-stopped one that the weights were fit to.
-      const keptRmse = ratingMetrics(kept.predict(validation), validation.values).rmse;
+      const keptRmse = ratingMetrics(predict(kept, validation), validation.values).rmse;
       expect(outcome.members[0].validationRmse).toBeGreaterThan(keptRmse);
     } finally {
       backend.close();
@@ -84,10 +93,8 @@ describe("fitBlend", async () => {
 
   it("refuses a blend of no models and mismatched weights", () => {
     const backend = createBackend("reference");
-    expect(() => fitBlend(data, backend, { members: [] })).toThrow(/at least one model/);
-    const bias = fitBaseline("bias", data.train, data.scale);
-    expect(() => new Blend([{ name: "bias", predictor: bias }], new Float64Array(1), SCALE)).toThrow(
-      /2 weights/,
-    );
+    expect(() => new Blend([], new Float64Array(1), SCALE)).toThrow(/at least one model/);
+    const bias = biasKind.fit(data, biasKind.defaults, { backend }).model;
+    expect(() => new Blend([bias], new Float64Array(1), SCALE)).toThrow(/2 weights/);
   });
 });

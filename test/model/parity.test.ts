@@ -63,9 +63,14 @@ function buildModel(kernels: KernelChoice): AutoencoderModel {
     activation: "sigmoid",
     outputActivation: "identity",
     inputScaling: "none",
-    centered: false,
   } as const;
-  const model = new AutoencoderModel(config, ratings, { min: 1, max: 5, step: 1 }, createBackend(kernels));
+  const model = new AutoencoderModel(
+    "test",
+    config,
+    ratings,
+    { min: 1, max: 5, step: 1 },
+    createBackend(kernels),
+  );
   setWeights(model, fixture.init);
   return model;
 }
@@ -133,9 +138,14 @@ describe.each(["reference", "wasm"] as const)("parity with PyTorch (%s kernels)"
       activation: "sigmoid",
       outputActivation: "identity",
       inputScaling: "none",
-      centered: false,
     };
-    const model = new AutoencoderModel(config, ratings, { min: 1, max: 5, step: 1 }, createBackend(kernels));
+    const model = new AutoencoderModel(
+      "test",
+      config,
+      ratings,
+      { min: 1, max: 5, step: 1 },
+      createBackend(kernels),
+    );
     setWeights(model, lbfgs.init);
     const result = trainAutoencoder(model, {
       ...TUTORIAL_PRESET.train,

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { loadData } from "../../src/data/load.js";
 import { createBackend } from "../../src/kernels/index.js";
 import { Recommender } from "../../src/model/recommender.js";
-import { fitModel } from "../../src/train/fit.js";
 import { MODEL_DEFAULTS } from "../../src/train/presets.js";
+import { fitModel } from "../../src/train/registry.js";
 
 const data = await loadData("synthetic:users=300,items=120,ratings=15000,min=15", { seed: 2 });
 const movies = new Map(
@@ -20,12 +20,12 @@ function trained(kind: "sae" | "autorec-i") {
     model: { ...d.model, hidden: kind === "sae" ? [16, 8, 16] : [24] },
     train: { ...d.train, epochs: 40, l2: kind === "sae" ? 0 : 20 },
   };
-  return fitModel(data, settings, createBackend()).model;
+  return fitModel(kind, data, { backend: createBackend(), settings }).model;
 }
 
 describe.each(["sae", "autorec-i"] as const)("Recommender over %s", (kind) => {
   const model = trained(kind);
-  const rec = new Recommender(model, data.userIds, data.itemIds, movies, { ridge: 10, minRatings: 30 });
+  const rec = new Recommender(model, data.userIds, data.itemIds, movies, { minRatings: 30 });
   const counts = model.train.byItem();
   const count = (movieId: number) => {
     const i = data.itemIds.indexOf(movieId);

@@ -3,8 +3,8 @@ import { loadData } from "../../src/data/load.js";
 import type { Movie } from "../../src/data/movies.js";
 import { createBackend } from "../../src/kernels/index.js";
 import { saveModel } from "../../src/store/model-file.js";
-import { fitModel } from "../../src/train/fit.js";
 import { MODEL_DEFAULTS } from "../../src/train/presets.js";
+import { fitModel } from "../../src/train/registry.js";
 
 /**
  * Trains a small item-based AutoRec on synthetic data (movies titled "Film <id> (199x)", Drama for odd ids,
@@ -25,7 +25,7 @@ export async function smallModelFile(dir: string, seed: number): Promise<string>
   );
   const d = MODEL_DEFAULTS["autorec-i"];
   const settings = { ...d, model: { ...d.model, hidden: [16] }, train: { ...d.train, epochs: 20, l2: 10 } };
-  const { model } = fitModel(data, settings, createBackend());
+  const { model } = fitModel("autorec-i", data, { backend: createBackend(), settings });
   const file = join(dir, "model.safetensors");
   const history = [1, 2, 3].map((epoch) => ({
     epoch,
@@ -34,13 +34,13 @@ export async function smallModelFile(dir: string, seed: number): Promise<string>
     seconds: 0,
   }));
   await saveModel(file, model, {
-    kind: "autorec-i",
+    settings,
+    history,
     dataset: data.dataset,
     split: data.split,
     userIds: data.userIds,
     itemIds: data.itemIds,
     movies,
-    training: { history },
     metrics: { test: { rmse: 0.9, mae: 0.7 } },
   });
   return file;

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadData } from "../../src/data/load.js";
 import { createBackend } from "../../src/kernels/index.js";
 import { AutoencoderModel } from "../../src/model/autoencoder-model.js";
+import { predict } from "../../src/model/model.js";
 import { loadModel, saveModel } from "../../src/store/model-file.js";
 import { ModelFileError } from "../../src/store/safetensors.js";
 import { MODEL_DEFAULTS } from "../../src/train/presets.js";
@@ -22,6 +23,7 @@ describe("model files", () => {
     data = await loadData("synthetic:users=120,items=60,ratings=3000,min=5", { seed: 2 });
     const { sae } = MODEL_DEFAULTS;
     model = new AutoencoderModel(
+      "sae",
       { ...sae.model, hidden: [8, 4, 8] },
       data.train,
       data.scale,
@@ -31,30 +33,30 @@ describe("model files", () => {
     trainAutoencoder(model, { ...sae.train, epochs: 40, patience: 0 });
     file = join(dir, "model.safetensors");
     await saveModel(file, model, {
-      kind: "sae",
+      settings: sae,
+      history: [],
       dataset: data.dataset,
       split: data.split,
       userIds: data.userIds,
       itemIds: data.itemIds,
       movies: new Map([[1, { id: 1, title: "One (2000)", year: 2000, genres: ["Drama"] }]]),
-      training: { epochs: 5 },
       metrics: { test: { rmse: 1 } },
     });
   });
   afterAll(() => cleanup());
 
   it("round-trips: identical predictions, header, ids and movies", async () => {
-    const expected = model.predict(data.test);
+    const expected = predict(model, data.test);
     expect(new Set(expected).size).toBeGreaterThan(50);
     for (const kernels of ["wasm", "reference"] as const) {
       const loaded = await loadModel(file, createBackend(kernels));
-      const predicted = loaded.model.predict(data.test);
+      const predicted = predict(loaded.model, data.test);
       // The same kernels give the same bits; the plain-TypeScript twins sum in another order.
       if (kernels === "wasm") expect(predicted).toEqual(expected);
       else expect(relativeError(predicted, expected)).toBeLessThan(1e-5);
       expect(loaded.header).toMatchObject({
         kind: "sae",
-        version: 1,
+        version: 2,
         config: { hidden: [8, 4, 8] },
         nItems: 60,
       });
@@ -63,29 +65,29 @@ describe("model files", () => {
     }
   });
 
-  it("round-trips an item-based AutoRec with its offset and orientation", async () => {
-    const config = { ...MODEL_DEFAULTS["autorec-i"].model, hidden: [12], centered: true };
-    const autorec = new AutoencoderModel(config, data.train, data.scale, createBackend());
+  it("round-trips an item-based AutoRec with its input offset, orientation and fold-in ridge", async () => {
+    const config = { ...MODEL_DEFAULTS["autorec-i"].model, hidden: [12] };
+    const autorec = new AutoencoderModel("autorec-i", config, data.train, data.scale, createBackend(), 7);
     autorec.network.initialize(5);
     trainAutoencoder(autorec, { ...MODEL_DEFAULTS["autorec-i"].train, epochs: 5, patience: 0, l2: 1 });
     const itemFile = join(dir, "autorec.safetensors");
     await saveModel(itemFile, autorec, {
-      kind: "autorec-i",
+      settings: MODEL_DEFAULTS["autorec-i"],
+      history: [],
       dataset: data.dataset,
       split: data.split,
       userIds: data.userIds,
       itemIds: data.itemIds,
       movies: new Map(),
-      training: {},
       metrics: {},
     });
     const loaded = await loadModel(itemFile, createBackend());
     expect(loaded.header).toMatchObject({
       kind: "autorec-i",
-      config: { orientation: "item", centered: true, inputOffset: 15 },
+      config: { orientation: "item", inputOffset: 15, foldInRidge: 7 },
     });
-    expect(loaded.model.offset).toBe(autorec.offset);
-    expect(loaded.model.predict(data.test)).toEqual(autorec.predict(data.test));
+    expect(predict(loaded.model, data.test)).toEqual(predict(autorec, data.test));
+    expect(loaded.model.foldIn([1, 2], [5, 1])).toEqual(autorec.foldIn([1, 2], [5, 1]));
   });
 
   it("refuses truncated, corrupted, wrong-version and wrong-kind files with the file's name", async () => {
@@ -102,7 +104,7 @@ describe("model files", () => {
       ["garbage header", withHeader("{not json"), /the header is not JSON/],
       [
         "wrong version",
-        withHeader(header.replace('\\"version\\":1', '\\"version\\":9')),
+        withHeader(header.replace('\\"version\\":2', '\\"version\\":9')),
         /version 9 is not supported/,
       ],
       [
@@ -130,7 +132,7 @@ describe("model files", () => {
     const nan = Buffer.from(bytes);
     nan.writeFloatLE(Number.NaN, 8 + headerLength);
     await writeFile(join(dir, "nan.safetensors"), nan);
-    await expect(loadModel(join(dir, "nan.safetensors"), createBackend())).rejects.toThrow(/NaN or infinite/);
+    await expect(loadModel(join(dir, "nan.safetensors"), createBackend())).rejects.toThrow(/fingerprint/);
     await expect(loadModel(join(dir, "absent.safetensors"), createBackend())).rejects.toThrow(
       /file not found/,
     );

@@ -4,8 +4,9 @@ import { validationSplit } from "../../src/data/splits.js";
 import { ratingMetrics } from "../../src/eval/metrics.js";
 import { createBackend } from "../../src/kernels/index.js";
 import { type AutoencoderConfig, AutoencoderModel } from "../../src/model/autoencoder-model.js";
+import { predict } from "../../src/model/model.js";
 import { TrainingDivergedError } from "../../src/train/errors.js";
-import { fitModel } from "../../src/train/fit.js";
+import { fitAutoencoder } from "../../src/train/fit.js";
 import { lbfgsDefaults } from "../../src/train/lbfgs.js";
 import { MODEL_DEFAULTS, TUTORIAL_PRESET } from "../../src/train/presets.js";
 import { trainAutoencoder } from "../../src/train/train-autoencoder.js";
@@ -19,7 +20,7 @@ const meanRmse = ratingMetrics(
 ).rmse;
 
 function model(threads = 1, config: AutoencoderConfig = small, seed = 1) {
-  const m = new AutoencoderModel(config, data.train, data.scale, createBackend("auto", threads));
+  const m = new AutoencoderModel("test", config, data.train, data.scale, createBackend("auto", threads));
   m.network.initialize(seed);
   return m;
 }
@@ -30,7 +31,7 @@ describe("trainAutoencoder", () => {
     const result = trainAutoencoder(m, { ...SAE.train, epochs: 100, patience: 0 });
     expect(result.history).toHaveLength(100);
     expect(result.history[99].trainLoss).toBeLessThan(result.history[0].trainLoss);
-    expect(ratingMetrics(m.predict(data.test), data.test.values).rmse).toBeLessThan(meanRmse - 0.05);
+    expect(ratingMetrics(predict(m, data.test), data.test.values).rmse).toBeLessThan(meanRmse - 0.05);
   });
 
   it.each(["autorec-i", "autorec-u", "deep-ae"] as const)("%s learns with its defaults (small)", (kind) => {
@@ -40,9 +41,9 @@ describe("trainAutoencoder", () => {
       model: { ...defaults.model, hidden: defaults.model.hidden.map((h) => Math.ceil(h / 4)) },
       train: { ...defaults.train, epochs: 150 },
     };
-    const { model: m, result } = fitModel(data, settings, createBackend());
-    expect(result.history.length).toBeGreaterThan(3);
-    expect(ratingMetrics(m.predict(data.test), data.test.values).rmse).toBeLessThan(meanRmse - 0.02);
+    const { model: m, history } = fitAutoencoder(kind, data, settings, createBackend());
+    expect(history.length).toBeGreaterThan(3);
+    expect(ratingMetrics(predict(m, data.test), data.test.values).rmse).toBeLessThan(meanRmse - 0.02);
   });
 
   it("dense re-feeding and input dropout train too", () => {
@@ -53,8 +54,8 @@ describe("trainAutoencoder", () => {
         model: { ...defaults.model, hidden: [16, 8, 16] },
         train: { ...defaults.train, epochs: 100, ...extra },
       };
-      const { model: m } = fitModel(data, settings, createBackend());
-      expect(ratingMetrics(m.predict(data.test), data.test.values).rmse).toBeLessThan(meanRmse - 0.02);
+      const { model: m } = fitAutoencoder("deep-ae", data, settings, createBackend());
+      expect(ratingMetrics(predict(m, data.test), data.test.values).rmse).toBeLessThan(meanRmse - 0.02);
     }
   });
 
@@ -72,14 +73,14 @@ describe("trainAutoencoder", () => {
 
   it("stops early on validation and keeps the best epoch's parameters", () => {
     const { fit, validation } = validationSplit(data.train, 0.1, 1);
-    const m = new AutoencoderModel(small, fit, data.scale, createBackend());
+    const m = new AutoencoderModel("test", small, fit, data.scale, createBackend());
     m.network.initialize(1);
     const optimizer = { ...SAE.train.optimizer, lr: 0.05 };
     const result = trainAutoencoder(m, { ...SAE.train, optimizer, patience: 3 }, { validation });
     const best = Math.min(...result.history.map((e) => e.validationRmse!));
     expect(result.history.length).toBe(result.bestEpoch + 3);
     expect(result.history[result.bestEpoch - 1].validationRmse).toBe(best);
-    expect(ratingMetrics(m.predict(validation), validation.values).rmse).toBeCloseTo(best, 6);
+    expect(ratingMetrics(predict(m, validation), validation.values).rmse).toBeCloseTo(best, 6);
   });
 
   it("full-batch L-BFGS lowers the regularised objective every iteration", () => {

@@ -1,0 +1,253 @@
+import type { z } from "zod";
+import type { RatingScale } from "../data/datasets.js";
+import { Ratings } from "../data/ratings.js";
+import type { Backend } from "../kernels/index.js";
+import { fallbackRating, type RatingMeans, ratingMeans } from "./means.js";
+
+/** A tensor as a model saves it or reads it back: float32 or int32, row-major. */
+export interface Tensor {
+  dtype: "F32" | "I32";
+  shape: number[];
+  data: Float32Array | Int32Array;
+}
+
+/** What a model keeps in its file besides the training ratings: a JSON configuration and named tensors. */
+export interface SavedParameters {
+  /** Everything that fixes the model's function besides its tensors; validated by its kind's configSchema. */
+  config: unknown;
+  tensors: Record<string, Tensor>;
+}
+
+/**
+ * A trained recommender model. Every kind implements this (the autoencoders, the baselines, the blend), so
+ * evaluation, recommendation, model files and the service treat them alike. Users and items are dense
+ * indices of the training ratings' index space.
+ */
+export interface Model {
+  /** The registry name of this model's kind. */
+  readonly kind: string;
+  /** The training ratings (users x items) the model reads; a user's row is what he is known to have rated. */
+  readonly train: Ratings;
+  readonly scale: RatingScale;
+  /**
+   * Raw estimates for every (user, item) of `pairs`, in its order, unclipped. predict() replaces the
+   * estimates of users or items with no training ratings by the documented fallback and clips the rest, so a
+   * model needs to handle neither.
+   */
+  estimate(pairs: Ratings): Float32Array;
+  /**
+   * A score for every item for each of `users`: [users.length][nItems], higher is better, unclipped (so that
+   * it ranks past the scale's top). The returned array may be a view that the next call overwrites.
+   */
+  scoreUsers(users: ArrayLike<number>): Float32Array;
+  /**
+   * Scores every item for someone the model has not seen, from his ratings alone (dense item indices and
+   * ratings), without retraining. Throws on an empty list.
+   */
+  foldIn(items: ArrayLike<number>, values: ArrayLike<number>): Float32Array;
+  /** One vector per item (for similar items and "because you rated"): [nItems][size]. */
+  itemVectors(): { vectors: Float32Array; size: number };
+  /** One line for people: what the model is. */
+  describe(): string;
+  /** The configuration and tensors that loadModel needs to rebuild this model. */
+  save(): SavedParameters;
+}
+
+/** What a model trains on: ratings in one dense index space, on one rating scale. */
+export interface TrainingSet {
+  train: Ratings;
+  scale: RatingScale;
+}
+
+/** What one epoch of an iterative fit did. */
+export interface EpochReport {
+  epoch: number;
+  /** Training loss: the RMSE over the training ratings, or the tutorial's own loss for its preset. */
+  trainLoss: number;
+  /** RMSE on the validation ratings (clipped predictions), when validation ratings were given. */
+  validationRmse?: number;
+  seconds: number;
+  /** L-BFGS: objective evaluations (full passes over the ratings) this epoch took. */
+  evaluations?: number;
+}
+
+/** A trained model with how it was trained. */
+export interface FitOutcome<M extends Model = Model> {
+  model: M;
+  /** One report per epoch for iterative fits; empty for closed-form ones. */
+  history: EpochReport[];
+  /** The epoch whose parameters the model holds (0 for closed-form fits). */
+  bestEpoch: number;
+  /** Seconds spent fitting, everything included. */
+  seconds: number;
+  /** Why training ended before its last epoch, if it did. */
+  stopped?: string;
+  /** Seconds spent training again on all training ratings (included in `seconds`), when refitting. */
+  refitSeconds?: number;
+  /** The ratings the model was trained on before any refit (training minus validation). */
+  fit: Ratings;
+  /** The held-out validation ratings, when the kind early-stops on some. */
+  validation?: Ratings;
+  /** Predictions for `validation` made before any model read those ratings (to judge or blend honestly). */
+  validationPredictions?: Float32Array;
+  /** State that lets `aerec train --resume` continue exactly (first-order autoencoder training only). */
+  checkpoint?: unknown;
+}
+
+/** What a fit may use besides the data and settings. */
+export interface FitContext {
+  backend: Backend;
+  /** Called after each epoch of an iterative fit. */
+  onEpoch?: (report: EpochReport) => void;
+  /** A checkpoint saved by an earlier fit of the same kind and settings, to continue from. */
+  resume?: unknown;
+  /** Looks up another kind by name (a blend fits its members through it). */
+  kinds?: (name: string) => ModelKind;
+}
+
+/** What a kind's loader gets back from a model file. */
+export interface LoadContext {
+  backend: Backend;
+  train: Ratings;
+  scale: RatingScale;
+  /** Looks up another kind by name (a blend loads its members through it). */
+  kinds: (name: string) => ModelKind;
+}
+
+/**
+ * Changes to a kind's default settings that people ask for by name (the CLI's flags, tune's grid). A kind
+ * applies those it has and refuses the others with a message that names them (see unsupported()).
+ */
+export interface SettingOverrides {
+  epochs?: number;
+  seed?: number;
+  hidden?: number[];
+  activation?: string;
+  optimizer?: string;
+  lr?: number;
+  lambda?: number;
+  weightDecay?: number;
+  batchSize?: number;
+  dropout?: number;
+  inputDropout?: number;
+  inputScaling?: string;
+  inputOffset?: number;
+  validation?: number;
+  patience?: number;
+  refit?: boolean;
+  refeed?: boolean;
+  tied?: boolean;
+  /** The blend's members, by kind name. */
+  members?: string[];
+}
+
+/**
+ * Throws when `overrides` sets any field a kind does not have (`supported` lists those it has). Every kind
+ * takes a seed: deterministic ones ignore it.
+ */
+export function unsupported(kind: string, overrides: SettingOverrides, supported: readonly string[]): void {
+  const others = Object.entries(overrides)
+    .filter(([key, value]) => value !== undefined && key !== "seed" && !supported.includes(key))
+    .map(([key]) => key);
+  if (others.length > 0) {
+    throw new Error(
+      `${others.join(", ")} ${others.length > 1 ? "do" : "does"} not apply to ${kind}` +
+        ` (it takes ${supported.length > 0 ? supported.join(", ") : "no settings"})`,
+    );
+  }
+}
+
+/**
+ * One kind of model in the registry: its name, defaults and the zod schemas of its settings and saved
+ * configuration, how to fit it and how to rebuild it from a model file. Settings are validated by
+ * `settingsSchema` at every boundary (flags, files), so fit and load can trust their types.
+ */
+export interface ModelKind<S = unknown, M extends Model = Model> {
+  readonly name: string;
+  /** One line for --help and the README's model table. */
+  readonly summary: string;
+  /** "rating": predicts stars, judged by RMSE; "top-n": ranks what to show. */
+  readonly family: "rating" | "top-n";
+  readonly settingsSchema: z.ZodType<S>;
+  readonly defaults: S;
+  /** Zod schema of what `Model.save().config` holds, checked when a model file is read. */
+  readonly configSchema: z.ZodType<unknown>;
+  /** `defaults` (or `base`) with `overrides` applied; throws naming any override the kind does not take. */
+  override(overrides: SettingOverrides, base?: S): S;
+  /** Fits on `data.train` (holding out validation ratings from it when the kind early-stops). */
+  fit(data: TrainingSet, settings: S, context: FitContext): FitOutcome<M>;
+  /** Rebuilds a model from what save() wrote (the config already checked against configSchema). */
+  load(saved: SavedParameters, context: LoadContext): M;
+}
+
+const meansOf = new WeakMap<Ratings, RatingMeans>();
+
+/** The training means of `train`, computed once per ratings object. */
+export function cachedMeans(train: Ratings): RatingMeans {
+  let means = meansOf.get(train);
+  if (!means) {
+    means = ratingMeans(train);
+    meansOf.set(train, means);
+  }
+  return means;
+}
+
+/** `x` clipped to the rating scale. */
+export function clipToScale(x: number, scale: RatingScale): number {
+  return Math.min(scale.max, Math.max(scale.min, x));
+}
+
+/**
+ * Predictions of `model` for every (user, item) of `pairs`, in its order: its estimates clipped to the
+ * rating scale; a user with no training ratings gets the item's training mean, an item with none the user's
+ * mean, and the global mean when neither is known (see fallbackRating). This is the one place where
+ * predictions are clipped and fallbacks applied.
+ */
+export function predict(model: Model, pairs: Ratings): Float32Array {
+  const means = cachedMeans(model.train);
+  const out = new Float32Array(pairs.size);
+  const asked: number[] = [];
+  for (let k = 0; k < pairs.size; k++) {
+    const fallback = fallbackRating(means, pairs.users[k], pairs.items[k]);
+    if (Number.isNaN(fallback)) asked.push(k);
+    else out[k] = clipToScale(fallback, model.scale);
+  }
+  // Only pairs the model can speak for reach it, so no model sees an index outside its training ratings.
+  const known =
+    asked.length === pairs.size
+      ? pairs
+      : new Ratings(
+          Int32Array.from(asked, (k) => pairs.users[k]),
+          Int32Array.from(asked, (k) => pairs.items[k]),
+          Float32Array.from(asked, (k) => pairs.values[k]),
+          model.train.nUsers,
+          model.train.nItems,
+        );
+  const raw = model.estimate(known);
+  asked.forEach((k, q) => {
+    out[k] = clipToScale(raw[q], model.scale);
+  });
+  return out;
+}
+
+/** The tensor `name` of a saved model, checked to be `dtype` with `length` values; throws naming it otherwise. */
+export function savedTensor<D extends Tensor["dtype"]>(
+  saved: SavedParameters,
+  name: string,
+  dtype: D,
+  length: number,
+): D extends "F32" ? Float32Array : Int32Array {
+  const t = saved.tensors[name];
+  if (!t) throw new Error(`tensor ${name} is missing`);
+  const n = t.shape.reduce((a, b) => a * b, 1);
+  if (t.dtype !== dtype || n !== length)
+    throw new Error(`tensor ${name} is ${t.dtype}[${t.shape}], expected ${dtype} with ${length} values`);
+  for (let i = 0; i < t.data.length; i++)
+    if (!Number.isFinite(t.data[i])) throw new Error(`tensor ${name} holds NaN or infinite values`);
+  return t.data as D extends "F32" ? Float32Array : Int32Array;
+}
+
+/** A float32 tensor of shape `shape` over a copy of `data`. */
+export function f32Tensor(data: ArrayLike<number>, shape: number[] = [data.length]): Tensor {
+  return { dtype: "F32", shape, data: Float32Array.from(data) };
+}
