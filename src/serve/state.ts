@@ -1,11 +1,22 @@
 import type { RatingScale } from "../data/datasets.js";
+import type { EpochReport } from "../model/model.js";
 import type { MovieScore, Recommender } from "../model/recommender.js";
-import type { ModelHeader } from "../store/model-file.js";
 import { openRecommender } from "../store/open-recommender.js";
 
-/** One loaded model with what the routes need from it; replaced whole on reload. */
+/** What the service says about the model it serves, besides what the recommender holds. */
+export interface ModelInfo {
+  kind: string;
+  dataset: string;
+  split: string;
+  config: unknown;
+  scale: RatingScale;
+  metrics: Record<string, unknown>;
+  history: EpochReport[];
+}
+
+/** One model with what the routes need from it; replaced whole on reload. */
 export interface ServiceState {
-  header: ModelHeader;
+  info: ModelInfo;
   recommender: Recommender;
   scale: RatingScale;
   movie(movieId: number): MovieScore | null;
@@ -17,19 +28,18 @@ export interface ServiceState {
   };
 }
 
-/** Loads a model file for serving. */
-export async function openService(modelFile: string): Promise<ServiceState> {
-  const { loaded, recommender } = await openRecommender(modelFile);
+/** The state the routes serve from a recommender (of any model kind) and what is known of its model. */
+export function serviceState(recommender: Recommender, info: ModelInfo): ServiceState {
   const counts = recommender.ratingCounts();
   // Search lists the most rated first: that is what people look for. Described once, searched per request.
-  const catalogue = Array.from(loaded.itemIds.ids)
+  const catalogue = Array.from(recommender.itemIds.ids)
     .map((movieId, item) => ({ item, movie: recommender.movieInfo(movieId)! }))
     .sort((a, b) => counts[b.item] - counts[a.item] || a.item - b.item)
     .map(({ movie }) => movie);
   return {
-    header: loaded.header,
+    info,
     recommender,
-    scale: loaded.model.scale,
+    scale: recommender.model.scale,
     movie: (movieId) => recommender.movieInfo(movieId),
     search({ q, genre, page, pageSize }) {
       const needle = q?.trim().toLowerCase() ?? "";
@@ -47,4 +57,19 @@ export async function openService(modelFile: string): Promise<ServiceState> {
       };
     },
   };
+}
+
+/** Loads a model file for serving. */
+export async function openService(modelFile: string): Promise<ServiceState> {
+  const { loaded, recommender } = await openRecommender(modelFile);
+  const h = loaded.header;
+  return serviceState(recommender, {
+    kind: h.kind,
+    dataset: h.dataset,
+    split: h.split,
+    config: h.config,
+    scale: h.scale,
+    metrics: h.metrics,
+    history: h.training.history,
+  });
 }

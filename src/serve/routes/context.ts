@@ -1,0 +1,72 @@
+import { onScale } from "../../data/parse-ratings.js";
+import type { MovieRating, MovieScore } from "../../model/recommender.js";
+import { HttpError } from "../errors.js";
+import type { RatingsDb, StoredRating } from "../ratings-db.js";
+import type { ServiceState } from "../state.js";
+
+/** What every route plugin is given: the model being served (swapped whole on reload) and the ratings. */
+export interface RouteContext {
+  /** The state now being served; read it per request, since a reload replaces it. */
+  state: () => ServiceState;
+  db: RatingsDb;
+  /** Loads the model again and swaps it in. */
+  reload: () => Promise<void>;
+}
+
+/** The checks and merges that several routes share, over a RouteContext. */
+export class RouteHelpers {
+  constructor(private readonly ctx: RouteContext) {}
+
+  private state(): ServiceState {
+    return this.ctx.state();
+  }
+
+  /** The movie `movieId`, or a 404. */
+  movieOr404(movieId: number): MovieScore {
+    const movie = this.state().movie(movieId);
+    if (!movie) throw new HttpError(404, `unknown movie id ${movieId}`);
+    return movie;
+  }
+
+  /** Numeric ids name users of the model; other ids are visitors, who need no account. */
+  checkUser(user: string): void {
+    if (/^\d+$/.test(user) && this.state().recommender.userIds.indexOf(Number(user)) < 0) {
+      throw new HttpError(
+        404,
+        `unknown user ${user}: numeric ids are the model's users; a visitor id has a letter in it`,
+      );
+    }
+  }
+
+  /** A 400 naming `field` unless `rating` is on the model's scale and step. */
+  checkRating(rating: number, field: string): void {
+    const { scale } = this.state();
+    if (!onScale(rating, scale)) {
+      throw new HttpError(
+        400,
+        `${field} ${rating} is not a rating on the scale ${scale.min}..${scale.max} in steps of ${scale.step}`,
+      );
+    }
+  }
+
+  /** A user's ratings: his training ratings (model users), overridden and extended by those stored here. */
+  ratingsOf(user: string, stored: StoredRating[]): MovieRating[] {
+    const merged = new Map<number, number>();
+    if (/^\d+$/.test(user))
+      for (const r of this.state().recommender.trainingRatings(Number(user))) merged.set(r.movieId, r.rating);
+    for (const r of stored) if (this.state().movie(r.movieId)) merged.set(r.movieId, r.rating);
+    return [...merged].map(([movieId, rating]) => ({ movieId, rating }));
+  }
+
+  /** Each movie with the rated movie most like it ("because you rated ..."), or null. */
+  withReasons(items: MovieScore[], ratings: MovieRating[]) {
+    const reasons = this.state().recommender.because(
+      items.map((m) => m.movieId),
+      ratings,
+    );
+    return items.map((m, i) => {
+      const reason = reasons[i];
+      return { ...m, because: reason && { movieId: reason.movieId, title: reason.title } };
+    });
+  }
+}

@@ -1,0 +1,69 @@
+import type { FastifyPluginAsync } from "fastify";
+import { HttpError } from "../errors.js";
+import { ratingBody, userParam } from "../schemas.js";
+import { type RouteContext, RouteHelpers } from "./context.js";
+
+/** A user's stored ratings: list, add or change, remove. */
+export const ratingRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
+  const check = new RouteHelpers(ctx);
+  const ratingParams = {
+    type: "object",
+    properties: { user: userParam, movieId: { type: "integer", minimum: 1 } },
+    required: ["user", "movieId"],
+  } as const;
+
+  app.get<{ Params: { user: string } }>(
+    "/api/users/:user/ratings",
+    {
+      schema: {
+        tags: ["ratings"],
+        summary: "the ratings stored for a user",
+        params: { type: "object", properties: { user: userParam }, required: ["user"] },
+      },
+    },
+    async (request) => {
+      const { user } = request.params;
+      check.checkUser(user);
+      return {
+        user,
+        ratings: ctx.db.list(user).map((r) => ({ ...r, title: ctx.state().movie(r.movieId)?.title ?? null })),
+      };
+    },
+  );
+
+  app.put<{ Params: { user: string; movieId: number }; Body: { rating: number } }>(
+    "/api/users/:user/ratings/:movieId",
+    {
+      schema: {
+        tags: ["ratings"],
+        summary: "add or change a rating",
+        params: ratingParams,
+        body: {
+          type: "object",
+          required: ["rating"],
+          additionalProperties: false,
+          properties: { rating: ratingBody },
+        },
+      },
+    },
+    async (request) => {
+      const { user, movieId } = request.params;
+      check.checkUser(user);
+      check.movieOr404(movieId);
+      check.checkRating(request.body.rating, "rating");
+      return { user, ...ctx.db.put(user, movieId, request.body.rating) };
+    },
+  );
+
+  app.delete<{ Params: { user: string; movieId: number } }>(
+    "/api/users/:user/ratings/:movieId",
+    { schema: { tags: ["ratings"], summary: "remove a stored rating", params: ratingParams } },
+    async (request, reply) => {
+      const { user, movieId } = request.params;
+      check.checkUser(user);
+      if (!ctx.db.remove(user, movieId))
+        throw new HttpError(404, `user ${user} has no stored rating for movie ${movieId}`);
+      return reply.status(204).send();
+    },
+  );
+};

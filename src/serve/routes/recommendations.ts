@@ -1,0 +1,90 @@
+import type { FastifyPluginAsync } from "fastify";
+import type { MovieRating } from "../../model/recommender.js";
+import { HttpError } from "../errors.js";
+import { kQuery, ratingBody, recommendedSchema, userParam } from "../schemas.js";
+import { type RouteContext, RouteHelpers } from "./context.js";
+
+/** Recommendations for stored users and for anonymous ratings (fold-in). */
+export const recommendationRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
+  const check = new RouteHelpers(ctx);
+  app.get<{ Params: { user: string }; Querystring: { k: number } }>(
+    "/api/users/:user/recommendations",
+    {
+      schema: {
+        tags: ["recommendations"],
+        summary: "a user's top k (his training ratings and the ratings stored here); popular movies for none",
+        params: { type: "object", properties: { user: userParam }, required: ["user"] },
+        querystring: { type: "object", properties: { k: kQuery }, additionalProperties: false },
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              user: { type: "string" },
+              known: { type: "boolean" },
+              items: { type: "array", items: recommendedSchema },
+            },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const { user } = request.params;
+      check.checkUser(user);
+      const { k } = request.query;
+      const stored = ctx.db.list(user);
+      const ratings = check.ratingsOf(user, stored);
+      if (ratings.length === 0)
+        return { user, known: false, items: check.withReasons(ctx.state().recommender.popular(k), []) };
+      const items =
+        stored.length > 0
+          ? ctx.state().recommender.forRatings(ratings, k)
+          : ctx.state().recommender.forUser(Number(user), k).items;
+      return { user, known: true, items: check.withReasons(items, ratings) };
+    },
+  );
+
+  app.post<{ Body: { ratings: MovieRating[]; k?: number } }>(
+    "/api/recommendations",
+    {
+      schema: {
+        tags: ["recommendations"],
+        summary: "recommendations for anonymous ratings, without retraining",
+        body: {
+          type: "object",
+          required: ["ratings"],
+          additionalProperties: false,
+          properties: {
+            ratings: {
+              type: "array",
+              minItems: 1,
+              maxItems: 1000,
+              items: {
+                type: "object",
+                required: ["movieId", "rating"],
+                additionalProperties: false,
+                properties: { movieId: { type: "integer", minimum: 1 }, rating: ratingBody },
+              },
+            },
+            k: kQuery,
+          },
+        },
+        response: {
+          200: {
+            type: "object",
+            properties: { user: { type: "null" }, items: { type: "array", items: recommendedSchema } },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const { ratings } = request.body;
+      ratings.forEach((r, i) => {
+        if (!ctx.state().movie(r.movieId))
+          throw new HttpError(400, `ratings[${i}].movieId: unknown movie id ${r.movieId}`);
+        check.checkRating(r.rating, `ratings[${i}].rating`);
+      });
+      const items = ctx.state().recommender.forRatings(ratings, request.body.k ?? 10);
+      return { user: null, items: check.withReasons(items, ratings) };
+    },
+  );
+};

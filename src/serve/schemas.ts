@@ -1,0 +1,39 @@
+/** Most movies one request may ask for. */
+export const MAX_K = 100;
+
+/** A movie as the API shows it. */
+export const movieSchema = {
+  type: "object",
+  properties: {
+    movieId: { type: "integer" },
+    title: { type: "string" },
+    year: { type: ["integer", "null"] },
+    genres: { type: "array", items: { type: "string" } },
+    score: { type: "number" },
+  },
+} as const;
+
+export const recommendedSchema = {
+  type: "object",
+  properties: {
+    ...movieSchema.properties,
+    because: {
+      anyOf: [
+        { type: "null" },
+        { type: "object", properties: { movieId: { type: "integer" }, title: { type: "string" } } },
+      ],
+    },
+  },
+} as const;
+
+export const errorSchema = {
+  type: "object",
+  properties: { error: { type: "string" }, message: { type: "string" } },
+} as const;
+export const userParam = {
+  type: "string",
+  pattern: "^[A-Za-z0-9_-]{1,64}$",
+  description: "a user id of the model, or any visitor id",
+};
+export const kQuery = { type: "integer", minimum: 1, maximum: MAX_K, default: 10 };
+export const ratingBody = { type: "number", description: "on the model's rating scale" };

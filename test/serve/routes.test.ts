@@ -1,0 +1,62 @@
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { loadData } from "../../src/data/load.js";
+import { createBackend } from "../../src/kernels/index.js";
+import { Recommender } from "../../src/model/recommender.js";
+import { buildApp } from "../../src/serve/app.js";
+import { RatingsDb } from "../../src/serve/ratings-db.js";
+import { serviceState } from "../../src/serve/state.js";
+import { fitModel } from "../../src/train/registry.js";
+import { tempDir } from "../helpers.js";
+
+// The routes over an injected recommender: a baseline fitted in memory, no model file anywhere.
+const data = await loadData("synthetic:users=100,items=40,ratings=2500,min=8", { seed: 4 });
+const { dir, cleanup } = await tempDir();
+const db = new RatingsDb(join(dir, "ratings.db"));
+const { model, history } = fitModel("bias", data, { backend: createBackend("reference") });
+const recommender = new Recommender(model, data.userIds, data.itemIds, data.movies, { minRatings: 0 });
+const info = {
+  kind: "bias",
+  dataset: data.dataset,
+  split: data.split,
+  config: {},
+  scale: data.scale,
+  metrics: {},
+  history,
+};
+const { app } = await buildApp({ state: serviceState(recommender, info), db });
+afterAll(async () => {
+  await app.close();
+  db.close();
+  await cleanup();
+});
+
+describe("route plugins over an injected recommender", () => {
+  it("serve a baseline: model info, recommendations for a user and for anonymous ratings", async () => {
+    expect((await app.inject({ url: "/api/model" })).json()).toMatchObject({ kind: "bias", movies: 40 });
+    const user = data.userIds.ids[0];
+    const known = (await app.inject({ url: `/api/users/${user}/recommendations?k=5` })).json();
+    expect(known.known).toBe(true);
+    expect(known.items).toHaveLength(5);
+    const anonymous = await app.inject({
+      method: "POST",
+      url: "/api/recommendations",
+      payload: { ratings: [{ movieId: data.itemIds.ids[2], rating: 5 }], k: 3 },
+    });
+    expect(anonymous.statusCode).toBe(200);
+    expect(anonymous.json().items).toHaveLength(3);
+  });
+
+  it("store a visitor's rating, and refuse a reload with no model file behind it", async () => {
+    const put = await app.inject({
+      method: "PUT",
+      url: `/api/users/visitor-1/ratings/${data.itemIds.ids[1]}`,
+      payload: { rating: 4 },
+    });
+    expect(put.statusCode).toBe(200);
+    expect(db.list("visitor-1")).toHaveLength(1);
+    const reload = await app.inject({ method: "POST", url: "/api/admin/reload" });
+    expect(reload.statusCode).toBe(409);
+    expect(reload.json().message).toMatch(/no model file/);
+  });
+});
