@@ -9,8 +9,10 @@ export interface KernelCall {
 const SEQ = 0;
 const DONE = 1;
 const QUIT = 2;
-/** Integer slots: [seq, done, quit], then per thread [function index, argument count]. */
-const HEADER = 3;
+/** Set by a worker whose call threw (a WebAssembly trap): its index + 1. */
+const FAILED = 3;
+/** Integer slots: [seq, done, quit, failed], then per thread [function index, argument count]. */
+const HEADER = 4;
 const MAX_ARGS = 24;
 /** Spins before a waiting side sleeps: hand-offs within a training step are microseconds apart. */
 const SPINS = 20000;
@@ -34,7 +36,12 @@ for (;;) {
   const fn = ctl[${HEADER} + 2 * index];
   if (fn >= 0) {
     const n = ctl[${HEADER} + 2 * index + 1];
-    out[index] = fns[fn](...Array.prototype.slice.call(args, 0, n)) ?? 0;
+    try {
+      out[index] = fns[fn](...Array.prototype.slice.call(args, 0, n)) ?? 0;
+    } catch (e) {
+      // A trap must still reach the barrier, or the caller would wait forever: report it instead.
+      Atomics.store(ctl, ${FAILED}, index + 1);
+    }
   }
   Atomics.add(ctl, ${DONE}, 1);
   Atomics.notify(ctl, ${DONE});
@@ -44,8 +51,10 @@ for (;;) {
 /**
  * Worker threads that run kernel calls on the same WebAssembly memory as the calling thread. `run` hands
  * one call to each thread, the caller taking the last, and returns when all are done: a parallel region
- * with a barrier at its end. Results never depend on the thread count, because the callers split work so
- * that each output element is written by exactly one thread with the same arithmetic.
+ * with a barrier at its end. Each output element is written by exactly one thread, so a run is
+ * reproducible for a given thread count; results can still differ between thread counts where a kernel
+ * reduces partial sums per thread (dot products, sums of squares), whose order then changes. A call that
+ * traps on a worker is rethrown by `run` on the caller.
  */
 export class KernelPool {
   private readonly workers: Worker[];
@@ -96,12 +105,26 @@ export class KernelPool {
       }
     }
     Atomics.store(this.ctl, DONE, 0);
+    Atomics.store(this.ctl, FAILED, 0);
     Atomics.store(this.ctl, SEQ, ++this.seq);
     Atomics.notify(this.ctl, SEQ);
     const mine = calls[t - 1];
-    this.results[t - 1] = mine ? (this.self[mine.fn](...mine.args) ?? 0) : 0;
+    let own: unknown;
+    try {
+      this.results[t - 1] = mine ? (this.self[mine.fn](...mine.args) ?? 0) : 0;
+    } catch (e) {
+      own = e;
+    }
     for (let i = 0; Atomics.load(this.ctl, DONE) < t - 1; i++) {
       if (i > SPINS) Atomics.wait(this.ctl, DONE, Atomics.load(this.ctl, DONE), 1);
+    }
+    if (own) throw own;
+    const failed = Atomics.load(this.ctl, FAILED);
+    if (failed > 0) {
+      const call = calls[failed - 1];
+      throw new Error(
+        `kernel ${call?.fn} trapped on worker thread ${failed} (an index or size out of range)`,
+      );
     }
     return this.results;
   }

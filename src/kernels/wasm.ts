@@ -20,8 +20,18 @@ const PAGE = 65536;
 const MAX_PAGES = 65536;
 /** The first page stays unused so that offset 0 can mean "no array". */
 const HEAP_START = PAGE;
-/** Work (in multiply-adds or elements) below which a kernel stays on one thread: a hand-off costs ~1 us. */
-const SPLIT_MIN = 32768;
+/**
+ * Work (in multiply-adds or elements) below which a kernel stays on one thread: a hand-off costs ~1 us.
+ * Settable (setSplitMin) so that tests can split small problems across threads.
+ */
+let SPLIT_MIN = 32768;
+
+/** Sets the work below which kernels stay on one thread, and returns the previous value (for tests). */
+export function setSplitMin(work: number): number {
+  const previous = SPLIT_MIN;
+  SPLIT_MIN = work;
+  return previous;
+}
 
 type Exports = Record<string, (...args: number[]) => number | undefined>;
 

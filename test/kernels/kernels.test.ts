@@ -410,3 +410,21 @@ describe("WebAssembly SIMD kernels match the reference", () => {
     }
   });
 });
+
+describe("the kernel pool", () => {
+  it("rethrows a kernel that traps on a worker instead of waiting for it forever", () => {
+    const be = createBackend("wasm", 2);
+    try {
+      const x = be.arena.f32(200_000);
+      // Out of the memory's bounds: the worker's half of the fill traps.
+      expect(() => be.kernels.fill(new Float32Array(x.buffer, x.byteOffset, 1), 2 ** 29, 0)).toThrow(
+        /trapped|out of bounds/,
+      );
+      // The pool still works afterwards.
+      be.kernels.fill(x, x.length, 2);
+      expect(x[x.length - 1]).toBe(2);
+    } finally {
+      be.close();
+    }
+  });
+});

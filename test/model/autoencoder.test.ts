@@ -1,8 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Rng } from "../../src/data/random.js";
 import { Ratings } from "../../src/data/ratings.js";
 import { type Backend, createBackend } from "../../src/kernels/index.js";
 import * as reference from "../../src/kernels/reference.js";
+import { setColumnBatchMin } from "../../src/model/autoencoder.js";
 import { type AutoencoderConfig, AutoencoderModel } from "../../src/model/autoencoder-model.js";
 import { predict } from "../../src/model/model.js";
 import { numericGradient } from "../helpers.js";
@@ -50,14 +51,24 @@ function check(config: AutoencoderConfig, dropout: number) {
   }
 }
 
-describe("whole-network gradients agree with finite differences (float64)", () => {
-  it("the tutorial's SAE", () => check(SMALL, 0));
-  it("SELU layers with dropout on the code layer", () => check({ ...SMALL, activation: "selu" }, 0.4));
-  it("an item-based AutoRec with a sigmoid output", () =>
-    check({ ...SMALL, orientation: "item", hidden: [4], outputActivation: "sigmoid" }, 0));
-  it("an item-based AutoRec reading offset inputs", () =>
-    check({ ...SMALL, orientation: "item", hidden: [4], inputOffset: 15 }, 0));
-});
+describe.each([8, 1])(
+  "whole-network gradients agree with finite differences (float64, column grouping from %i rows)",
+  (columnRows) => {
+    let shipped = 8;
+    beforeAll(() => {
+      shipped = setColumnBatchMin(columnRows);
+    });
+    afterAll(() => {
+      setColumnBatchMin(shipped);
+    });
+    it("the tutorial's SAE", () => check(SMALL, 0));
+    it("SELU layers with dropout on the code layer", () => check({ ...SMALL, activation: "selu" }, 0.4));
+    it("an item-based AutoRec with a sigmoid output", () =>
+      check({ ...SMALL, orientation: "item", hidden: [4], outputActivation: "sigmoid" }, 0));
+    it("an item-based AutoRec reading offset inputs", () =>
+      check({ ...SMALL, orientation: "item", hidden: [4], inputOffset: 15 }, 0));
+  },
+);
 
 describe("a tied decoder", () => {
   it("learns the shared weights: folded gradients agree with finite differences (float64)", () => {

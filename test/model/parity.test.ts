@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Ratings } from "../../src/data/ratings.js";
 import { createBackend, type KernelChoice } from "../../src/kernels/index.js";
+import { setColumnBatchMin } from "../../src/model/autoencoder.js";
 import { type AutoencoderConfig, AutoencoderModel } from "../../src/model/autoencoder-model.js";
 import { lbfgsDefaults } from "../../src/train/lbfgs.js";
 import { Optimizer, type OptimizerConfig, optimizerDefaults } from "../../src/train/optimizers.js";
@@ -85,7 +86,21 @@ function expectParams(model: AutoencoderModel, expected: Record<string, number[]
   }
 }
 
-describe.each(["reference", "wasm"] as const)("parity with PyTorch (%s kernels)", (kernels) => {
+// Every case runs on the row path and on the column-grouped path that shipped models train on (batches of 8
+// rows and more; here every batch is forced onto it), with identity outputs as AutoRec has.
+describe.each([
+  ["reference", 8],
+  ["wasm", 8],
+  ["reference", 1],
+  ["wasm", 1],
+] as const)("parity with PyTorch (%s kernels, column grouping from %i rows)", (kernels, columnRows) => {
+  let shipped = 8;
+  beforeAll(() => {
+    shipped = setColumnBatchMin(columnRows);
+  });
+  afterAll(() => {
+    setColumnBatchMin(shipped);
+  });
   const tutorialRun = (name: string, reset: boolean) => () => {
     const run = fixture.runs[name];
     const model = buildModel(kernels);
