@@ -8,7 +8,7 @@ import { chartBytes } from "../eval/png.js";
 import { type Backend, createBackend, type KernelChoice } from "../kernels/index.js";
 import type { Model } from "../model/model.js";
 import { BLEND_MEMBERS, fitBlend } from "../train/fit-blend.js";
-import { MODEL_KINDS, modelKind } from "../train/registry.js";
+import { MODEL_KINDS, MODEL_REGISTRY, modelKind } from "../train/registry.js";
 import { loadOrDownload } from "./data-flags.js";
 import { intArg, numberArg } from "./options.js";
 import { ProgressBar } from "./progress.js";
@@ -213,8 +213,8 @@ Each model trains with its defaults on each split's training ratings (autoencode
 for early stopping) and is measured on the test ratings: RMSE and MAE (clipped predictions), and, over
 all movies a user did not rate in training, Precision, Recall, NDCG, MAP, hit rate and MRR at k (test
 ratings >= --threshold are relevant; users with none are skipped) and catalogue coverage.
-Baselines: mean (global mean), bias (user and item biases, ALS), mf (biased matrix factorisation by SGD
-with Surprise's SVD settings).
+Models:
+${MODEL_REGISTRY.map((k) => `  ${k.name.padEnd(10)} ${k.summary}`).join("\n")}
 blend: a linear blend of the --blend models. Each is trained without the 5% validation ratings, the
 blend's weights (and an intercept) are fit by least squares to their predictions for those ratings, and
 each member is then kept as trained on every training rating. Members that are also in --models are
