@@ -1,6 +1,6 @@
 import { type Command, Option } from "commander";
 import { ACTIVATIONS } from "../kernels/index.js";
-import type { SettingOverrides } from "../model/model.js";
+import { OVERRIDE_FIELDS, type SettingOverrides } from "../model/model.js";
 import {
   AUTOENCODER_KINDS,
   type AutoencoderKindName,
@@ -31,7 +31,7 @@ export function settingsFrom(flags: SettingFlags): unknown {
   const { model: _model, preset, ...overrides } = flags;
   const base = preset === "tutorial" ? TUTORIAL_PRESET : kind.defaults;
   const known = Object.fromEntries(
-    Object.entries(overrides).filter(([key]) => OVERRIDE_KEYS.includes(key as keyof SettingOverrides)),
+    Object.entries(overrides).filter(([key]) => OVERRIDE_FIELDS.includes(key as keyof SettingOverrides)),
   );
   let settings: unknown;
   try {
@@ -65,32 +65,9 @@ export function describeSettings(
   );
 }
 
-/** The overrides the flags can carry (commander also hands over data and output flags). */
-const OVERRIDE_KEYS: (keyof SettingOverrides)[] = [
-  "epochs",
-  "seed",
-  "hidden",
-  "activation",
-  "optimizer",
-  "lr",
-  "lambda",
-  "weightDecay",
-  "batchSize",
-  "dropout",
-  "inputDropout",
-  "inputScaling",
-  "inputOffset",
-  "validation",
-  "patience",
-  "refit",
-  "refeed",
-  "tied",
-  "members",
-];
-
 /** A kind's message with the settings it names spelled as flags (inputOffset -> --input-offset). */
 function asFlags(message: string): string {
-  const names = new RegExp(`\\b(${OVERRIDE_KEYS.join("|")})\\b`, "g");
+  const names = new RegExp(`\\b(${OVERRIDE_FIELDS.join("|")})\\b`, "g");
   return message.replace(names, (name) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
 }
 

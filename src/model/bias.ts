@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { RatingScale } from "../data/datasets.js";
 import type { Ratings } from "../data/ratings.js";
-import { f32Tensor, type Model, type ModelKind, savedTensor, unsupported } from "./model.js";
+import { closedFormFit, f32Tensor, type Model, type ModelKind, savedTensor, unsupported } from "./model.js";
 
 const settingsSchema = z
   .object({
@@ -125,23 +125,17 @@ export const biasKind: ModelKind<BiasSettings, BiasModel> = {
     };
   },
   fit(data, settings) {
-    const started = performance.now();
-    const { mean, user, item } = fitBiases(data.train, settings);
-    const model = new BiasModel(
-      data.train,
-      data.scale,
-      mean,
-      Float32Array.from(user),
-      Float32Array.from(item),
-      settings.regUser,
-    );
-    return {
-      model,
-      history: [],
-      bestEpoch: 0,
-      seconds: (performance.now() - started) / 1000,
-      fit: data.train,
-    };
+    return closedFormFit(data, () => {
+      const { mean, user, item } = fitBiases(data.train, settings);
+      return new BiasModel(
+        data.train,
+        data.scale,
+        mean,
+        Float32Array.from(user),
+        Float32Array.from(item),
+        settings.regUser,
+      );
+    });
   },
   load(saved, { train, scale }) {
     const { mean, regUser } = configSchema.parse(saved.config);

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { RatingScale } from "../data/datasets.js";
 import type { Ratings } from "../data/ratings.js";
-import { type Model, type ModelKind, unsupported } from "./model.js";
+import { closedFormFit, type Model, type ModelKind, unsupported } from "./model.js";
 
 const settingsSchema = z.object({}).strict();
 const configSchema = z.object({ mean: z.number().finite() }).strict();
@@ -55,15 +55,9 @@ export const globalMeanKind: ModelKind<z.infer<typeof settingsSchema>, GlobalMea
     return base;
   },
   fit(data) {
-    const started = performance.now();
-    const model = new GlobalMean(data.train, data.scale, data.train.mean());
-    return {
-      model,
-      history: [],
-      bestEpoch: 0,
-      seconds: (performance.now() - started) / 1000,
-      fit: data.train,
-    };
+    return closedFormFit(data, () => {
+      return new GlobalMean(data.train, data.scale, data.train.mean());
+    });
   },
   load(saved, { train, scale }) {
     return new GlobalMean(train, scale, configSchema.parse(saved.config).mean);

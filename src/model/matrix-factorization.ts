@@ -3,7 +3,7 @@ import type { RatingScale } from "../data/datasets.js";
 import { Rng } from "../data/random.js";
 import type { Ratings } from "../data/ratings.js";
 import { choleskySolve } from "./cholesky.js";
-import { f32Tensor, type Model, type ModelKind, savedTensor, unsupported } from "./model.js";
+import { closedFormFit, f32Tensor, type Model, type ModelKind, savedTensor, unsupported } from "./model.js";
 
 const settingsSchema = z
   .object({
@@ -183,26 +183,20 @@ export const matrixFactorizationKind: ModelKind<MfSettings, MatrixFactorization>
     };
   },
   fit(data, settings) {
-    const started = performance.now();
-    const { mean, bu, bi, P, Q } = fitMf(data.train, settings);
-    const model = new MatrixFactorization(
-      data.train,
-      data.scale,
-      mean,
-      settings.factors,
-      settings.reg,
-      Float32Array.from(bu),
-      Float32Array.from(bi),
-      Float32Array.from(P),
-      Float32Array.from(Q),
-    );
-    return {
-      model,
-      history: [],
-      bestEpoch: 0,
-      seconds: (performance.now() - started) / 1000,
-      fit: data.train,
-    };
+    return closedFormFit(data, () => {
+      const { mean, bu, bi, P, Q } = fitMf(data.train, settings);
+      return new MatrixFactorization(
+        data.train,
+        data.scale,
+        mean,
+        settings.factors,
+        settings.reg,
+        Float32Array.from(bu),
+        Float32Array.from(bi),
+        Float32Array.from(P),
+        Float32Array.from(Q),
+      );
+    });
   },
   load(saved, { train, scale }) {
     const { mean, factors, reg } = configSchema.parse(saved.config);

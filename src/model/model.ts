@@ -141,6 +141,36 @@ export interface SettingOverrides {
   members?: string[];
 }
 
+/** Every field a SettingOverrides may carry. */
+export const OVERRIDE_FIELDS: readonly (keyof SettingOverrides)[] = [
+  "epochs",
+  "seed",
+  "hidden",
+  "activation",
+  "optimizer",
+  "lr",
+  "lambda",
+  "weightDecay",
+  "batchSize",
+  "dropout",
+  "inputDropout",
+  "inputScaling",
+  "inputOffset",
+  "validation",
+  "patience",
+  "refit",
+  "refeed",
+  "tied",
+  "members",
+];
+
+/** The outcome of a fit with no epochs: `build()` timed, on every training rating. */
+export function closedFormFit<M extends Model>(data: TrainingSet, build: () => M): FitOutcome<M> {
+  const started = performance.now();
+  const model = build();
+  return { model, history: [], bestEpoch: 0, seconds: (performance.now() - started) / 1000, fit: data.train };
+}
+
 /**
  * Throws when `overrides` sets any field a kind does not have (`supported` lists those it has). Every kind
  * takes a seed: deterministic ones ignore it.

@@ -1,6 +1,6 @@
 import { ACTIVATIONS, type Activation } from "../kernels/index.js";
 import { AutoencoderModel, type InputScaling, savedAutoencoderSchema } from "../model/autoencoder-model.js";
-import { type ModelKind, type SettingOverrides, unsupported } from "../model/model.js";
+import { type ModelKind, OVERRIDE_FIELDS, type SettingOverrides, unsupported } from "../model/model.js";
 import { type Checkpoint, fitAutoencoder } from "./fit.js";
 import { lbfgsDefaults } from "./lbfgs.js";
 import { type OptimizerConfig, optimizerDefaults } from "./optimizers.js";
@@ -11,27 +11,8 @@ import {
   type ModelSettings,
 } from "./presets.js";
 
-/** The overrides every autoencoder takes. */
-const AUTOENCODER_OVERRIDES = [
-  "epochs",
-  "seed",
-  "hidden",
-  "activation",
-  "optimizer",
-  "lr",
-  "lambda",
-  "weightDecay",
-  "batchSize",
-  "dropout",
-  "inputDropout",
-  "inputScaling",
-  "inputOffset",
-  "validation",
-  "patience",
-  "refit",
-  "refeed",
-  "tied",
-] as const;
+/** The overrides every autoencoder takes: all but the blend's members. */
+const AUTOENCODER_OVERRIDES = OVERRIDE_FIELDS.filter((f) => f !== "members");
 
 const OPTIMIZERS = ["adam", "rmsprop", "sgd", "lbfgs"] as const;
 
