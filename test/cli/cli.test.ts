@@ -218,6 +218,82 @@ describe("aerec train", () => {
     expect(code).toBe(0);
   });
 
+  it.each(["mf", "bias", "mean", "blend"])(
+    "%s trains, saves, recommends, finds similar movies, describes itself and serves",
+    async (kind) => {
+      const file = join(dir, `${kind}.safetensors`);
+      const data = ["--dataset", "synthetic:users=150,items=60,ratings=4000,min=10"];
+      const members = kind === "blend" ? ["--members", "bias,mf"] : [];
+      const trained = await aerec(["train", ...data, "--model", kind, ...members, "--save", file, "--json"]);
+      expect(trained.code, trained.stderr).toBe(0);
+      expect(lastJson(trained.stdout)).toMatchObject({ model: kind, epochs: 0 });
+      const recommend = await aerec(["recommend", "--model-file", file, "--user", "3", "-k", "4", "--json"]);
+      expect(recommend.code, recommend.stderr).toBe(0);
+      expect(lastJson(recommend.stdout)).toMatchObject({ known: true });
+      expect(lastJson(recommend.stdout).items).toHaveLength(4);
+      const folded = await aerec([
+        "recommend",
+        "--model-file",
+        file,
+        "--rate",
+        "5=5",
+        "--rate",
+        "9=1",
+        "--json",
+      ]);
+      expect(folded.code, folded.stderr).toBe(0);
+      expect(lastJson(folded.stdout).items.length).toBeGreaterThan(0);
+      const similar = await aerec(["similar", "--model-file", file, "--movie", "5", "-k", "3", "--json"]);
+      expect(similar.code, similar.stderr).toBe(0);
+      const info = await aerec(["info", "--model-file", file]);
+      expect(info.stdout).toContain(`model ${kind}`);
+      // A real `aerec serve` on this file answers a user's recommendations over HTTP.
+      const port = 18_000 + ["mf", "bias", "mean", "blend"].indexOf(kind);
+      const server = spawn(
+        process.execPath,
+        [
+          CLI,
+          "serve",
+          "--model-file",
+          file,
+          "--port",
+          String(port),
+          "--db",
+          join(dir, `${kind}.db`),
+          "--quiet",
+        ],
+        { stdio: ["ignore", "ignore", "pipe"] },
+      );
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.stderr.on("data", (chunk: Buffer) => chunk.toString().includes("serving") && resolve());
+          server.on("exit", (code) => reject(new Error(`aerec serve exited with ${code}`)));
+        });
+        const answer = await fetch(`http://127.0.0.1:${port}/api/users/3/recommendations?k=3`);
+        expect(answer.status).toBe(200);
+        expect((await answer.json()).items).toHaveLength(3);
+      } finally {
+        server.kill();
+      }
+    },
+  );
+
+  it("refuses flags a model does not take, by name", async () => {
+    const { code, stderr } = await aerec([
+      "train",
+      "--model",
+      "mf",
+      "--dropout",
+      "0.5",
+      "--dataset",
+      "synthetic:users=50,items=20,ratings=500,min=5",
+    ]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(
+      /--dropout does not apply to mf \(it takes --epochs, --seed, --hidden, --lr, --lambda\)/,
+    );
+  });
+
   it("exits non-zero naming the file and line of a corrupted data file", async () => {
     await mkdir(join(dir, "ml-100k"), { recursive: true });
     await writeFile(

@@ -357,6 +357,35 @@ describe("WebAssembly SIMD kernels match the reference", () => {
 
         expect(Math.abs(res.sse - expected) / expected).toBeLessThan(1e-5);
       }
+      // The plain-TypeScript twins of the column kernels, on the same grouping, agree with the WASM ones.
+      const plainArena = { f32: (n: number) => new Float32Array(n), i32: (n: number) => new Int32Array(n) };
+      const cols = new ColumnBatcher(plainArena, 300).build(big, rows);
+      const twinHidden = new Float32Array(64 * h);
+      for (let i = 0; i < 64; i++) twinHidden.set(hiddenBias, i * h);
+      ref.encodeColumns(twinHidden, cols, Float32Array.from(w), h, 64);
+      close(results[0].hid, twinHidden, "twin hidden");
+      const [tp, tdp, tdv, tdb, tdh] = [nnz, nnz, 300 * h, 300, 64 * h].map((n) => new Float32Array(n));
+      const twinSse = ref.decodeColumnsLoss(
+        tp,
+        tdp,
+        tdv,
+        tdb,
+        tdh,
+        cols,
+        Float32Array.from(results[0].hid),
+        Float32Array.from(v),
+        Float32Array.from(outputBias),
+        h,
+        64,
+        0.01,
+        "sigmoid",
+      );
+      expect(Math.abs(twinSse - results[0].sse) / results[0].sse).toBeLessThan(1e-5);
+      close(results[0].dv, tdv, "twin dV");
+      close(results[0].dh, tdh, "twin dHidden");
+      const twinDw = new Float32Array(300 * h);
+      ref.encodeColumnsBackward(twinDw, cols, Float32Array.from(results[0].dh), h);
+      close(results[0].dw, twinDw, "twin dW");
     },
   );
 
