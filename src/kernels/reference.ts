@@ -120,6 +120,28 @@ export function sparseAffineBackward(
   }
 }
 
+/** Twin of Kernels.gemmAccumulate. */
+export function gemmAccumulate(
+  out: FloatArray,
+  m: FloatArray,
+  x: FloatArray,
+  rows: number,
+  inner: number,
+  cols: number,
+  ldOut: number,
+  ldm: number,
+  ldx: number,
+  alpha: number,
+): void {
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      let s = 0;
+      for (let t = 0; t < inner; t++) s += m[i * ldm + t] * x[t * ldx + j];
+      out[i * ldOut + j] += alpha * s;
+    }
+  }
+}
+
 /** Twin of Kernels.denseAffine. */
 export function denseAffine(
   out: FloatArray,

@@ -100,6 +100,23 @@ export interface Kernels {
     cols?: ColumnRange,
   ): void;
   /** out[b,o] = bias[o] + sum_i inp[b,i] * W[o,i]. */
+  /**
+   * Dense multiply-accumulate: out[i][j] += alpha * sum_t m[i][t] * x[t][j] for i < rows, t < inner,
+   * j < cols; every matrix row-major with its own leading dimension (floats per row). The rows of `out` are
+   * split across threads.
+   */
+  gemmAccumulate(
+    out: Float32Array,
+    m: Float32Array,
+    x: Float32Array,
+    rows: number,
+    inner: number,
+    cols: number,
+    ldOut: number,
+    ldm: number,
+    ldx: number,
+    alpha: number,
+  ): void;
   denseAffine(
     out: Float32Array,
     inp: Float32Array,

@@ -294,6 +294,32 @@ class WasmKernels implements Kernels {
     }
     this.all(calls);
   }
+  gemmAccumulate(
+    out: Float32Array,
+    m: Float32Array,
+    x: Float32Array,
+    rows: number,
+    inner: number,
+    cols: number,
+    ldOut: number,
+    ldm: number,
+    ldx: number,
+    alpha: number,
+  ): void {
+    const t = rows * inner * cols >= SPLIT_MIN && rows >= 8 ? this.threads : 1;
+    const share = Math.ceil(rows / t / 4) * 4;
+    const [po, pm, px] = [ptr(out), ptr(m), ptr(x)];
+    const calls: KernelCall[] = [];
+    for (let k = 0; k < t; k++) {
+      const r0 = Math.min(rows, k * share);
+      const n = Math.min(rows, r0 + share) - r0;
+      calls.push({
+        fn: "gemmAccumulate",
+        args: [po + 4 * r0 * ldOut, pm + 4 * r0 * ldm, px, n, inner, cols, ldOut, ldm, ldx, alpha],
+      });
+    }
+    this.all(calls);
+  }
   denseAffine(
     out: Float32Array,
     inp: Float32Array,

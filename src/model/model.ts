@@ -47,6 +47,12 @@ export interface Model {
   foldIn(items: ArrayLike<number>, values: ArrayLike<number>): Float32Array;
   /** One vector per item (for similar items and "because you rated"): [nItems][size]. */
   itemVectors(): { vectors: Float32Array; size: number };
+  /**
+   * Why each of `candidates` scores as it does for someone who rated `items` with `values` (dense indices):
+   * per candidate, the index into `items` of the rating that raises its score most, or -1 when none does.
+   * Models without such an account leave it out, and the recommender falls back to item similarity.
+   */
+  explain?(candidates: ArrayLike<number>, items: ArrayLike<number>, values: ArrayLike<number>): Int32Array;
   /** One line for people: what the model is. */
   describe(): string;
   /** The configuration and tensors that loadModel needs to rebuild this model. */
@@ -92,6 +98,8 @@ export interface FitOutcome<M extends Model = Model> {
   validationPredictions?: Float32Array;
   /** State that lets `aerec train --resume` continue exactly (first-order autoencoder training only). */
   checkpoint?: unknown;
+  /** The settings a fit chose among on validation ratings, each with its score, best first. */
+  trials?: { settings: Record<string, number>; metric: string; score: number }[];
 }
 
 /** What a fit may use besides the data and settings. */
@@ -139,6 +147,8 @@ export interface SettingOverrides {
   tied?: boolean;
   /** The blend's members, by kind name. */
   members?: string[];
+  /** Top-N models: a rating from which a training rating counts as a positive (0: every rating). */
+  positiveFrom?: number;
 }
 
 /** Every field a SettingOverrides may carry. */
@@ -162,6 +172,7 @@ export const OVERRIDE_FIELDS: readonly (keyof SettingOverrides)[] = [
   "refeed",
   "tied",
   "members",
+  "positiveFrom",
 ];
 
 /** The outcome of a fit with no epochs: `build()` timed, on every training rating. */

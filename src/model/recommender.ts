@@ -126,8 +126,9 @@ export class Recommender {
   }
 
   /**
-   * Why each movie would suit someone: of the movies he rated at least `liked`, the one most similar to it
-   * (cosine of the model's movie vectors), or null when he liked none. All pairs are scored in one kernel
+   * Why each movie would suit someone: of the movies he rated at least `liked`, the one that drives its score
+   * in the model (Model.explain, for models that can say) or else the one most similar to it (cosine of the
+   * model's movie vectors); null when none does. All pairs are scored in one kernel
    * call: recommended x liked dot products of unit vectors.
    */
   because(movieIds: number[], ratings: MovieRating[], liked = 4): (MovieScore | null)[] {
@@ -136,6 +137,18 @@ export class Recommender {
       .map((r) => this.itemIds.indexOf(r.movieId))
       .filter((i) => i >= 0);
     if (likedItems.length === 0 || movieIds.length === 0) return movieIds.map(() => null);
+    if (this.model.explain) {
+      // The model's own account: the liked movie whose rating raises each one's score most.
+      const known = ratings.filter((r) => r.rating >= liked && this.itemIds.indexOf(r.movieId) >= 0);
+      const drivers = this.model.explain(
+        movieIds.map((id) => this.itemIds.indexOf(id)),
+        Int32Array.from(known, (r) => this.itemIds.indexOf(r.movieId)),
+        Float32Array.from(known, (r) => r.rating),
+      );
+      return Array.from(drivers, (k) =>
+        k < 0 ? null : this.movie(this.itemIds.indexOf(known[k].movieId), known[k].rating),
+      );
+    }
     const { unit, size } = this.unitVectors();
     const { kernels, arena } = this.backend;
     const [nA, nB] = [movieIds.length, likedItems.length];

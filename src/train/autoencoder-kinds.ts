@@ -11,8 +11,8 @@ import {
   type ModelSettings,
 } from "./presets.js";
 
-/** The overrides every autoencoder takes: all but the blend's members. */
-const AUTOENCODER_OVERRIDES = OVERRIDE_FIELDS.filter((f) => f !== "members");
+/** The overrides every autoencoder takes: all but the blend's members and the top-N models' positives. */
+const AUTOENCODER_OVERRIDES = OVERRIDE_FIELDS.filter((f) => f !== "members" && f !== "positiveFrom");
 
 const OPTIMIZERS = ["adam", "rmsprop", "sgd", "lbfgs"] as const;
 

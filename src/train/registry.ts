@@ -1,5 +1,6 @@
 import type { Backend } from "../kernels/index.js";
 import { biasKind } from "../model/bias.js";
+import { easeKind } from "../model/ease.js";
 import { globalMeanKind } from "../model/global-mean.js";
 import { matrixFactorizationKind } from "../model/matrix-factorization.js";
 import type { EpochReport, FitOutcome, ModelKind, TrainingSet } from "../model/model.js";
@@ -16,6 +17,7 @@ export const MODEL_REGISTRY: readonly ModelKind<any>[] = [
   autorecItemKind,
   autorecUserKind,
   deepAutoencoderKind,
+  easeKind,
   matrixFactorizationKind,
   biasKind,
   globalMeanKind,
