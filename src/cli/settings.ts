@@ -88,6 +88,11 @@ export function addSettingOptions(command: Command): Command {
     )
     .option("--hidden <sizes>", "hidden layer sizes, e.g. 500 or 20,10,20 (mf: its factors)", intListArg)
     .option("--members <list>", "blend: the models it combines, e.g. autorec-i,mf", (t) => t.split(","))
+    .option(
+      "--positive-from <rating>",
+      "top-N models: a training rating at least this is a positive (0: every rating)",
+      numberArg(0),
+    )
     .addOption(new Option("--activation <f>", "hidden activation").choices(Object.keys(ACTIVATIONS)))
     .addOption(
       new Option(
@@ -96,7 +101,11 @@ export function addSettingOptions(command: Command): Command {
       ).choices(["adam", "rmsprop", "sgd", "lbfgs"]),
     )
     .option("--lr <rate>", "learning rate (L-BFGS: step scale)", numberArg(0))
-    .option("--lambda <l2>", "AutoRec's L2 penalty on the weight matrices", numberArg(0))
+    .option(
+      "--lambda <l2>",
+      "L2 penalty: AutoRec's on the weight matrices, mf's, EASE's (then not searched)",
+      numberArg(0),
+    )
     .option("--weight-decay <l2>", "optimizer weight decay added to every gradient (PyTorch's)", numberArg(0))
     .option("--batch-size <n>", "rows (users or movies) per optimizer step", intArg(1))
     .option("--dropout <p>", "dropout on the code layer while training", numberArg(0, 0.95))

@@ -4,14 +4,15 @@ import type { LoadedData } from "../data/load.js";
 import { lineChart } from "../eval/charts.js";
 import { ratingMetrics, tutorialLoss } from "../eval/metrics.js";
 import { chartBytes } from "../eval/png.js";
+import { evaluateRanking } from "../eval/ranking.js";
 import { createBackend, type KernelChoice } from "../kernels/index.js";
 import { AutoencoderModel } from "../model/autoencoder-model.js";
-import { type Model, predict } from "../model/model.js";
+import { type FitOutcome, type Model, predict } from "../model/model.js";
 import { Recommender } from "../model/recommender.js";
 import { loadModel, saveModel } from "../store/model-file.js";
 import type { Checkpoint } from "../train/fit.js";
 import type { ModelSettings } from "../train/presets.js";
-import { fitModel, MODEL_REGISTRY } from "../train/registry.js";
+import { fitModel, MODEL_REGISTRY, modelKind } from "../train/registry.js";
 import { addDataOptions, loadOrDownload } from "./data-flags.js";
 import { intArg } from "./options.js";
 import { ProgressBar } from "./progress.js";
@@ -92,13 +93,29 @@ async function runTrain(flags: TrainFlags): Promise<void> {
       ...ratingMetrics(predict(model, data.test), data.test.values),
       tutorialLoss: userBasedTutorialLoss(model, data),
     };
+    const { users: _users, ...ranking } = evaluateRanking(
+      (u) => model.scoreUsers([u]),
+      data.train,
+      data.test,
+      {
+        k: 10,
+        threshold: RELEVANT_FROM,
+      },
+    );
     const best = history[bestEpoch - 1];
+    const ranker = modelKind(flags.model).family === "top-n";
     say(
       `trained ${history.length ? `${history.length} epochs ` : ""}in ${outcome.seconds.toFixed(1)}s` +
         `${validation && best ? `, kept epoch ${bestEpoch} (best validation RMSE ${best.validationRmse?.toFixed(4)})` : ""}` +
-        `${outcome.stopped ? `; ${outcome.stopped}` : ""}\n` +
+        `${outcome.stopped ? `; ${outcome.stopped}` : ""}\n`,
+    );
+    if (outcome.trials?.length) say(describeTrials(outcome.trials));
+    say(
+      `${ranker ? `(${flags.model} ranks and predicts no stars: its RMSE is that of each user's mean) ` : ""}` +
         `test RMSE ${test.rmse.toFixed(4)}  MAE ${test.mae.toFixed(4)}` +
-        `${test.tutorialLoss !== null ? `  tutorial loss ${test.tutorialLoss.toFixed(4)}` : ""}\n`,
+        `${test.tutorialLoss !== null ? `  tutorial loss ${test.tutorialLoss.toFixed(4)}` : ""}\n` +
+        `test ranking (every unrated movie a candidate; relevant: test ratings >= ${RELEVANT_FROM}): ` +
+        `NDCG@10 ${ranking.ndcg.toFixed(4)}  Precision@10 ${ranking.precision.toFixed(4)}  Recall@10 ${ranking.recall.toFixed(4)}\n`,
     );
     if (flags.show !== undefined) showTop(model, data, flags.show, say);
     if (flags.plot) {
@@ -133,7 +150,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
         history,
         kernels: backend.kernels.name,
         threads: backend.threads,
-        metrics: { test, validationRmse: best?.validationRmse ?? null },
+        metrics: { test, ranking, validationRmse: best?.validationRmse ?? null },
       });
       say(`saved the model to ${flags.save}\n`);
     }
@@ -159,6 +176,8 @@ async function runTrain(flags: TrainFlags): Promise<void> {
         trainLoss: best?.trainLoss ?? null,
         validation: validation && best ? { rmse: best.validationRmse } : null,
         test,
+        ranking,
+        ...(outcome.trials ? { trials: outcome.trials } : {}),
         settings,
         kernels: backend.kernels.name,
         threads: backend.threads,
@@ -169,6 +188,24 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   } finally {
     backend.close();
   }
+}
+
+/** A test rating at least this is relevant to the ranking metrics train reports. */
+const RELEVANT_FROM = 4;
+
+/** The settings a fit chose among, best first (the five best and the chosen one named). */
+function describeTrials(trials: NonNullable<FitOutcome["trials"]>): string {
+  const line = (t: (typeof trials)[number]) =>
+    `${Object.entries(t.settings)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")}: ${t.metric} ${t.score.toFixed(4)}`;
+  return (
+    `chose ${line(trials[0])} (of ${trials.length} candidates)\n` +
+    trials
+      .slice(1, 5)
+      .map((t) => `  then ${line(t)}\n`)
+      .join("")
+  );
 }
 
 /** The tutorial's per-user test loss, for user-based autoencoders (null for other models). */
