@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { DataFormatError } from "../data/errors.js";
 import type { KernelChoice } from "../kernels/index.js";
-import type { MovieRating, MovieScore } from "../model/recommender.js";
+import type { MovieRating, MovieScore, Recommender } from "../model/recommender.js";
 import { openRecommender } from "../store/open-recommender.js";
 import { intArg } from "./options.js";
 
@@ -29,21 +29,37 @@ function parseRate(text: string, previous: MovieRating[] = []): MovieRating[] {
   return [...previous, { movieId: Number(m[1]), rating: Number(m[2]) }];
 }
 
-function printMovies(items: MovieScore[], label: string): void {
+function printMovies(items: MovieScore[], label: string, value: (m: MovieScore) => number | null): void {
   process.stdout.write(`${label}\n`);
   items.forEach((m, rank) => {
     const genres = m.genres.length > 0 ? `  [${m.genres.join(", ")}]` : "";
+    const shown = value(m);
     process.stdout.write(
-      `${String(rank + 1).padStart(3)}. ${m.score.toFixed(2)}  ${m.title}${genres}  (movie ${m.movieId})\n`,
+      `${String(rank + 1).padStart(3)}. ${shown !== null ? `${shown.toFixed(2)}  ` : ""}${m.title}${genres}  (movie ${m.movieId})\n`,
     );
   });
 }
 
 const jsonItems = (items: MovieScore[]) =>
-  items.map(({ movieId, title, year, genres, score }) => ({ movieId, title, year, genres, score }));
+  items.map(({ movieId, title, year, genres, score, predicted }) => ({
+    movieId,
+    title,
+    year,
+    genres,
+    score,
+    predicted,
+  }));
+
+/** What the numbers beside a list are, as its heading says it. */
+function starsLabel(recommender: Recommender): string {
+  const { model, rater } = recommender;
+  if (!rater) return `ranked by ${model.kind}, no rating model for stars`;
+  return rater === model ? "predicted rating" : `ranked by ${model.kind}, predicted rating by ${rater.kind}`;
+}
 
 interface RecommendFlags {
   modelFile: string;
+  ratingModelFile?: string;
   user?: number;
   ratings?: string;
   rate?: MovieRating[];
@@ -68,7 +84,12 @@ async function runRecommend(flags: RecommendFlags): Promise<void> {
   ).length;
   if (sources !== 1)
     throw new Error("give exactly one of --user ID, --ratings FILE.csv or --rate MOVIE=RATING (repeatable)");
-  const { recommender } = await openRecommender(flags.modelFile, flags.kernels, flags.minRatings);
+  const { recommender } = await openRecommender(
+    flags.modelFile,
+    flags.kernels,
+    flags.minRatings,
+    flags.ratingModelFile,
+  );
   if (flags.user !== undefined) {
     const { known, items } = recommender.forUser(flags.user, flags.k);
     if (!known)
@@ -80,7 +101,10 @@ async function runRecommend(flags: RecommendFlags): Promise<void> {
     else
       printMovies(
         items,
-        known ? `top ${flags.k} for user ${flags.user} (predicted rating):` : `most rated movies:`,
+        known
+          ? `top ${flags.k} for user ${flags.user} (${starsLabel(recommender)}):`
+          : "most rated movies (training mean):",
+        (m) => (known ? m.predicted : m.score),
       );
     return;
   }
@@ -90,7 +114,8 @@ async function runRecommend(flags: RecommendFlags): Promise<void> {
   else
     printMovies(
       items,
-      `top ${flags.k} from your ${ratings.length} rating${ratings.length > 1 ? "s" : ""} (predicted rating):`,
+      `top ${flags.k} from your ${ratings.length} rating${ratings.length > 1 ? "s" : ""} (${starsLabel(recommender)}):`,
+      (m) => m.predicted,
     );
 }
 
@@ -100,6 +125,10 @@ export function registerRecommend(program: Command): void {
     .command("recommend")
     .description("top-k movies for a user of the model, or for anyone from a few ratings (no retraining)")
     .requiredOption("--model-file <file>", "a model saved by aerec train --save")
+    .option(
+      "--rating-model-file <file>",
+      "a rating model trained on the same data, for the stars beside a top-N model's list",
+    )
     .option("--user <id>", "a user the model was trained with", intArg(1))
     .option("--ratings <file>", "a CSV of movieId,rating lines: recommend for that person")
     .option("--rate <movie=rating>", "one rating, e.g. --rate 50=5 (repeat the flag)", parseRate)
@@ -140,6 +169,6 @@ Examples:
       const items = recommender.similar(opts.movie, opts.k);
       if (opts.json)
         process.stdout.write(`${JSON.stringify({ movie: opts.movie, items: jsonItems(items) })}\n`);
-      else printMovies(items, `movies most like movie ${opts.movie} (cosine similarity):`);
+      else printMovies(items, `movies most like movie ${opts.movie} (cosine similarity):`, (m) => m.score);
     });
 }

@@ -5,6 +5,7 @@ import { intArg } from "./options.js";
 
 interface ServeFlags {
   modelFile: string;
+  ratingModelFile?: string;
   port: number;
   host: string;
   db: string;
@@ -13,7 +14,12 @@ interface ServeFlags {
 
 async function runServe(flags: ServeFlags): Promise<void> {
   const db = new RatingsDb(flags.db);
-  const { app, reload } = await buildService({ modelFile: flags.modelFile, db, logger: !flags.quiet });
+  const { app, reload } = await buildService({
+    modelFile: flags.modelFile,
+    ratingModelFile: flags.ratingModelFile,
+    db,
+    logger: !flags.quiet,
+  });
   await app.listen({ port: flags.port, host: flags.host });
   process.stderr.write(
     `aerec serving ${flags.modelFile} on http://${flags.host}:${flags.port} (API docs: /docs, ratings in ${flags.db}); ` +
@@ -41,6 +47,10 @@ export function registerServe(program: Command): void {
     .command("serve")
     .description("serve recommendations over HTTP, with ratings kept in SQLite")
     .requiredOption("--model-file <file>", "a model saved by aerec train --save")
+    .option(
+      "--rating-model-file <file>",
+      "a rating model trained on the same data, for the stars beside a top-N model's lists",
+    )
     .option("--port <port>", "TCP port", intArg(0, 65535), 8080)
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option(
@@ -64,9 +74,13 @@ Endpoints (JSON; the OpenAPI document is at /openapi.json, browsable at /docs):
   DELETE /api/users/:user/ratings/:movieId
   POST   /api/admin/reload                           load the model file again (or send SIGHUP)
 
-Example:
-  aerec train --model autorec-i --save autorec.safetensors
-  aerec serve --model-file autorec.safetensors --port 8080`,
+The lists are ranked by the model file's model; the stars beside them come from a rating model: the model
+itself (autorec-i, sae, ...), the one saved beside a top-N model (train --rater), or --rating-model-file.
+
+Examples:
+  aerec train --model ease --rater autorec-i --save ease.safetensors
+  aerec serve --model-file ease.safetensors --port 8080
+  aerec serve --model-file ease.safetensors --rating-model-file autorec.safetensors`,
     )
     .action((opts: ServeFlags) => runServe(opts));
 }

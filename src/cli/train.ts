@@ -5,7 +5,7 @@ import { lineChart } from "../eval/charts.js";
 import { ratingMetrics, tutorialLoss } from "../eval/metrics.js";
 import { chartBytes } from "../eval/png.js";
 import { evaluateRanking } from "../eval/ranking.js";
-import { createBackend, type KernelChoice } from "../kernels/index.js";
+import { type Backend, createBackend, type KernelChoice } from "../kernels/index.js";
 import { AutoencoderModel } from "../model/autoencoder-model.js";
 import { type FitOutcome, type Model, predict } from "../model/model.js";
 import { Recommender } from "../model/recommender.js";
@@ -29,6 +29,7 @@ interface TrainFlags extends SettingFlags {
   show?: number;
   plot?: string;
   resume?: string;
+  rater?: string;
   download: boolean;
 }
 
@@ -117,7 +118,8 @@ async function runTrain(flags: TrainFlags): Promise<void> {
         `test ranking (every unrated movie a candidate; relevant: test ratings >= ${RELEVANT_FROM}): ` +
         `NDCG@10 ${ranking.ndcg.toFixed(4)}  Precision@10 ${ranking.precision.toFixed(4)}  Recall@10 ${ranking.recall.toFixed(4)}\n`,
     );
-    if (flags.show !== undefined) showTop(model, data, flags.show, say);
+    const rater = flags.rater ? fitRater(flags.rater, data, backend, flags.seed, say) : undefined;
+    if (flags.show !== undefined) showTop(model, rater?.model, data, flags.show, say);
     if (flags.plot) {
       if (history.length === 0)
         throw new Error(`--plot: ${flags.model} is fitted in closed form, with no curve to draw`);
@@ -150,7 +152,8 @@ async function runTrain(flags: TrainFlags): Promise<void> {
         history,
         kernels: backend.kernels.name,
         threads: backend.threads,
-        metrics: { test, ranking, validationRmse: best?.validationRmse ?? null },
+        metrics: { test, ranking, validationRmse: best?.validationRmse ?? null, rater: rater?.test ?? null },
+        rater: rater && { model: rater.model, settings: rater.settings },
       });
       say(`saved the model to ${flags.save}\n`);
     }
@@ -177,6 +180,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
         validation: validation && best ? { rmse: best.validationRmse } : null,
         test,
         ranking,
+        ...(rater ? { rater: { model: flags.rater, test: rater.test, seconds: rater.seconds } } : {}),
         ...(outcome.trials ? { trials: outcome.trials } : {}),
         settings,
         kernels: backend.kernels.name,
@@ -215,16 +219,46 @@ function userBasedTutorialLoss(model: Model, data: LoadedData): number | null {
   return tutorialLoss(raw, csr);
 }
 
-function showTop(model: Model, data: LoadedData, userId: number, say: (s: string) => void): void {
-  const recommender = new Recommender(model, data.userIds, data.itemIds, data.movies);
+/** Fits the rating model `kind` (with its defaults) that predicts the stars beside a top-N model's lists. */
+function fitRater(kind: string, data: LoadedData, backend: Backend, seed: number, say: (s: string) => void) {
+  const raterKind = modelKind(kind);
+  if (raterKind.family !== "rating")
+    throw new Error(
+      `--rater ${kind}: choose a rating model (${MODEL_REGISTRY.filter((k) => k.family === "rating")
+        .map((k) => k.name)
+        .join(", ")})`,
+    );
+  say(`fitting the rating model ${kind} for the predicted stars\n`);
+  const settings = raterKind.override({ seed });
+  const outcome = fitModel(kind, data, { backend, settings });
+  const test = ratingMetrics(predict(outcome.model, data.test), data.test.values);
+  say(
+    `rating model ${kind}: test RMSE ${test.rmse.toFixed(4)}  MAE ${test.mae.toFixed(4)} (${outcome.seconds.toFixed(1)}s)\n`,
+  );
+  return { model: outcome.model, settings, test, seconds: outcome.seconds };
+}
+
+function showTop(
+  model: Model,
+  rater: Model | undefined,
+  data: LoadedData,
+  userId: number,
+  say: (s: string) => void,
+): void {
+  const recommender = new Recommender(model, data.userIds, data.itemIds, data.movies, { rater });
   const { known, items } = recommender.forUser(userId, 10);
   if (!known) {
     say(`user ${userId} is not in ${data.dataset}; no recommendations shown\n`);
     return;
   }
-  say(`top 10 for user ${userId} (movies he has not rated, predicted rating):\n`);
-  for (const [rank, m] of items.entries())
-    say(`${String(rank + 1).padStart(3)}. ${m.score.toFixed(2)}  ${m.title}\n`);
+  say(
+    `top 10 for user ${userId} (movies he has not rated, ranked by ${model.kind}` +
+      `${recommender.rater ? `; predicted rating by ${recommender.rater.kind}` : ""}):\n`,
+  );
+  for (const [rank, m] of items.entries()) {
+    const stars = m.predicted !== null ? `${m.predicted.toFixed(2)}  ` : "";
+    say(`${String(rank + 1).padStart(3)}. ${stars}${m.title}\n`);
+  }
 }
 
 /** `aerec train`. */
@@ -234,6 +268,10 @@ export function registerTrain(program: Command): void {
     .description("train a model, report its test metrics, and optionally save it");
   addSettingOptions(addDataOptions(command))
     .option("--show <userId>", "print this user's top 10 unrated movies at the end", intArg(1))
+    .option(
+      "--rater <model>",
+      "with a top-N model: also fit this rating model (e.g. autorec-i) for the predicted stars, saved in the same file",
+    )
     .option(
       "--save <file>",
       "write the trained model (safetensors with an aerec header) and its training state",

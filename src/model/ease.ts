@@ -79,6 +79,7 @@ function memoryBudget(): number {
  */
 export class EaseModel implements Model {
   readonly kind = "ease";
+  readonly ranksOnly = true;
   constructor(
     readonly train: Ratings,
     readonly scale: RatingScale,

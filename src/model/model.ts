@@ -26,6 +26,11 @@ export interface SavedParameters {
 export interface Model {
   /** The registry name of this model's kind. */
   readonly kind: string;
+  /**
+   * True for top-N models, whose scores rank items but are no ratings (their estimates are a fallback, not
+   * an opinion); the recommender then takes predicted stars from a rating model beside it, if any.
+   */
+  readonly ranksOnly?: boolean;
   /** The training ratings (users x items) the model reads; a user's row is what he is known to have rated. */
   readonly train: Ratings;
   readonly scale: RatingScale;

@@ -10,8 +10,13 @@ export interface MovieScore {
   title: string;
   year: number | null;
   genres: string[];
-  /** Predicted rating (clipped to the scale) for recommendations; cosine similarity for similar movies. */
+  /**
+   * Recommendations: the ranking score (a rating model's predicted rating, clipped to the scale; a top-N
+   * model's own score); similar movies: the cosine similarity; popular movies: the training mean.
+   */
   score: number;
+  /** The predicted rating on the scale, from the rating model (null when none is at hand). */
+  predicted: number | null;
 }
 
 /** One rating given by raw movie id. */
@@ -46,6 +51,8 @@ export class Recommender {
 
   private readonly rare: number[];
   private readonly backend: Backend;
+  /** Predicts the stars shown: the rating model beside a top-N model, a rating model itself, or none. */
+  readonly rater: Model | null;
 
   constructor(
     readonly model: Model,
@@ -53,6 +60,11 @@ export class Recommender {
     readonly itemIds: IdMap,
     readonly movies: Map<number, Movie>,
     options: {
+      /**
+       * The rating model that predicts the stars shown beside a top-N model's list (trained on the same
+       * ratings). A rating model is its own rater.
+       */
+      rater?: Model;
       /**
        * Movies with fewer training ratings are never recommended (default 10): a movie rated 5 by its one
        * viewer gets a near-5 prediction for everyone, which says more about noise than about taste.
@@ -63,6 +75,9 @@ export class Recommender {
     } = {},
   ) {
     this.backend = options.backend ?? createBackend("reference");
+    this.rater = options.rater ?? (model.ranksOnly ? null : model);
+    if (this.rater && this.rater.train.nItems !== model.train.nItems)
+      throw new Error("the rating model was trained on other movies than the ranking model");
     const counts = this.ratingCounts();
     const min = options.minRatings ?? 10;
     this.rare = [];
@@ -75,10 +90,9 @@ export class Recommender {
     if (user < 0) return { known: false, items: this.popular(k) };
     const csr = this.model.train.byUser();
     const rated = csr.indices.subarray(csr.indptr[user], csr.indptr[user + 1]);
-    return {
-      known: true,
-      items: this.describe(topK(this.model.scoreUsers([user]), k, [...rated, ...this.rare])),
-    };
+    const ranked = topK(this.model.scoreUsers([user]), k, [...rated, ...this.rare]);
+    const stars = this.rater && this.rater !== this.model ? this.rater.scoreUsers([user]) : null;
+    return { known: true, items: this.ranked(ranked, stars) };
   }
 
   /** A known user's training ratings, by raw ids (empty for an unknown user). */
@@ -111,7 +125,9 @@ export class Recommender {
     }
     const items = Int32Array.from(ratings, (r) => this.itemIds.indexOf(r.movieId));
     const values = Float32Array.from(ratings, (r) => r.rating);
-    return this.describe(topK(this.model.foldIn(items, values), k, [...items, ...this.rare]));
+    const ranked = topK(this.model.foldIn(items, values), k, [...items, ...this.rare]);
+    const stars = this.rater && this.rater !== this.model ? this.rater.foldIn(items, values) : null;
+    return this.ranked(ranked, stars);
   }
 
   /**
@@ -122,7 +138,7 @@ export class Recommender {
     const item = this.itemIds.indexOf(movieId);
     if (item < 0) throw new Error(`unknown movie id ${movieId}`);
     const sims = Float32Array.from({ length: this.itemIds.size }, (_, i) => this.cosine(item, i));
-    return this.describe(topK(sims, k, [item, ...this.rare]), false);
+    return topK(sims, k, [item, ...this.rare]).map(({ item: i, score }) => this.movie(i, score, null));
   }
 
   /**
@@ -146,7 +162,7 @@ export class Recommender {
         Float32Array.from(known, (r) => r.rating),
       );
       return Array.from(drivers, (k) =>
-        k < 0 ? null : this.movie(this.itemIds.indexOf(known[k].movieId), known[k].rating),
+        k < 0 ? null : this.movie(this.itemIds.indexOf(known[k].movieId), known[k].rating, known[k].rating),
       );
     }
     const { unit, size } = this.unitVectors();
@@ -175,7 +191,7 @@ export class Recommender {
         if (likedItems[q] === self) continue;
         if (best < 0 || this.scratch!.out[r * nB + q] > this.scratch!.out[r * nB + best]) best = q;
       }
-      return best < 0 ? null : this.movie(likedItems[best], this.scratch!.out[r * nB + best]);
+      return best < 0 ? null : this.movie(likedItems[best], this.scratch!.out[r * nB + best], null);
     });
   }
 
@@ -215,7 +231,7 @@ export class Recommender {
 
   private withMean(item: number): MovieScore {
     const mean = cachedMeans(this.model.train).item[item];
-    return this.movie(item, Number.isNaN(mean) ? 0 : mean);
+    return this.movie(item, Number.isNaN(mean) ? 0 : mean, null);
   }
 
   /** Training ratings per movie (dense indices). */
@@ -230,13 +246,22 @@ export class Recommender {
     return this.popularity;
   }
 
-  private describe(ranked: { item: number; score: number }[], clip = true): MovieScore[] {
-    return ranked.map(({ item, score }) =>
-      this.movie(item, clip ? clipToScale(score, this.model.scale) : score),
-    );
+  /**
+   * Ranked movies with their predicted stars: a rating model's own scores clipped to the scale, or the
+   * rater's scores `stars` (a row over every movie) beside a top-N model's.
+   */
+  private ranked(ranked: { item: number; score: number }[], stars: Float32Array | null): MovieScore[] {
+    const { scale } = this.model;
+    return ranked.map(({ item, score }) => {
+      if (this.rater === this.model) {
+        const predicted = clipToScale(score, scale);
+        return this.movie(item, predicted, predicted);
+      }
+      return this.movie(item, score, stars ? clipToScale(stars[item], scale) : null);
+    });
   }
 
-  private movie(item: number, score: number): MovieScore {
+  private movie(item: number, score: number, predicted: number | null): MovieScore {
     const movieId = this.itemIds.ids[item];
     const m = this.movies.get(movieId);
     return {
@@ -245,6 +270,7 @@ export class Recommender {
       year: m?.year ?? null,
       genres: m?.genres ?? [],
       score,
+      predicted,
     };
   }
 }

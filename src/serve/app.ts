@@ -19,6 +19,8 @@ import { openService, type ServiceState } from "./state.js";
 /** How to start the service. */
 export interface ServiceOptions {
   modelFile: string;
+  /** A rating model trained on the same data, for the stars beside a top-N model's lists. */
+  ratingModelFile?: string;
   db: RatingsDb;
   /** Fastify's logger: true for JSON lines on stdout, false for none. */
   logger?: boolean;
@@ -37,7 +39,7 @@ export const BODY_LIMIT = 64 * 1024;
 export async function buildService(
   options: ServiceOptions,
 ): Promise<{ app: FastifyInstance; reload: () => Promise<void> }> {
-  const load = () => openService(options.modelFile);
+  const load = () => openService(options.modelFile, options.ratingModelFile);
   return buildApp({ state: await load(), load, db: options.db, logger: options.logger });
 }
 

@@ -10,6 +10,7 @@ export const movieSchema = {
     year: { type: ["integer", "null"] },
     genres: { type: "array", items: { type: "string" } },
     score: { type: "number" },
+    predicted: { type: ["number", "null"], description: "predicted rating on the model's scale, if known" },
   },
 } as const;
 

@@ -6,6 +6,8 @@ import { openRecommender } from "../store/open-recommender.js";
 /** What the service says about the model it serves, besides what the recommender holds. */
 export interface ModelInfo {
   kind: string;
+  /** The rating model that predicts the stars shown, or null (a top-N model alone). */
+  rater: string | null;
   dataset: string;
   split: string;
   config: unknown;
@@ -59,12 +61,13 @@ export function serviceState(recommender: Recommender, info: ModelInfo): Service
   };
 }
 
-/** Loads a model file for serving. */
-export async function openService(modelFile: string): Promise<ServiceState> {
-  const { loaded, recommender } = await openRecommender(modelFile);
+/** Loads a model file for serving (and the rating model beside a top-N one, when it is a file of its own). */
+export async function openService(modelFile: string, ratingModelFile?: string): Promise<ServiceState> {
+  const { loaded, recommender } = await openRecommender(modelFile, "auto", undefined, ratingModelFile);
   const h = loaded.header;
   return serviceState(recommender, {
     kind: h.kind,
+    rater: recommender.rater?.kind ?? null,
     dataset: h.dataset,
     split: h.split,
     config: h.config,

@@ -44,6 +44,8 @@ const headerSchema = z.object({
   /** SHA-256 of every tensor's name, dtype, shape and bytes, in name order: the whole data section. */
   fingerprint: z.string().regex(/^[0-9a-f]{64}$/),
   movies: z.array(z.tuple([z.number().int(), z.string(), z.number().int().nullable(), z.array(z.string())])),
+  /** A rating model saved beside a top-N one, to predict the stars shown beside its lists. */
+  rater: z.object({ kind: z.string(), config: z.unknown(), settings: z.unknown() }).optional(),
   checkpoint: z
     .object({
       epoch: z.number().int().nonnegative(),
@@ -61,6 +63,8 @@ export type ModelHeader = z.infer<typeof headerSchema>;
 /** A model read back from a file, with the id maps and movies it was trained with. */
 export interface LoadedModel {
   model: Model;
+  /** The rating model saved beside a top-N model, if any. */
+  rater?: Model;
   header: ModelHeader;
   /** The settings it was trained with, checked against its kind's schema. */
   settings: unknown;
@@ -85,10 +89,12 @@ export interface ModelDescription {
   metrics: Record<string, unknown>;
   /** Saved so that `aerec train --resume` can continue exactly (first-order optimizers). */
   checkpoint?: Checkpoint;
+  /** A rating model trained on the same ratings, kept beside a top-N model (its tensors under "rater."). */
+  rater?: { model: Model; settings: unknown };
 }
 
-/** Names the model's own tensors may not take: the file's training ratings, ids and training state. */
-const RESERVED = /^(ratings|ids|train|optimizer)\./;
+/** Names the model's own tensors may not take: the file's training ratings, ids, rater and training state. */
+const RESERVED = /^(ratings|ids|train|optimizer|rater)\./;
 
 /**
  * Saves a model of any kind as safetensors: the model's own tensors (autoencoders: the weights under
@@ -118,6 +124,12 @@ export async function saveModel(file: string, model: Model, about: ModelDescript
       tensors[`optimizer.${name}`] = { dtype: "F32", shape: [values.length], data: values.slice() };
     }
   }
+  const rater = about.rater && { ...about.rater, saved: about.rater.model.save() };
+  if (rater) {
+    if (rater.model.train !== model.train && rater.model.train.size !== model.train.size)
+      throw new Error("the rating model was trained on other ratings than the model it is saved with");
+    for (const [name, t] of Object.entries(rater.saved.tensors)) tensors[`rater.${name}`] = t;
+  }
   tensors["ids.users"] = { dtype: "I32", shape: [about.userIds.size], data: about.userIds.ids };
   tensors["ids.items"] = { dtype: "I32", shape: [about.itemIds.size], data: about.itemIds.ids };
   const header: ModelHeader = {
@@ -134,6 +146,7 @@ export async function saveModel(file: string, model: Model, about: ModelDescript
     training: { kernels: about.kernels, threads: about.threads, history: about.history },
     metrics: about.metrics,
     fingerprint: fingerprint(tensors),
+    rater: rater && { kind: rater.model.kind, config: rater.saved.config, settings: rater.settings },
     checkpoint: saved && {
       epoch: saved.state.epoch,
       optimizerSteps: saved.state.optimizerSteps,
@@ -222,6 +235,27 @@ export async function loadModel(file: string, backend: Backend): Promise<LoadedM
   } catch (e) {
     fail(e instanceof Error ? e.message : String(e));
   }
+  let rater: Model | undefined;
+  if (header.rater) {
+    const raterKind = MODEL_KINDS.includes(header.rater.kind)
+      ? modelKind(header.rater.kind)
+      : fail(`rater kind ${JSON.stringify(header.rater.kind)} is not supported`);
+    const raterConfig = raterKind.configSchema.safeParse(header.rater.config);
+    if (!raterConfig.success) fail(`bad header field rater.config.${firstIssue(raterConfig.error)}`);
+    const raterTensors = Object.fromEntries(
+      Object.entries(tensors)
+        .filter(([name]) => name.startsWith("rater."))
+        .map(([name, t]) => [name.slice("rater.".length), t]),
+    );
+    try {
+      rater = raterKind.load(
+        { config: raterConfig.data, tensors: raterTensors },
+        { backend, train, scale: header.scale, kinds: modelKind },
+      );
+    } catch (e) {
+      fail(`rater: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
   const movies = new Map(header.movies.map(([id, title, year, genres]) => [id, { id, title, year, genres }]));
   let checkpoint: Checkpoint | undefined;
   if (header.checkpoint) {
@@ -246,7 +280,7 @@ export async function loadModel(file: string, backend: Backend): Promise<LoadedM
       },
     };
   }
-  return { model: model!, header, settings: settings.data, userIds, itemIds, movies, checkpoint };
+  return { model: model!, rater, header, settings: settings.data, userIds, itemIds, movies, checkpoint };
 }
 
 /** SHA-256 (hex) over every tensor's name, dtype, shape and bytes, in name order. */

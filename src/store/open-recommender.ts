@@ -2,14 +2,39 @@ import { createBackend, type KernelChoice } from "../kernels/index.js";
 import { Recommender } from "../model/recommender.js";
 import { type LoadedModel, loadModel } from "./model-file.js";
 
-/** A recommender over a model file (any kind); fold-in follows the model's own settings. */
+/**
+ * A recommender over a model file (any kind). The stars shown beside a top-N model's lists come from the
+ * rating model saved in the same file, or from `ratingModelFile` (a rating model trained on the same data
+ * set and split, with the same users and movies).
+ */
 export async function openRecommender(
   file: string,
   kernels: KernelChoice = "auto",
   minRatings?: number,
+  ratingModelFile?: string,
 ): Promise<{ loaded: LoadedModel; recommender: Recommender }> {
   const backend = createBackend(kernels);
   const loaded = await loadModel(file, backend);
+  let rater = loaded.rater;
+  if (ratingModelFile) {
+    const other = await loadModel(ratingModelFile, backend);
+    const same = (a: Int32Array, b: Int32Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+    if (
+      other.header.dataset !== loaded.header.dataset ||
+      other.header.split !== loaded.header.split ||
+      !same(other.userIds.ids, loaded.userIds.ids) ||
+      !same(other.itemIds.ids, loaded.itemIds.ids)
+    ) {
+      throw new Error(
+        `${ratingModelFile} was trained on ${other.header.dataset} ${other.header.split}, ${file} on ` +
+          `${loaded.header.dataset} ${loaded.header.split}: a rating model must share the ranker's data and split`,
+      );
+    }
+    if (other.model.ranksOnly)
+      throw new Error(`${ratingModelFile} holds a top-N model (${other.model.kind}), not a rating model`);
+    rater = other.model;
+  }
   const { model, userIds, itemIds, movies } = loaded;
-  return { loaded, recommender: new Recommender(model, userIds, itemIds, movies, { minRatings, backend }) };
+  const recommender = new Recommender(model, userIds, itemIds, movies, { minRatings, backend, rater });
+  return { loaded, recommender };
 }

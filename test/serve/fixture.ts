@@ -2,15 +2,17 @@ import { join } from "node:path";
 import { loadData } from "../../src/data/load.js";
 import type { Movie } from "../../src/data/movies.js";
 import { createBackend } from "../../src/kernels/index.js";
+import { easeKind } from "../../src/model/ease.js";
 import { saveModel } from "../../src/store/model-file.js";
 import { MODEL_DEFAULTS } from "../../src/train/presets.js";
 import { fitModel } from "../../src/train/registry.js";
 
 /**
  * Trains a small item-based AutoRec on synthetic data (movies titled "Film <id> (199x)", Drama for odd ids,
- * Comedy for even ones) and saves it with a three-epoch training curve into `dir`; returns the file.
+ * Comedy for even ones) and saves it with a three-epoch training curve into `dir`; returns the file. With
+ * `ranker`, the file holds EASE, which ranks, with that AutoRec beside it for the predicted stars.
  */
-export async function smallModelFile(dir: string, seed: number): Promise<string> {
+export async function smallModelFile(dir: string, seed: number, ranker = false): Promise<string> {
   const data = await loadData("synthetic:users=200,items=80,ratings=8000,min=10", { seed });
   const movies = new Map<number, Movie>(
     Array.from(data.itemIds.ids, (id) => [
@@ -33,8 +35,12 @@ export async function smallModelFile(dir: string, seed: number): Promise<string>
     validationRmse: 1.2 / epoch,
     seconds: 0,
   }));
-  await saveModel(file, model, {
-    settings,
+  const ease = ranker
+    ? fitModel("ease", data, { backend: createBackend(), settings: easeKind.override({ lambda: 30 }) })
+    : undefined;
+  await saveModel(file, ease?.model ?? model, {
+    settings: ease ? easeKind.override({ lambda: 30 }) : settings,
+    rater: ease && { model, settings },
     history,
     dataset: data.dataset,
     split: data.split,

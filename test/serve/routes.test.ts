@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadData } from "../../src/data/load.js";
 import { createBackend } from "../../src/kernels/index.js";
+import { easeKind } from "../../src/model/ease.js";
 import { Recommender } from "../../src/model/recommender.js";
 import { buildApp } from "../../src/serve/app.js";
 import { RatingsDb } from "../../src/serve/ratings-db.js";
@@ -9,14 +10,18 @@ import { serviceState } from "../../src/serve/state.js";
 import { fitModel } from "../../src/train/registry.js";
 import { tempDir } from "../helpers.js";
 
-// The routes over an injected recommender: a baseline fitted in memory, no model file anywhere.
+// The routes over an injected recommender fitted in memory, no model file anywhere: EASE ranks, the bias
+// baseline predicts the stars shown.
 const data = await loadData("synthetic:users=100,items=40,ratings=2500,min=8", { seed: 4 });
 const { dir, cleanup } = await tempDir();
 const db = new RatingsDb(join(dir, "ratings.db"));
-const { model, history } = fitModel("bias", data, { backend: createBackend("reference") });
-const recommender = new Recommender(model, data.userIds, data.itemIds, data.movies, { minRatings: 0 });
+const backend = createBackend("reference");
+const { model, history } = fitModel("ease", data, { backend, settings: easeKind.override({ lambda: 50 }) });
+const rater = fitModel("bias", data, { backend }).model;
+const recommender = new Recommender(model, data.userIds, data.itemIds, data.movies, { minRatings: 0, rater });
 const info = {
-  kind: "bias",
+  kind: "ease",
+  rater: "bias",
   dataset: data.dataset,
   split: data.split,
   config: {},
@@ -32,12 +37,21 @@ afterAll(async () => {
 });
 
 describe("route plugins over an injected recommender", () => {
-  it("serve a baseline: model info, recommendations for a user and for anonymous ratings", async () => {
-    expect((await app.inject({ url: "/api/model" })).json()).toMatchObject({ kind: "bias", movies: 40 });
+  it("serve a ranker with a rater: model info, a user's list with predicted stars, anonymous ratings", async () => {
+    const about = (await app.inject({ url: "/api/model" })).json();
+    expect(about).toMatchObject({ kind: "ease", rater: "bias", movies: 40 });
     const user = data.userIds.ids[0];
     const known = (await app.inject({ url: `/api/users/${user}/recommendations?k=5` })).json();
     expect(known.known).toBe(true);
     expect(known.items).toHaveLength(5);
+    // Ranked by EASE's scores; the stars are the bias model's predictions for the same movies.
+    const scores = known.items.map((m: { score: number }) => m.score);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    const expected = rater.scoreUsers([0]);
+    for (const m of known.items) {
+      const stars = Math.min(5, Math.max(1, expected[data.itemIds.indexOf(m.movieId)]));
+      expect(m.predicted).toBeCloseTo(stars, 5);
+    }
     const anonymous = await app.inject({
       method: "POST",
       url: "/api/recommendations",

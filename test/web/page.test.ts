@@ -25,7 +25,8 @@ describe.skipIf(!haveBrowser)("the web page", () => {
 
   beforeAll(async () => {
     ({ dir, cleanup } = await tempDir());
-    const modelFile = await smallModelFile(dir, 4);
+    // The lists are ranked by a top-N model (EASE), with a rating model's stars beside them.
+    const modelFile = await smallModelFile(dir, 4, true);
     db = new RatingsDb(join(dir, "ratings.db"));
     ({ app } = await buildService({ modelFile, db }));
     url = await app.listen({ port: 0, host: "127.0.0.1" });
@@ -106,7 +107,7 @@ describe.skipIf(!haveBrowser)("the web page", () => {
     await page.goto(`${url}/#/model`);
     await expect
       .poll(() => page.locator("#model-facts").textContent())
-      .toMatch(/autorec-i.*Test RMSE0\.9000/s);
+      .toMatch(/ease: .*Stars fromautorec-i, beside it.*Test RMSE0\.9000/s);
     expect(await page.locator("#curve svg path").count()).toBe(2);
   });
 });

@@ -7,6 +7,7 @@ interface Movie {
   year: number | null;
   genres: string[];
   score: number;
+  predicted?: number | null;
   because?: { movieId: number; title: string } | null;
 }
 interface Rating {
@@ -159,14 +160,17 @@ async function refreshRecommendations(): Promise<void> {
   list.replaceChildren(
     ...items.map((m) => {
       const li = movieRow(m, false);
-      li.append(
-        " ",
-        el(
-          "span",
-          { class: "predicted", "aria-label": `predicted ${m.score.toFixed(1)} stars` },
-          `${starText(m.score)} ${m.score.toFixed(1)}`,
-        ),
-      );
+      const stars = known ? m.predicted : null;
+      if (stars !== null && stars !== undefined) {
+        li.append(
+          " ",
+          el(
+            "span",
+            { class: "predicted", "aria-label": `predicted ${stars.toFixed(1)} stars` },
+            `${starText(stars)} ${stars.toFixed(1)}`,
+          ),
+        );
+      }
       if (m.because) li.append(el("div", { class: "because" }, `because you rated ${m.because.title}`));
       return li;
     }),
@@ -198,22 +202,34 @@ async function loadUser(): Promise<void> {
 async function showModel(): Promise<void> {
   const model = await api<{
     kind: string;
+    rater: string | null;
+    description: string;
     dataset: string;
     split: string;
     users: number;
     movies: number;
-    config: { hidden: number[]; activation: string; orientation: string };
-    metrics: { test?: { rmse?: number; mae?: number } };
+    metrics: {
+      test?: { rmse?: number; mae?: number };
+      ranking?: { ndcg?: number; precision?: number };
+      rater?: { rmse?: number; mae?: number } | null;
+    };
     history: { epoch: number; trainLoss: number; validationRmse?: number }[];
   }>("/api/model");
+  const stars = model.metrics.rater ?? model.metrics.test;
   const facts: [string, string][] = [
+    ["Model", model.description],
     [
-      "Model",
-      `${model.kind} (${model.config.orientation}-based, hidden ${model.config.hidden.join("-")}, ${model.config.activation})`,
+      "Stars from",
+      model.rater === null
+        ? "no rating model"
+        : model.rater === model.kind
+          ? model.kind
+          : `${model.rater}, beside it`,
     ],
     ["Trained on", `${model.dataset}, split ${model.split}: ${model.users} users, ${model.movies} movies`],
-    ["Test RMSE", model.metrics.test?.rmse?.toFixed(4) ?? "-"],
-    ["Test MAE", model.metrics.test?.mae?.toFixed(4) ?? "-"],
+    ["Test RMSE", stars?.rmse?.toFixed(4) ?? "-"],
+    ["Test MAE", stars?.mae?.toFixed(4) ?? "-"],
+    ["Test NDCG@10", model.metrics.ranking?.ndcg?.toFixed(4) ?? "-"],
     ["Epochs", String(model.history.length)],
   ];
   $("model-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
