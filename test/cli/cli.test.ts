@@ -383,6 +383,56 @@ describe.skipIf(!realDir)("aerec train on ML-100K u1", () => {
     expect(s.settings.model.inputOffset).toBe(15);
   }, 180_000);
 
+  it("EASE ranks u1's test movies with NDCG@10 >= 0.47, and a new person's list follows his tastes", async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const file = join(dir, "ease.safetensors");
+      const trained = await aerec(
+        [
+          "train",
+          "--model",
+          "ease",
+          "--dataset",
+          "ml-100k",
+          "--split",
+          "u1",
+          "--threads",
+          "2",
+          "--save",
+          file,
+          "--json",
+        ],
+        { MOVIELENS_DIR: realDir! },
+      );
+      expect(trained.code, trained.stderr).toBe(0);
+      const summary = lastJson(trained.stdout);
+      // Every choice (penalty, positives) made on validation ratings; the test fold only measures.
+      expect(summary.trials.length).toBeGreaterThan(1);
+      expect(summary.ranking.ndcg).toBeGreaterThanOrEqual(0.47);
+      const recommend = async (...rates: string[]) => {
+        const run = await aerec([
+          "recommend",
+          "--model-file",
+          file,
+          ...rates.flatMap((r) => ["--rate", r]),
+          "--json",
+        ]);
+        expect(run.code, run.stderr).toBe(0);
+        return lastJson(run.stdout).items as { movieId: number; genres: string[] }[];
+      };
+      // Fans of Star Wars, Empire, Raiders and Jedi get mostly Action, Adventure and Sci-Fi.
+      const fans = await recommend("50=5", "172=5", "174=5", "181=4");
+      const genre = fans.filter((m) => m.genres.some((g) => ["Action", "Adventure", "Sci-Fi"].includes(g)));
+      expect(genre.length).toBeGreaterThanOrEqual(7);
+      // Someone who loves Star Wars is offered its sequel; someone who hates it is not.
+      const empire = 172;
+      expect((await recommend("50=5")).slice(0, 5).map((m) => m.movieId)).toContain(empire);
+      expect((await recommend("50=1")).slice(0, 5).map((m) => m.movieId)).not.toContain(empire);
+    } finally {
+      await cleanup();
+    }
+  }, 180_000);
+
   it("recommend, similar and info work on a saved ML-100K model", async () => {
     const { dir, cleanup } = await tempDir();
     try {
