@@ -2,19 +2,29 @@ import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { DATASET_NAMES } from "../data/datasets.js";
 import type { LoadedData } from "../data/load.js";
+import { holdOutUsers } from "../data/splits.js";
 import { barPanels } from "../eval/charts.js";
-import { METRIC_KEYS, type MetricKey, measure, type RunResult, runOne, summarize } from "../eval/compare.js";
+import {
+  METRIC_KEYS,
+  type MetricKey,
+  measure,
+  measureHeldOut,
+  type RunResult,
+  runOne,
+  summarize,
+} from "../eval/compare.js";
 import { chartBytes } from "../eval/png.js";
 import { type Backend, createBackend, type KernelChoice } from "../kernels/index.js";
 import type { Model } from "../model/model.js";
 import { BLEND_MEMBERS, fitBlend } from "../train/fit-blend.js";
-import { MODEL_KINDS, MODEL_REGISTRY, modelKind } from "../train/registry.js";
+import { fitModel, MODEL_KINDS, MODEL_REGISTRY, modelKind } from "../train/registry.js";
 import { loadOrDownload } from "./data-flags.js";
 import { intArg, numberArg } from "./options.js";
 import { ProgressBar } from "./progress.js";
 
 interface EvaluateFlags {
   dataset: string;
+  holdoutUsers?: number;
   models: string;
   blend: string;
   folds?: string;
@@ -51,6 +61,9 @@ const LABELS: Record<MetricKey, (k: number) => string> = {
   precision: (k) => `Precision@${k}`,
   recall: (k) => `Recall@${k}`,
   ndcg: (k) => `NDCG@${k}`,
+  recall20: () => "Recall@20",
+  recall50: () => "Recall@50",
+  ndcg100: () => "NDCG@100",
   map: (k) => `MAP@${k}`,
   hitRate: (k) => `HitRate@${k}`,
   mrr: (k) => `MRR@${k}`,
@@ -96,6 +109,41 @@ function fitSplitBlend(
   return { fitted, backend };
 }
 
+/**
+ * Strong generalisation on one split: its training and test ratings together, less `--holdout-users`
+ * users, train every model; each held-out user's fold-in positives then stand for a new person's ratings.
+ */
+function heldOutRuns(
+  data: LoadedData,
+  models: string[],
+  flags: EvaluateFlags,
+  seed: number,
+  ranking: { k: number; threshold: number },
+  say: (s: string) => void,
+): RunResult[] {
+  const { train, heldOut } = holdOutUsers(
+    data.train.concat(data.test),
+    flags.holdoutUsers!,
+    flags.threshold,
+    seed,
+  );
+  say(
+    `${data.dataset} seed ${seed}: ${heldOut.length} users held out whole (80% of each one's positives folded in, ` +
+      `20% to find), models trained on the other users' ${train.size} ratings\n`,
+  );
+  return models.map((name) => {
+    const backend = createBackend(flags.kernels, flags.threads);
+    try {
+      const started = performance.now();
+      const { model } = fitModel(name, { train, scale: data.scale }, { backend, seed });
+      const seconds = (performance.now() - started) / 1000;
+      return measureHeldOut(name, model, heldOut, `${data.split} held-out seed ${seed}`, ranking, seconds);
+    } finally {
+      backend.close();
+    }
+  });
+}
+
 async function runEvaluate(flags: EvaluateFlags): Promise<void> {
   const say = (s: string) => (flags.json ? process.stderr : process.stdout).write(s);
   const models = namesFrom(flags.models, MODEL_KINDS, "--models");
@@ -111,6 +159,11 @@ async function runEvaluate(flags: EvaluateFlags): Promise<void> {
   const total = splits.length * models.length;
   for (const { split, seed } of splits) {
     const data = await loadOrDownload({ ...flags, split, seed }, say);
+    if (flags.holdoutUsers !== undefined) {
+      runs.push(...heldOutRuns(data, models, flags, seed, ranking, say));
+      bar.update({ done: runs.length, total, fields: { split } });
+      continue;
+    }
     // The blend's members are the very models their own rows measure, so they are fitted once.
     const fitting = (name: string) =>
       bar.update({ done: runs.length, total, fields: { [`blend ${split}`]: `fitting ${name}` } });
@@ -147,6 +200,8 @@ async function runEvaluate(flags: EvaluateFlags): Promise<void> {
     ...METRIC_KEYS.map((m) => {
       const { mean, std } = t.metrics[m];
       const digits = m.endsWith("Seconds") ? 2 : 4;
+      // Top-N models predict no ratings, and held-out users have none to predict.
+      if (Number.isNaN(mean)) return "-";
       return splits.length > 1 ? `${mean.toFixed(digits)} ± ${std.toFixed(digits)}` : mean.toFixed(digits);
     }),
   ]);
@@ -198,6 +253,11 @@ export function registerEvaluate(program: Command): void {
     .option("--repeats <n>", "how many seeds of --split", intArg(1), 5)
     .option("-k, --k <n>", "cut-off of the ranking metrics", intArg(1), 10)
     .option("--threshold <rating>", "a test rating at least this is relevant", numberArg(0), 4)
+    .option(
+      "--holdout-users <n>",
+      "strong generalisation: hold out n whole users, fold in 80% of each one's positives, find the rest",
+      intArg(1),
+    )
     .option("--seed <n>", "first seed", intArg(0), 1)
     .option("--threads <n>", "threads for the kernels", intArg(1, 64), 1)
     .option("--kernels <kind>", "auto, wasm or reference", "auto")
@@ -212,7 +272,11 @@ export function registerEvaluate(program: Command): void {
 Each model trains with its defaults on each split's training ratings (autoencoders hold out 5% of them
 for early stopping) and is measured on the test ratings: RMSE and MAE (clipped predictions), and, over
 all movies a user did not rate in training, Precision, Recall, NDCG, MAP, hit rate and MRR at k (test
-ratings >= --threshold are relevant; users with none are skipped) and catalogue coverage.
+ratings >= --threshold are relevant; users with none are skipped), Recall@20, Recall@50, NDCG@100, and
+catalogue coverage. Top-N models (ease) predict no ratings: their RMSE and MAE are "-".
+--holdout-users n measures strong generalisation instead (Liang et al. 2018, the case of a new person):
+each split's ratings less n whole users train the models; 80% of each held-out user's positives (ratings
+>= --threshold) are folded in and the rest are to be found; recall divides by min(K, positives to find).
 Models:
 ${MODEL_REGISTRY.map((k) => `  ${k.name.padEnd(10)} ${k.summary}`).join("\n")}
 blend: a linear blend of the --blend models. Each is trained without the 5% validation ratings, the
@@ -223,7 +287,9 @@ fitted once and measured in their own rows too.
 Examples:
   aerec evaluate --dataset ml-100k --models sae,autorec-i,mf,bias,mean --folds u1..u5 --plot compare.svg
   aerec evaluate --dataset ml-1m --split ratio:0.9 --repeats 5 --csv runs.csv
-  aerec evaluate --models autorec-i,blend --blend autorec-i,deep-ae,mf --folds u1`,
+  aerec evaluate --models autorec-i,blend --blend autorec-i,deep-ae,mf --folds u1
+  aerec evaluate --models ease,autorec-i,mean --folds u1..u5 --json
+  aerec evaluate --models ease,autorec-i --dataset ml-20m --holdout-users 10000 --repeats 1`,
     )
     .action((opts: EvaluateFlags) => runEvaluate(opts));
 }

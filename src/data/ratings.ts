@@ -152,6 +152,23 @@ export class Ratings {
     return new Ratings(users, items, values, this.nUsers, this.nItems);
   }
 
+  /** These ratings followed by `other`'s, in this index space (which must hold both). */
+  concat(other: Ratings): Ratings {
+    const join = <T extends Int32Array | Float32Array>(a: T, b: T): T => {
+      const out = new (a.constructor as new (n: number) => T)(a.length + b.length);
+      out.set(a);
+      out.set(b, a.length);
+      return out;
+    };
+    return new Ratings(
+      join(this.users, other.users),
+      join(this.items, other.items),
+      join(this.values, other.values),
+      Math.max(this.nUsers, other.nUsers),
+      Math.max(this.nItems, other.nItems),
+    );
+  }
+
   /** Mean rating (0 for an empty set). */
   mean(): number {
     let s = 0;

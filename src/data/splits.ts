@@ -65,3 +65,61 @@ export function validationSplit(
   const { train: fit, test: validation } = ratioSplit(train, 1 - fraction, seed ^ 0x5eed);
   return { fit, validation };
 }
+
+/** One held-out user of the strong-generalisation protocol: what he shows the model, and what it must find. */
+export interface HeldOutUser {
+  user: number;
+  /** The positives folded in (dense items and their ratings). */
+  items: Int32Array;
+  values: Float32Array;
+  /** The other positives, to be found. */
+  target: Set<number>;
+}
+
+/**
+ * Strong generalisation (Liang et al., WWW 2018): `nHeldOut` seeded users, drawn among those with at least
+ * 5 positives (ratings of at least `threshold`), are taken out of the training ratings whole; of each one's
+ * positives a seeded `foldIn` share (at least one) is shown to the model as a new person's ratings and the
+ * rest are to be found. The models train on the other users' ratings only.
+ */
+export function holdOutUsers(
+  ratings: Ratings,
+  nHeldOut: number,
+  threshold: number,
+  seed: number,
+  foldIn = 0.8,
+): { train: Ratings; heldOut: HeldOutUser[] } {
+  const csr = ratings.byUser();
+  const positives = (u: number) => {
+    const out: number[] = [];
+    for (let k = csr.indptr[u]; k < csr.indptr[u + 1]; k++) if (csr.values[k] >= threshold) out.push(k);
+    return out;
+  };
+  const eligible: number[] = [];
+  for (let u = 0; u < csr.nRows; u++) if (positives(u).length >= 5) eligible.push(u);
+  if (nHeldOut < 1 || nHeldOut >= eligible.length) {
+    throw new Error(
+      `--holdout-users ${nHeldOut}: choose from 1 to ${eligible.length - 1} (${eligible.length} users have 5 positives or more)`,
+    );
+  }
+  const rng = new Rng(seed ^ 0x40ed);
+  const chosen = rng
+    .shuffle(eligible.slice())
+    .slice(0, nHeldOut)
+    .sort((a, b) => a - b);
+  const out = new Set(chosen);
+  const heldOut = chosen.map((user) => {
+    const mine = rng.shuffle(positives(user));
+    const nShown = Math.max(1, Math.min(mine.length - 1, Math.round(foldIn * mine.length)));
+    const shown = mine.slice(0, nShown);
+    return {
+      user,
+      items: Int32Array.from(shown, (k) => csr.indices[k]),
+      values: Float32Array.from(shown, (k) => csr.values[k]),
+      target: new Set(mine.slice(nShown).map((k) => csr.indices[k])),
+    };
+  });
+  const kept: number[] = [];
+  for (let k = 0; k < ratings.size; k++) if (!out.has(ratings.users[k])) kept.push(k);
+  return { train: ratings.select(kept), heldOut };
+}

@@ -1,14 +1,26 @@
 import type { LoadedData } from "../data/load.js";
+import type { HeldOutUser } from "../data/splits.js";
 import type { Backend } from "../kernels/index.js";
 import { type Model, predict } from "../model/model.js";
+import { topK } from "../model/recommend.js";
 import { fitModel } from "../train/registry.js";
 import { type RatingMetrics, ratingMetrics } from "./metrics.js";
-import { evaluateRanking, type RankingMetrics, type RankingOptions } from "./ranking.js";
+import {
+  type RankedList,
+  type RankingMetrics,
+  type RankingOptions,
+  rankedLists,
+  rankingMetrics,
+} from "./ranking.js";
 
 /** One model on one train/test split: rating and ranking metrics, and how long it took. */
 export interface RunResult extends RatingMetrics, Omit<RankingMetrics, "users"> {
   model: string;
   split: string;
+  /** Recall at 20 and 50 and NDCG at 100 (beside the metrics at the run's K). */
+  recall20: number;
+  recall50: number;
+  ndcg100: number;
   fitSeconds: number;
   testSeconds: number;
 }
@@ -20,6 +32,9 @@ export const METRIC_KEYS = [
   "precision",
   "recall",
   "ndcg",
+  "recall20",
+  "recall50",
+  "ndcg100",
   "map",
   "hitRate",
   "mrr",
@@ -30,7 +45,22 @@ export const METRIC_KEYS = [
 /** One of METRIC_KEYS. */
 export type MetricKey = (typeof METRIC_KEYS)[number];
 
-/** Rating and ranking metrics of a fitted `predictor` on the split's test ratings. */
+/** The ranking metrics of a run from its users' lists (at least 100 long): at K, and at 20, 50 and 100. */
+function rankingOf(lists: RankedList[], k: number, nItems: number, cappedRecall: boolean) {
+  const { users: _users, ...atK } = rankingMetrics(lists, k, nItems, cappedRecall);
+  return {
+    ...atK,
+    recall20: rankingMetrics(lists, 20, nItems, cappedRecall).recall,
+    recall50: rankingMetrics(lists, 50, nItems, cappedRecall).recall,
+    ndcg100: rankingMetrics(lists, 100, nItems, cappedRecall).ndcg,
+  };
+}
+
+/**
+ * Rating and ranking metrics of a fitted `model` on the split's test ratings (aerec's protocol: every
+ * movie a user did not rate in training is a candidate). A top-N model predicts no ratings: its RMSE and
+ * MAE are NaN.
+ */
 export function measure(
   name: string,
   model: Model,
@@ -39,18 +69,46 @@ export function measure(
   fitSeconds: number,
 ): RunResult {
   const started = performance.now();
-  const rating = ratingMetrics(predict(model, data.test), data.test.values);
-  const { users: _users, ...rankingResult } = evaluateRanking(
-    (u) => model.scoreUsers([u]),
-    data.train,
-    data.test,
-    ranking,
-  );
+  const rating = model.ranksOnly
+    ? { rmse: Number.NaN, mae: Number.NaN }
+    : ratingMetrics(predict(model, data.test), data.test.values);
+  const depth = Math.max(ranking.k, 100);
+  const lists = rankedLists((u) => model.scoreUsers([u]), data.train, data.test, ranking.threshold, depth);
   return {
     model: name,
     split: data.split,
     ...rating,
-    ...rankingResult,
+    ...rankingOf(lists, ranking.k, data.train.nItems, false),
+    fitSeconds,
+    testSeconds: (performance.now() - started) / 1000,
+  };
+}
+
+/**
+ * Ranking metrics for users the model never saw (strong generalisation, see holdOutUsers): each one's
+ * fold-in positives are his ratings, every other movie is a candidate, and recall divides by min(K, the
+ * positives to find), as the Mult-VAE paper does. No rating metric is measured (NaN).
+ */
+export function measureHeldOut(
+  name: string,
+  model: Model,
+  heldOut: HeldOutUser[],
+  split: string,
+  ranking: RankingOptions,
+  fitSeconds: number,
+): RunResult {
+  const started = performance.now();
+  const depth = Math.max(ranking.k, 100);
+  const lists = heldOut.map((h) => ({
+    recommended: topK(model.foldIn(h.items, h.values), depth, h.items).map((r) => r.item),
+    relevant: h.target,
+  }));
+  return {
+    model: name,
+    split,
+    rmse: Number.NaN,
+    mae: Number.NaN,
+    ...rankingOf(lists, ranking.k, model.train.nItems, true),
     fitSeconds,
     testSeconds: (performance.now() - started) / 1000,
   };

@@ -3,5 +3,6 @@ export {
   type RankedList,
   type RankingMetrics,
   type RankingOptions,
+  rankedLists,
   rankingMetrics,
 } from "../model/ranking-metrics.js";

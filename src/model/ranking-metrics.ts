@@ -31,8 +31,15 @@ export interface RankedList {
  * Precision, recall, NDCG, MAP, hit rate and MRR at K over users' ranked lists, and catalogue coverage.
  * Policy: a user with no relevant movie has nothing to find and is skipped (not counted as a zero); a list
  * shorter than K (a small catalogue) still divides precision by K. All metrics are 0 when no user counts.
+ * Recall divides the hits by the number of relevant movies, or, with `cappedRecall` (the Mult-VAE paper's
+ * strong-generalisation protocol), by min(K, relevant) so that a perfect list scores 1 at any K.
  */
-export function rankingMetrics(lists: RankedList[], k: number, nItems: number): RankingMetrics {
+export function rankingMetrics(
+  lists: RankedList[],
+  k: number,
+  nItems: number,
+  cappedRecall = false,
+): RankingMetrics {
   const sum = { precision: 0, recall: 0, ndcg: 0, map: 0, hitRate: 0, mrr: 0 };
   const shown = new Set<number>();
   let users = 0;
@@ -55,7 +62,7 @@ export function rankingMetrics(lists: RankedList[], k: number, nItems: number): 
     let idcg = 0;
     for (let r = 0; r < Math.min(k, relevant.size); r++) idcg += 1 / Math.log2(r + 2);
     sum.precision += hits / k;
-    sum.recall += hits / relevant.size;
+    sum.recall += hits / (cappedRecall ? Math.min(k, relevant.size) : relevant.size);
     sum.ndcg += dcg / idcg;
     sum.map += ap / Math.min(k, relevant.size);
     sum.hitRate += hits > 0 ? 1 : 0;
@@ -81,6 +88,33 @@ export interface RankingOptions {
 }
 
 /**
+ * For every user with test ratings, the `depth` best movies he did not rate in training by `score(user)`,
+ * with his test movies rated at least `threshold` (the relevant ones).
+ */
+export function rankedLists(
+  score: (user: number) => ArrayLike<number>,
+  train: Ratings,
+  test: Ratings,
+  threshold: number,
+  depth: number,
+): RankedList[] {
+  const trainCsr = train.byUser();
+  const testCsr = test.byUser();
+  const lists: RankedList[] = [];
+  for (let u = 0; u < testCsr.nRows; u++) {
+    if (testCsr.indptr[u + 1] === testCsr.indptr[u]) continue;
+    const relevant = new Set<number>();
+    for (let q = testCsr.indptr[u]; q < testCsr.indptr[u + 1]; q++) {
+      if (testCsr.values[q] >= threshold) relevant.add(testCsr.indices[q]);
+    }
+    const rated =
+      u < trainCsr.nRows ? trainCsr.indices.subarray(trainCsr.indptr[u], trainCsr.indptr[u + 1]) : [];
+    lists.push({ recommended: topK(score(u), depth, rated).map((r) => r.item), relevant });
+  }
+  return lists;
+}
+
+/**
  * Ranks, for every user with test ratings, all movies he did not rate in training by `score(user)`, and
  * measures the top K against his test movies rated at least `threshold`.
  */
@@ -90,17 +124,6 @@ export function evaluateRanking(
   test: Ratings,
   options: RankingOptions,
 ): RankingMetrics {
-  const trainCsr = train.byUser();
-  const testCsr = test.byUser();
-  const lists: RankedList[] = [];
-  for (let u = 0; u < testCsr.nRows; u++) {
-    if (testCsr.indptr[u + 1] === testCsr.indptr[u]) continue;
-    const relevant = new Set<number>();
-    for (let q = testCsr.indptr[u]; q < testCsr.indptr[u + 1]; q++) {
-      if (testCsr.values[q] >= options.threshold) relevant.add(testCsr.indices[q]);
-    }
-    const rated = trainCsr.indices.subarray(trainCsr.indptr[u], trainCsr.indptr[u + 1]);
-    lists.push({ recommended: topK(score(u), options.k, rated).map((r) => r.item), relevant });
-  }
+  const lists = rankedLists(score, train, test, options.threshold, options.k);
   return rankingMetrics(lists, options.k, train.nItems);
 }

@@ -278,6 +278,31 @@ describe("aerec train", () => {
     },
   );
 
+  it("evaluate puts top-N and rating models in one table, on fixed splits and on held-out users", async () => {
+    const data = ["--dataset", "synthetic:users=200,items=60,ratings=6000,min=10", "--repeats", "1"];
+    const both = await aerec(["evaluate", ...data, "--models", "ease,bias", "--json"]);
+    expect(both.code, both.stderr).toBe(0);
+    const [ease, bias] = lastJson(both.stdout).runs;
+    expect(ease).toMatchObject({ model: "ease", rmse: null, mae: null });
+    expect(bias.rmse).toBeGreaterThan(0);
+    for (const key of ["ndcg", "precision", "recall", "recall20", "recall50", "ndcg100", "coverage"])
+      expect(ease[key]).toBeGreaterThan(0);
+    expect(both.stderr + both.stdout).toMatch(/ease +- +- /);
+    const heldOut = await aerec([
+      "evaluate",
+      ...data,
+      "--models",
+      "ease,mean",
+      "--holdout-users",
+      "40",
+      "--json",
+    ]);
+    expect(heldOut.code, heldOut.stderr).toBe(0);
+    const [easeHeld, meanHeld] = lastJson(heldOut.stdout).runs;
+    expect(easeHeld.split).toMatch(/held-out/);
+    expect(easeHeld.recall20).toBeGreaterThan(meanHeld.recall20);
+  });
+
   it("refuses flags a model does not take, by name", async () => {
     const { code, stderr } = await aerec([
       "train",

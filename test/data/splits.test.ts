@@ -50,3 +50,30 @@ describe("splits", () => {
     expect(keys(validation).some((k) => testKeys.has(k))).toBe(false);
   });
 });
+
+describe("holdOutUsers (strong generalisation)", () => {
+  it("takes whole users out of training and splits each one's positives 80/20", async () => {
+    const { loadData } = await import("../../src/data/load.js");
+    const { holdOutUsers } = await import("../../src/data/splits.js");
+    const data = await loadData("synthetic:users=200,items=80,ratings=8000,min=10", { seed: 3 });
+    const { train, heldOut } = holdOutUsers(data.train, 30, 4, 7);
+    expect(heldOut).toHaveLength(30);
+    const trained = new Set(train.users);
+    for (const h of heldOut) {
+      expect(trained.has(h.user)).toBe(false);
+      expect(h.items.length + h.target.size).toBeGreaterThanOrEqual(5);
+      expect(Math.abs(h.items.length / (h.items.length + h.target.size) - 0.8)).toBeLessThan(0.15);
+      for (const v of h.values) expect(v).toBeGreaterThanOrEqual(4);
+      for (const i of h.items) expect(h.target.has(i)).toBe(false);
+    }
+    expect(train.size).toBe(
+      data.train.size -
+        heldOut.reduce(
+          (n, h) => n + data.train.byUser().indptr[h.user + 1] - data.train.byUser().indptr[h.user],
+          0,
+        ),
+    );
+    expect(holdOutUsers(data.train, 30, 4, 7).heldOut.map((h) => h.user)).toEqual(heldOut.map((h) => h.user));
+    expect(() => holdOutUsers(data.train, 10_000, 4, 7)).toThrow(/--holdout-users 10000: choose from 1 to/);
+  });
+});
