@@ -841,3 +841,44 @@ function gemmTail(
     store<f32>(p, load<f32>(p) + alpha * s);
   }
 }
+
+/**
+ * Multinomial log-likelihood of each row's logits against its positives, and its gradient: for row b of
+ * `z` ([nRows][n]), with its positives the entries indptr[rows[b]]..indptr[rows[b]+1] of `indices`,
+ * loss_b = sum over positives of (logsumexp(z_b) - z_bi) and dz_bi = scale * (softmax(z_b)_i * n_b - [i is a
+ * positive]), n_b its number of positives. Returns scale * sum of loss_b. `dz` may be `z`.
+ */
+export function softmaxCrossEntropy(
+  dz: usize,
+  z: usize,
+  rows: usize,
+  nRows: i32,
+  indptr: usize,
+  indices: usize,
+  n: i32,
+  scale: f32,
+): f64 {
+  let total: f64 = 0;
+  for (let b = 0; b < nRows; b++) {
+    const zr = at(z, b * n);
+    const dr = at(dz, b * n);
+    const r = load<i32>(at(rows, b));
+    const start = load<i32>(at(indptr, r));
+    const end = load<i32>(at(indptr, r + 1));
+    let max = -Infinity as f32;
+    for (let i = 0; i < n; i++) max = Mathf.max(max, load<f32>(at(zr, i)));
+    let sum: f32 = 0;
+    for (let i = 0; i < n; i++) sum += Mathf.exp(load<f32>(at(zr, i)) - max);
+    const lse = max + Mathf.log(sum);
+    let loss: f32 = 0;
+    for (let q = start; q < end; q++) loss += lse - load<f32>(at(zr, load<i32>(at(indices, q))));
+    const weight = scale * <f32>(end - start);
+    for (let i = 0; i < n; i++) store<f32>(at(dr, i), weight * Mathf.exp(load<f32>(at(zr, i)) - lse));
+    for (let q = start; q < end; q++) {
+      const p = at(dr, load<i32>(at(indices, q)));
+      store<f32>(p, load<f32>(p) - scale);
+    }
+    total += <f64>(scale * loss);
+  }
+  return total;
+}

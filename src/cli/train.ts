@@ -74,7 +74,8 @@ async function runTrain(flags: TrainFlags): Promise<void> {
         `thread${backend.threads > 1 ? "s" : ""}\n`,
     );
     const bar = new ProgressBar("epoch", process.stderr, 10);
-    const epochs = (settings as Partial<ModelSettings>).train?.epochs ?? 0;
+    const epochs =
+      (settings as Partial<ModelSettings>).train?.epochs ?? (settings as { epochs?: number }).epochs ?? 0;
     const outcome = fitModel(flags.model, data, {
       backend,
       settings,
@@ -86,6 +87,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
           fields: {
             loss: e.trainLoss.toFixed(4),
             ...(e.validationRmse !== undefined ? { "val RMSE": e.validationRmse.toFixed(4) } : {}),
+            ...(e.validationNdcg !== undefined ? { "val NDCG@10": e.validationNdcg.toFixed(4) } : {}),
           },
         }),
     });
@@ -107,7 +109,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     const ranker = modelKind(flags.model).family === "top-n";
     say(
       `trained ${history.length ? `${history.length} epochs ` : ""}in ${outcome.seconds.toFixed(1)}s` +
-        `${validation && best ? `, kept epoch ${bestEpoch} (best validation RMSE ${best.validationRmse?.toFixed(4)})` : ""}` +
+        `${validation && best ? `, kept epoch ${bestEpoch} (best ${best.validationNdcg !== undefined ? `validation NDCG@10 ${best.validationNdcg.toFixed(4)}` : `validation RMSE ${best.validationRmse?.toFixed(4)}`})` : ""}` +
         `${outcome.stopped ? `; ${outcome.stopped}` : ""}\n`,
     );
     if (outcome.trials?.length) say(describeTrials(outcome.trials));

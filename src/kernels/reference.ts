@@ -120,6 +120,33 @@ export function sparseAffineBackward(
   }
 }
 
+/** Twin of Kernels.softmaxCrossEntropy. */
+export function softmaxCrossEntropy(
+  dz: FloatArray,
+  z: FloatArray,
+  b: RowBatch,
+  n: number,
+  scale: number,
+): number {
+  let total = 0;
+  for (let r = 0; r < b.nRows; r++) {
+    const row = b.rows[r];
+    const [start, end] = [b.indptr[row], b.indptr[row + 1]];
+    let max = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < n; i++) max = Math.max(max, z[r * n + i]);
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += Math.exp(z[r * n + i] - max);
+    const lse = max + Math.log(sum);
+    let loss = 0;
+    for (let q = start; q < end; q++) loss += lse - z[r * n + b.indices[q]];
+    const weight = scale * (end - start);
+    for (let i = 0; i < n; i++) dz[r * n + i] = weight * Math.exp(z[r * n + i] - lse);
+    for (let q = start; q < end; q++) dz[r * n + b.indices[q]] -= scale;
+    total += scale * loss;
+  }
+  return total;
+}
+
 /** Twin of Kernels.gemmAccumulate. */
 export function gemmAccumulate(
   out: FloatArray,

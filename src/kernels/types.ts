@@ -99,7 +99,13 @@ export interface Kernels {
     h: number,
     cols?: ColumnRange,
   ): void;
-  /** out[b,o] = bias[o] + sum_i inp[b,i] * W[o,i]. */
+  /**
+   * Multinomial log-likelihood of each row's logits against its positives (Mult-VAE's loss), and its
+   * gradient: row b of `z` ([nRows][n]) has the positives of CSR row `b.rows[b]`; loss_b = sum over them of
+   * (logsumexp(z_b) - z_bi), dz_bi = scale * (softmax(z_b)_i * n_b - [i positive]). Returns scale * the sum
+   * of loss_b. `dz` may be `z`. Rows are split across threads.
+   */
+  softmaxCrossEntropy(dz: Float32Array, z: Float32Array, b: RowBatch, n: number, scale: number): number;
   /**
    * Dense multiply-accumulate: out[i][j] += alpha * sum_t m[i][t] * x[t][j] for i < rows, t < inner,
    * j < cols; every matrix row-major with its own leading dimension (floats per row). The rows of `out` are
@@ -117,6 +123,7 @@ export interface Kernels {
     ldx: number,
     alpha: number,
   ): void;
+  /** out[b,o] = bias[o] + sum_i inp[b,i] * W[o,i]. */
   denseAffine(
     out: Float32Array,
     inp: Float32Array,

@@ -294,6 +294,29 @@ class WasmKernels implements Kernels {
     }
     this.all(calls);
   }
+  softmaxCrossEntropy(dz: Float32Array, z: Float32Array, b: RowBatch, n: number, scale: number): number {
+    const t = b.nRows * n >= SPLIT_MIN && b.nRows > 1 ? this.threads : 1;
+    const share = Math.ceil(b.nRows / t);
+    const calls: KernelCall[] = [];
+    for (let k = 0; k < t; k++) {
+      const r0 = Math.min(b.nRows, k * share);
+      const rows = Math.min(b.nRows, r0 + share) - r0;
+      calls.push({
+        fn: "softmaxCrossEntropy",
+        args: [
+          ptr(dz) + 4 * r0 * n,
+          ptr(z) + 4 * r0 * n,
+          ptr(b.rows) + 4 * r0,
+          rows,
+          ptr(b.indptr),
+          ptr(b.indices),
+          n,
+          scale,
+        ],
+      });
+    }
+    return Array.from(this.all(calls)).reduce((a, x) => a + x, 0);
+  }
   gemmAccumulate(
     out: Float32Array,
     m: Float32Array,

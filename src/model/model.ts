@@ -77,6 +77,8 @@ export interface EpochReport {
   trainLoss: number;
   /** RMSE on the validation ratings (clipped predictions), when validation ratings were given. */
   validationRmse?: number;
+  /** Top-N models: NDCG@10 of the validation ratings, what they early-stop on. */
+  validationNdcg?: number;
   seconds: number;
   /** L-BFGS: objective evaluations (full passes over the ratings) this epoch took. */
   evaluations?: number;

@@ -15,6 +15,7 @@ const epochSchema = z.object({
   epoch: z.number().int(),
   trainLoss: z.number(),
   validationRmse: z.number().optional(),
+  validationNdcg: z.number().optional(),
   seconds: z.number(),
   evaluations: z.number().int().optional(),
 });

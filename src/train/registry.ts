@@ -6,6 +6,7 @@ import { matrixFactorizationKind } from "../model/matrix-factorization.js";
 import type { EpochReport, FitOutcome, ModelKind, TrainingSet } from "../model/model.js";
 import { autorecItemKind, autorecUserKind, deepAutoencoderKind, saeKind } from "./autoencoder-kinds.js";
 import { blendKind } from "./fit-blend.js";
+import { multDaeKind, multVaeKind } from "./mult-vae-kind.js";
 
 /**
  * Every kind of model aerec trains, in the order people see them. The CLI's --model choices, evaluate,
@@ -18,6 +19,8 @@ export const MODEL_REGISTRY: readonly ModelKind<any>[] = [
   autorecUserKind,
   deepAutoencoderKind,
   easeKind,
+  multDaeKind,
+  multVaeKind,
   matrixFactorizationKind,
   biasKind,
   globalMeanKind,
