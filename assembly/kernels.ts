@@ -768,51 +768,71 @@ export function gemmAccumulate(
   ldx: i32,
   alpha: f32,
 ): void {
-  const av = f32x4.splat(alpha);
-  for (let j0 = 0; j0 < cols; j0 += 256) {
-    const jEnd = min(cols, j0 + 256);
-    let i = 0;
-    for (; i + 4 <= rows; i += 4) {
-      const m0 = at(m, i * ldm);
-      const m1 = at(m, (i + 1) * ldm);
-      const m2 = at(m, (i + 2) * ldm);
-      const m3 = at(m, (i + 3) * ldm);
-      let j = j0;
-      for (; j + 8 <= jEnd; j += 8) {
-        let c00 = f32x4.splat(0);
-        let c01 = f32x4.splat(0);
-        let c10 = f32x4.splat(0);
-        let c11 = f32x4.splat(0);
-        let c20 = f32x4.splat(0);
-        let c21 = f32x4.splat(0);
-        let c30 = f32x4.splat(0);
-        let c31 = f32x4.splat(0);
-        for (let t = 0; t < inner; t++) {
-          const xr = at(x, t * ldx + j);
-          const xa = v128.load(xr);
-          const xb = v128.load(xr, 16);
-          const a0 = f32x4.splat(load<f32>(at(m0, t)));
-          const a1 = f32x4.splat(load<f32>(at(m1, t)));
-          const a2 = f32x4.splat(load<f32>(at(m2, t)));
-          const a3 = f32x4.splat(load<f32>(at(m3, t)));
-          c00 = f32x4.add(c00, f32x4.mul(a0, xa));
-          c01 = f32x4.add(c01, f32x4.mul(a0, xb));
-          c10 = f32x4.add(c10, f32x4.mul(a1, xa));
-          c11 = f32x4.add(c11, f32x4.mul(a1, xb));
-          c20 = f32x4.add(c20, f32x4.mul(a2, xa));
-          c21 = f32x4.add(c21, f32x4.mul(a2, xb));
-          c30 = f32x4.add(c30, f32x4.mul(a3, xa));
-          c31 = f32x4.add(c31, f32x4.mul(a3, xb));
-        }
-        addScaledPair(at(out, i * ldOut + j), c00, c01, av);
-        addScaledPair(at(out, (i + 1) * ldOut + j), c10, c11, av);
-        addScaledPair(at(out, (i + 2) * ldOut + j), c20, c21, av);
-        addScaledPair(at(out, (i + 3) * ldOut + j), c30, c31, av);
-      }
-      for (let r = 0; r < 4; r++) gemmTail(out, m, x, i + r, j, jEnd, inner, ldOut, ldm, ldx, alpha);
-    }
-    for (; i < rows; i++) gemmTail(out, m, x, i, j0, jEnd, inner, ldOut, ldm, ldx, alpha);
+  // Blocks of 256 columns by 256 inner steps: a block of x (256 KiB) stays in L2 while every row of m
+  // passes over it.
+  for (let t0 = 0; t0 < inner; t0 += 256) {
+    const t1 = min(inner, t0 + 256);
+    for (let j0 = 0; j0 < cols; j0 += 256) gemmBlock(out, m, x, rows, t0, t1, j0, min(cols, j0 + 256), ldOut, ldm, ldx, alpha);
   }
+}
+
+/** gemmAccumulate over inner steps t0..t1 and columns j0..j1, 4 rows x 8 columns at a time in registers. */
+function gemmBlock(
+  out: usize,
+  m: usize,
+  x: usize,
+  rows: i32,
+  t0: i32,
+  t1: i32,
+  j0: i32,
+  jEnd: i32,
+  ldOut: i32,
+  ldm: i32,
+  ldx: i32,
+  alpha: f32,
+): void {
+  const av = f32x4.splat(alpha);
+  let i = 0;
+  for (; i + 4 <= rows; i += 4) {
+    const m0 = at(m, i * ldm);
+    const m1 = at(m, (i + 1) * ldm);
+    const m2 = at(m, (i + 2) * ldm);
+    const m3 = at(m, (i + 3) * ldm);
+    let j = j0;
+    for (; j + 8 <= jEnd; j += 8) {
+      let c00 = f32x4.splat(0);
+      let c01 = f32x4.splat(0);
+      let c10 = f32x4.splat(0);
+      let c11 = f32x4.splat(0);
+      let c20 = f32x4.splat(0);
+      let c21 = f32x4.splat(0);
+      let c30 = f32x4.splat(0);
+      let c31 = f32x4.splat(0);
+      for (let t = t0; t < t1; t++) {
+        const xr = at(x, t * ldx + j);
+        const xa = v128.load(xr);
+        const xb = v128.load(xr, 16);
+        const a0 = f32x4.splat(load<f32>(at(m0, t)));
+        const a1 = f32x4.splat(load<f32>(at(m1, t)));
+        const a2 = f32x4.splat(load<f32>(at(m2, t)));
+        const a3 = f32x4.splat(load<f32>(at(m3, t)));
+        c00 = f32x4.add(c00, f32x4.mul(a0, xa));
+        c01 = f32x4.add(c01, f32x4.mul(a0, xb));
+        c10 = f32x4.add(c10, f32x4.mul(a1, xa));
+        c11 = f32x4.add(c11, f32x4.mul(a1, xb));
+        c20 = f32x4.add(c20, f32x4.mul(a2, xa));
+        c21 = f32x4.add(c21, f32x4.mul(a2, xb));
+        c30 = f32x4.add(c30, f32x4.mul(a3, xa));
+        c31 = f32x4.add(c31, f32x4.mul(a3, xb));
+      }
+      addScaledPair(at(out, i * ldOut + j), c00, c01, av);
+      addScaledPair(at(out, (i + 1) * ldOut + j), c10, c11, av);
+      addScaledPair(at(out, (i + 2) * ldOut + j), c20, c21, av);
+      addScaledPair(at(out, (i + 3) * ldOut + j), c30, c31, av);
+    }
+    for (let r = 0; r < 4; r++) gemmTail(out, m, x, i + r, j, jEnd, t0, t1, ldOut, ldm, ldx, alpha);
+  }
+  for (; i < rows; i++) gemmTail(out, m, x, i, j0, jEnd, t0, t1, ldOut, ldm, ldx, alpha);
 }
 
 @inline function addScaledPair(p: usize, a: v128, b: v128, alpha: v128): void {
@@ -820,7 +840,7 @@ export function gemmAccumulate(
   v128.store(p, f32x4.add(v128.load(p, 16), f32x4.mul(alpha, b)), 16);
 }
 
-/** gemmAccumulate for one row i and columns j0..j1, one column at a time. */
+/** gemmBlock for one row i and columns j0..j1, one column at a time. */
 function gemmTail(
   out: usize,
   m: usize,
@@ -828,7 +848,8 @@ function gemmTail(
   i: i32,
   j0: i32,
   j1: i32,
-  inner: i32,
+  t0: i32,
+  t1: i32,
   ldOut: i32,
   ldm: i32,
   ldx: i32,
@@ -836,7 +857,7 @@ function gemmTail(
 ): void {
   for (let j = j0; j < j1; j++) {
     let s: f32 = 0;
-    for (let t = 0; t < inner; t++) s += load<f32>(at(m, i * ldm + t)) * load<f32>(at(x, t * ldx + j));
+    for (let t = t0; t < t1; t++) s += load<f32>(at(m, i * ldm + t)) * load<f32>(at(x, t * ldx + j));
     const p = at(out, i * ldOut + j);
     store<f32>(p, load<f32>(p) + alpha * s);
   }

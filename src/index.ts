@@ -50,6 +50,7 @@ export {
 } from "./model/autoencoder-model.js";
 export { BIAS_DEFAULTS, BiasModel, type BiasSettings, biasKind } from "./model/bias.js";
 export { Blend, blendWeights, crossValidatedBlendRmse } from "./model/blend.js";
+export { EASE_DEFAULTS, EaseModel, type EaseSettings, easeKind } from "./model/ease.js";
 export { GlobalMean, globalMeanKind } from "./model/global-mean.js";
 export {
   MatrixFactorization,
@@ -72,6 +73,7 @@ export {
   type Tensor,
   type TrainingSet,
 } from "./model/model.js";
+export { type MultConfig, MultModel, MultNetwork } from "./model/mult-vae.js";
 export { type Recommendation, topK } from "./model/recommend.js";
 export {
   type MovieRating,
@@ -99,6 +101,13 @@ export {
   fitBlend,
 } from "./train/fit-blend.js";
 export { Lbfgs, type LbfgsConfig, lbfgsDefaults } from "./train/lbfgs.js";
+export {
+  MULT_DAE_DEFAULTS,
+  MULT_VAE_DEFAULTS,
+  type MultSettings,
+  multDaeKind,
+  multVaeKind,
+} from "./train/mult-vae-kind.js";
 export { Optimizer, type OptimizerConfig, optimizerDefaults } from "./train/optimizers.js";
 export {
   AUTOENCODER_KINDS,

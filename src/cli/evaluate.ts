@@ -186,7 +186,11 @@ async function runEvaluate(flags: EvaluateFlags): Promise<void> {
         bar.update({
           done: runs.length,
           total,
-          fields: { [`${model} ${split}`]: `RMSE ${last.rmse.toFixed(4)}` },
+          fields: {
+            [`${model} ${split}`]: Number.isNaN(last.rmse)
+              ? `NDCG@${flags.k} ${last.ndcg.toFixed(4)}`
+              : `RMSE ${last.rmse.toFixed(4)}`,
+          },
         });
       }
     } finally {

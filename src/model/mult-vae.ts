@@ -22,7 +22,7 @@ export const multConfigSchema = z
 /** What fixes a Mult-DAE or Mult-VAE besides its weights. */
 export type MultConfig = z.infer<typeof multConfigSchema>;
 
-/** One dense layer's place in the flat parameters: weight [nOut][nIn] (the output layer: [nIn][nOut]). */
+/** One layer's place in the flat parameters: weight [nIn][nOut], bias [nOut]. */
 interface Layer {
   nIn: number;
   nOut: number;
@@ -41,9 +41,9 @@ const BATCH = 500;
  * Collaborative Filtering", WWW 2018): a user's binary vector of positives, L2-normalised (and, while
  * training, with dropout), through tanh layers to a code (the VAE's code is mu and log-variance, sampled
  * while training), then tanh layers back to logits over every item, trained by the multinomial
- * log-likelihood. The first layer reads only a user's positives (sparse); the output layer is dense, one
- * multiply-accumulate kernel call per batch. Layout: the input layer's weight is [nItems][h] (each item's
- * weights contiguous), hidden layers are PyTorch's [out][in], the output layer's weight is [h][nItems].
+ * log-likelihood. The first layer reads only a user's positives (sparse); every other layer is dense, one
+ * multiply-accumulate kernel call per batch and pass. Every weight is [nIn][nOut] (the input layer's: each
+ * item's weights contiguous; PyTorch's nn.Linear stores the transpose).
  */
 export class MultNetwork {
   readonly params: Float32Array;
@@ -55,8 +55,8 @@ export class MultNetwork {
   private deltas: Float32Array[] = [];
   private capacity = 0;
   private logits: Float32Array = new Float32Array(0);
-  private hiddenT: Float32Array = new Float32Array(0);
-  private outputT: Float32Array = new Float32Array(0);
+  /** Transposes for the backward multiply-accumulates: the largest of a layer's weights and inputs. */
+  private scratchT: Float32Array = new Float32Array(0);
   private noise: Float32Array = new Float32Array(0);
   /** The VAE's sampled code ([rows][code]) and its gradient with respect to (mu, logvar) ([rows][2 code]). */
   private sampled: Float32Array = new Float32Array(0);
@@ -117,7 +117,6 @@ export class MultNetwork {
       this.acts = this.layers.slice(0, -1).map((l) => arena.f32(rows * l.nOut));
       this.deltas = this.layers.map((l) => arena.f32(rows * l.nOut));
       this.logits = arena.f32(rows * this.nItems);
-      this.hiddenT = arena.f32(rows * this.output.nIn);
       this.noise = arena.f32(rows * this.config.code);
       this.sampled = arena.f32(rows * this.config.code);
       this.codeDelta = arena.f32(rows * 2 * this.config.code);
@@ -128,8 +127,10 @@ export class MultNetwork {
       this.input = { indptr: arena.i32(this.capacity + 1), indices: arena.i32(nnz), values: arena.f32(nnz) };
     }
     if (this.input.indptr.length < rows + 1) this.input.indptr = arena.i32(rows + 1);
-    if (this.outputT.length < this.nItems * this.output.nIn)
-      this.outputT = arena.f32(this.nItems * this.output.nIn);
+    const transposed = Math.max(
+      ...this.layers.slice(1).map((l) => Math.max(l.nIn * l.nOut, this.capacity * l.nIn)),
+    );
+    if (this.scratchT.length < transposed) this.scratchT = arena.f32(transposed);
   }
 
   /**
@@ -178,29 +179,44 @@ export class MultNetwork {
     kernels.sparseAffine(this.acts[0], batch, first.weight, first.bias, first.nOut);
     if (first.tanh) kernels.activate(this.acts[0], n * first.nOut, "tanh");
     for (let l = 1; l < this.layers.length - 1; l++) {
-      const layer = this.layers[l];
       const input = l - 1 === this.codeLayer ? this.code(n, rng) : this.acts[l - 1];
-      kernels.denseAffine(this.acts[l], input, layer.weight, layer.bias, n, layer.nIn, layer.nOut);
-      if (layer.tanh) kernels.activate(this.acts[l], n * layer.nOut, "tanh");
+      this.dense(this.acts[l], this.layers[l], input, n);
     }
-    const out = this.output;
-    const hidden =
-      this.layers.length - 2 === this.codeLayer ? this.code(n, rng) : this.acts[this.layers.length - 2];
+    const last = this.layers.length - 1;
+    const hidden = last - 1 === this.codeLayer ? this.code(n, rng) : this.acts[last - 1];
     const logits = this.logits.subarray(0, n * this.nItems);
-    for (let b = 0; b < n; b++) logits.set(out.bias, b * this.nItems);
-    kernels.gemmAccumulate(
-      logits,
-      hidden,
-      out.weight,
-      n,
-      out.nIn,
-      this.nItems,
-      this.nItems,
-      out.nIn,
-      this.nItems,
-      1,
-    );
+    this.dense(logits, this.output, hidden, n);
     return logits;
+  }
+
+  /** out ([n][nOut]) = act(bias + input W), W being [nIn][nOut]: one multiply-accumulate kernel call. */
+  private dense(out: Float32Array, layer: Layer, input: Float32Array, n: number): void {
+    for (let b = 0; b < n; b++) out.set(layer.bias, b * layer.nOut);
+    const { nIn, nOut } = layer;
+    this.backend.kernels.gemmAccumulate(out, input, layer.weight, n, nIn, nOut, nOut, nIn, nOut, 1);
+    if (layer.tanh) this.backend.kernels.activate(out, n * nOut, "tanh");
+  }
+
+  /**
+   * Backward of dense() from dOut ([n][nOut], through the activation already): dW += input^T dOut,
+   * dBias += dOut's column sums, and, when `dInput` is given, dInput = dOut W^T.
+   */
+  private denseBackward(
+    layer: Layer,
+    input: Float32Array,
+    dOut: Float32Array,
+    n: number,
+    dInput?: Float32Array,
+  ) {
+    const { kernels } = this.backend;
+    const { nIn, nOut } = layer;
+    transpose(this.scratchT, input, n, nIn);
+    kernels.gemmAccumulate(layer.dWeight, this.scratchT, dOut, nIn, n, nOut, nOut, n, nOut, 1);
+    for (let b = 0; b < n; b++) kernels.addScaled(layer.dBias, dOut.subarray(b * nOut), 1, nOut);
+    if (!dInput) return;
+    transpose(this.scratchT, layer.weight, nIn, nOut);
+    dInput.fill(0);
+    kernels.gemmAccumulate(dInput, dOut, this.scratchT, n, nOut, nIn, nIn, nOut, nIn, 1);
   }
 
   /**
@@ -249,41 +265,9 @@ export class MultNetwork {
       values: positives.values,
     };
     let loss = kernels.softmaxCrossEntropy(logits, logits, targets, this.nItems, scale);
-    // The output layer: dW (h x items) += hidden^T dZ, dBias += column sums, dHidden = dZ W^T.
     const last = this.layers.length - 1;
-    const out = this.output;
-    const hidden = last - 1 === this.codeLayer ? this.currentCode(n) : this.acts[last - 1];
-    transpose(this.hiddenT, hidden, n, out.nIn);
-    kernels.gemmAccumulate(
-      out.dWeight,
-      this.hiddenT,
-      logits,
-      out.nIn,
-      n,
-      this.nItems,
-      this.nItems,
-      n,
-      this.nItems,
-      1,
-    );
-    for (let b = 0; b < n; b++)
-      kernels.addScaled(out.dBias, logits.subarray(b * this.nItems), 1, this.nItems);
-    transpose(this.outputT, out.weight, out.nIn, this.nItems);
-    let delta = this.deltas[last - 1].subarray(0, n * out.nIn);
-    delta.fill(0);
-    kernels.gemmAccumulate(
-      delta,
-      logits,
-      this.outputT,
-      n,
-      this.nItems,
-      out.nIn,
-      out.nIn,
-      this.nItems,
-      out.nIn,
-      1,
-    );
-    for (let l = last - 1; l >= 0; l--) {
+    let delta = logits;
+    for (let l = last; l >= 0; l--) {
       const layer = this.layers[l];
       if (l === this.codeLayer && this.config.variational) {
         loss += this.codeBackward(delta, n, scale * options.beta);
@@ -297,17 +281,7 @@ export class MultNetwork {
       }
       const below = l - 1 === this.codeLayer ? this.currentCode(n) : this.acts[l - 1];
       const dInput = this.deltas[l - 1].subarray(0, n * layer.nIn);
-      kernels.denseAffineBackward(
-        layer.dWeight,
-        layer.dBias,
-        dInput,
-        delta,
-        below,
-        layer.weight,
-        n,
-        layer.nIn,
-        layer.nOut,
-      );
+      this.denseBackward(layer, below, delta, n, dInput);
       delta = dInput;
     }
     return loss;

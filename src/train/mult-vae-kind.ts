@@ -130,12 +130,14 @@ function trainRun(
     model.weightsChanged();
     if (!Number.isFinite(loss))
       throw new Error(`${kind} diverged at epoch ${epoch} (loss ${loss}): lower --lr`);
+    // The epoch's seconds are the training pass; ranking the validation ratings comes after.
+    const seconds = (performance.now() - epochStart) / 1000;
     const ndcg = validationNdcg(model, fit, validation, settings.relevantFrom);
     const report: EpochReport = {
       epoch,
       trainLoss: loss / Math.ceil(rows.length / settings.batchSize),
       validationNdcg: ndcg,
-      seconds: (performance.now() - epochStart) / 1000,
+      seconds,
     };
     history.push(report);
     onEpoch?.(report);

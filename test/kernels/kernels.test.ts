@@ -3,7 +3,7 @@ import { Rng } from "../../src/data/random.js";
 import { ColumnBatcher } from "../../src/kernels/column-batch.js";
 import { ACTIVATIONS, type Activation, createBackend, type RowBatch } from "../../src/kernels/index.js";
 import * as ref from "../../src/kernels/reference.js";
-import { randomArray, randomCsr, relativeError } from "../helpers.js";
+import { numericGradient, randomArray, randomCsr, relativeError } from "../helpers.js";
 
 // Every WebAssembly kernel against its plain-TypeScript twin, on shapes that exercise the SIMD remainder
 // loops (sizes not divisible by 4).
@@ -454,6 +454,103 @@ describe("the kernel pool", () => {
       expect(x[x.length - 1]).toBe(2);
     } finally {
       be.close();
+    }
+  });
+});
+
+describe("dense kernels of the top-N models", () => {
+  const rng = new Rng(11);
+  it("gemmAccumulate matches its twin across tiles, tails and threads, with leading dimensions", () => {
+    // 7 x 300 by 300 x 261, inside larger row strides: rows not a multiple of 4, columns and inner steps not
+    // of the 256 blocks.
+    const [rows, inner, cols, ldm, ldx, ldOut] = [7, 300, 261, 305, 270, 263];
+    const m = randomArray(rows * ldm, rng);
+    const x = randomArray(inner * ldx, rng);
+    const start = randomArray(rows * ldOut, rng);
+    const expected = Float64Array.from(start);
+    ref.gemmAccumulate(expected, m, x, rows, inner, cols, ldOut, ldm, ldx, -0.5);
+    for (const threads of [1, 2]) {
+      const be = createBackend("wasm", threads);
+      try {
+        const put = (src: Float64Array) => {
+          const out = be.arena.f32(src.length);
+          out.set(src);
+          return out;
+        };
+        const out = put(start);
+        be.kernels.gemmAccumulate(out, put(m), put(x), rows, inner, cols, ldOut, ldm, ldx, -0.5);
+        expect(relativeError(out, expected), `${threads} threads`).toBeLessThan(1e-5);
+      } finally {
+        be.close();
+      }
+    }
+  });
+
+  it("softmaxCrossEntropy matches its twin, and its gradient matches finite differences (float64)", () => {
+    const csr = randomCsr(5, 40, 0.2, 8);
+    const rows = Int32Array.of(4, 0, 2);
+    const z = randomArray(3 * 40, rng, 3);
+    const batch: RowBatch = { ...csr, rows, nRows: 3 };
+    const dz = new Float64Array(z.length);
+    const loss = ref.softmaxCrossEntropy(dz, z, batch, 40, 0.5);
+    const numeric = numericGradient(z, () =>
+      ref.softmaxCrossEntropy(new Float64Array(z.length), z, batch, 40, 0.5),
+    );
+    expect(relativeError(dz, numeric)).toBeLessThan(1e-6);
+    const be = createBackend("wasm", 2);
+    try {
+      const put = <T extends Float32Array | Int32Array>(src: ArrayLike<number>, make: (n: number) => T) => {
+        const out = make(src.length);
+        out.set(Array.from(src));
+        return out;
+      };
+      const zz = put(z, (n) => be.arena.f32(n));
+      const wasmBatch: RowBatch = {
+        rows: put(rows, (n) => be.arena.i32(n)),
+        nRows: 3,
+        indptr: put(csr.indptr, (n) => be.arena.i32(n)),
+        indices: put(csr.indices, (n) => be.arena.i32(n)),
+        values: put(csr.values, (n) => be.arena.f32(n)),
+      };
+      const out = be.kernels.softmaxCrossEntropy(zz, zz, wasmBatch, 40, 0.5);
+      expect(Math.abs(out - loss) / loss).toBeLessThan(1e-5);
+      expect(relativeError(zz, dz)).toBeLessThan(1e-5);
+    } finally {
+      be.close();
+    }
+  });
+
+  it("invertSpd inverts a symmetric positive definite matrix on both kernels, and refuses a singular one", async () => {
+    const { invertSpd } = await import("../../src/kernels/spd-inverse.js");
+    const n = 150; // two full blocks of 64 and a partial one
+    const f = randomArray(n * 20, rng);
+    const a = new Float64Array(n * n);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) {
+        let s = i === j ? 3 : 0;
+        for (let t = 0; t < 20; t++) s += f[i * 20 + t] * f[j * 20 + t];
+        a[i * n + j] = s;
+      }
+    for (const kind of ["reference", "wasm"] as const) {
+      const be = createBackend(kind, 2);
+      try {
+        const inv = be.arena.f32(n * n);
+        inv.set(a);
+        invertSpd(be, inv, n);
+        let worst = 0;
+        for (let i = 0; i < n; i++)
+          for (let j = 0; j < n; j++) {
+            let s = 0;
+            for (let t = 0; t < n; t++) s += a[i * n + t] * inv[t * n + j];
+            worst = Math.max(worst, Math.abs(s - (i === j ? 1 : 0)));
+          }
+        expect(worst, kind).toBeLessThan(1e-4);
+        const singular = be.arena.f32(4);
+        singular.set([1, 1, 1, 1]);
+        expect(() => invertSpd(be, singular, 2)).toThrow(/not positive definite/);
+      } finally {
+        be.close();
+      }
     }
   });
 });

@@ -32,7 +32,12 @@ function positives(backend: Backend): Csr {
     9,
   );
   const a = backend.arena;
-  const out = { ...ones, indptr: a.i32(ones.indptr.length), indices: a.i32(ones.indices.length), values: a.f32(ones.values.length) };
+  const out = {
+    ...ones,
+    indptr: a.i32(ones.indptr.length),
+    indices: a.i32(ones.indices.length),
+    values: a.f32(ones.values.length),
+  };
   out.indptr.set(ones.indptr);
   out.indices.set(ones.indices);
   out.values.set(ones.values);
@@ -49,7 +54,8 @@ describe.each([
     const data = positives(float64);
     const rows = [0, 2, 3, 5];
     // The same dropout mask and noise on every evaluation.
-    const loss = () => network.accumulateGradients(data, rows, 0.25, { dropout: 0.3, rng: new Rng(9), beta: 0.4 });
+    const loss = () =>
+      network.accumulateGradients(data, rows, 0.25, { dropout: 0.3, rng: new Rng(9), beta: 0.4 });
     network.grads.fill(0);
     loss();
     const analytic = network.grads.slice();
@@ -74,13 +80,22 @@ describe("the Mult network on the shipped kernels", () => {
         const network = new MultNetwork(config, 300, backend);
         network.initialize(new Rng(4));
         const csr = randomCsr(64, 300, 0.1, 5);
-        const data = { ...csr, indptr: backend.arena.i32(csr.indptr.length), indices: backend.arena.i32(csr.indices.length), values: backend.arena.f32(csr.values.length) };
+        const data = {
+          ...csr,
+          indptr: backend.arena.i32(csr.indptr.length),
+          indices: backend.arena.i32(csr.indices.length),
+          values: backend.arena.f32(csr.values.length),
+        };
         data.indptr.set(csr.indptr);
         data.indices.set(csr.indices);
         data.values.fill(1);
         const rows = Array.from({ length: 64 }, (_, r) => r);
         network.grads.fill(0);
-        const loss = network.accumulateGradients(data, rows, 1 / 64, { dropout: 0.5, rng: new Rng(7), beta: 0.2 });
+        const loss = network.accumulateGradients(data, rows, 1 / 64, {
+          dropout: 0.5,
+          rng: new Rng(7),
+          beta: 0.2,
+        });
         return { loss, grads: network.grads.slice(), logits: network.forward(data, rows).slice() };
       } finally {
         backend.close();
