@@ -2,11 +2,36 @@ import type { Command } from "commander";
 import { DATASET_NAMES, datasetInfo } from "../data/datasets.js";
 import { DataNotFoundError } from "../data/errors.js";
 import { type LoadedData, loadData } from "../data/load.js";
+import { keepItemsRatedAtLeast } from "../data/splits.js";
 import { downloadWithProgress } from "./download.js";
 import { intArg } from "./options.js";
 
-/** Loads data; a GroupLens data set that is nowhere to be found is downloaded into the cache first. */
+/**
+ * Loads data (keeping only the items with at least `--min-item-ratings` training ratings, when given); a
+ * GroupLens data set that is nowhere to be found is downloaded into the cache first.
+ */
 export async function loadOrDownload(
+  flags: {
+    dataset: string;
+    split?: string;
+    seed: number;
+    dataDir?: string;
+    download: boolean;
+    minItemRatings?: number;
+  },
+  log: (s: string) => void,
+): Promise<LoadedData> {
+  const data = await loadOrFetch(flags, log);
+  if (!flags.minItemRatings) return data;
+  const kept = keepItemsRatedAtLeast(data, flags.minItemRatings);
+  log(
+    `kept the ${kept.itemIds.size} of ${data.itemIds.size} movies with at least ${flags.minItemRatings} ` +
+      `training ratings (${kept.train.size} training and ${kept.test.size} test ratings)\n`,
+  );
+  return kept;
+}
+
+async function loadOrFetch(
   flags: { dataset: string; split?: string; seed: number; dataDir?: string; download: boolean },
   log: (s: string) => void,
 ): Promise<LoadedData> {
@@ -37,6 +62,11 @@ export function addDataOptions(command: Command): Command {
       "folder holding the data sets (default: $MOVIELENS_DIR, then the download cache)",
     )
     .option("--no-download", "never download a missing data set")
+    .option(
+      "--min-item-ratings <n>",
+      "keep only the movies with at least n training ratings (for EASE's items x items matrix on big catalogues)",
+      intArg(1),
+    )
     .option("--threads <n>", "threads for the kernels (the calling one included)", intArg(1, 64), 1)
     .option(
       "--kernels <kind>",

@@ -24,6 +24,7 @@ import { ProgressBar } from "./progress.js";
 
 interface EvaluateFlags {
   dataset: string;
+  minItemRatings?: number;
   holdoutUsers?: number;
   models: string;
   blend: string;
@@ -267,6 +268,7 @@ export function registerEvaluate(program: Command): void {
     .option("--kernels <kind>", "auto, wasm or reference", "auto")
     .option("--data-dir <dir>", "folder holding the data sets")
     .option("--no-download", "never download a missing data set")
+    .option("--min-item-ratings <n>", "keep only the movies with at least n training ratings", intArg(1))
     .option("--csv <file>", "write every run (model, split, metrics) as CSV")
     .option("--plot <file>", "write the comparison as a chart (.svg, or .png)")
     .option("--json", "print the summary and every run as JSON on the last line")

@@ -1,5 +1,5 @@
 import { permutation, Rng } from "./random.js";
-import type { Ratings } from "./ratings.js";
+import { IdMap, Ratings } from "./ratings.js";
 
 /** How to split ratings into train and test. */
 export type SplitSpec =
@@ -122,4 +122,48 @@ export function holdOutUsers(
   const kept: number[] = [];
   for (let k = 0; k < ratings.size; k++) if (!out.has(ratings.users[k])) kept.push(k);
   return { train: ratings.select(kept), heldOut };
+}
+
+/**
+ * `data` restricted to the items with at least `minRatings` training ratings: the others leave the
+ * catalogue (and the test ratings), and items are numbered anew in raw-id order. For models whose memory
+ * grows with the square of the catalogue (EASE).
+ */
+export function keepItemsRatedAtLeast<D extends { itemIds: IdMap; train: Ratings; test: Ratings }>(
+  data: D,
+  minRatings: number,
+): D {
+  const counts = new Int32Array(data.train.nItems);
+  for (let k = 0; k < data.train.size; k++) counts[data.train.items[k]]++;
+  const newIndex = new Int32Array(counts.length).fill(-1);
+  const kept: number[] = [];
+  counts.forEach((c, i) => {
+    if (c >= minRatings) newIndex[i] = kept.push(data.itemIds.ids[i]) - 1;
+  });
+  const restrict = (r: Ratings) => {
+    const positions: number[] = [];
+    for (let k = 0; k < r.size; k++) if (newIndex[r.items[k]] >= 0) positions.push(k);
+    const part = r.select(positions);
+    return new Ratings(
+      part.users,
+      Int32Array.from(part.items, (i) => newIndex[i]),
+      part.values,
+      r.nUsers,
+      kept.length,
+    );
+  };
+  return {
+    ...data,
+    itemIds: new IdMap(Int32Array.from(kept)),
+    train: restrict(data.train),
+    test: restrict(data.test),
+  };
+}
+
+/** The smallest rating count whose items (those with at least that many ratings) number at most `maxItems`. */
+export function minRatingsForItems(train: Ratings, maxItems: number): number {
+  const counts = new Int32Array(train.nItems);
+  for (let k = 0; k < train.size; k++) counts[train.items[k]]++;
+  const sorted = Array.from(counts).sort((a, b) => b - a);
+  return sorted.length <= maxItems ? 0 : sorted[maxItems] + 1;
 }

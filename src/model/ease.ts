@@ -2,7 +2,7 @@ import { totalmem } from "node:os";
 import { z } from "zod";
 import type { RatingScale } from "../data/datasets.js";
 import type { Ratings } from "../data/ratings.js";
-import { validationSplit } from "../data/splits.js";
+import { minRatingsForItems, validationSplit } from "../data/splits.js";
 import type { Backend } from "../kernels/index.js";
 import { invertSpd } from "../kernels/spd-inverse.js";
 import type { TrainingSet } from "./model.js";
@@ -196,14 +196,16 @@ export class EaseModel implements Model {
 }
 
 /** An items x items matrix in the backend's memory, after checking that EASE fits in memory. */
-function workMatrix(n: number, backend: Backend): Float32Array {
+function workMatrix(train: Ratings, backend: Backend): Float32Array {
+  const n = train.nItems;
   // The work matrix, and the model's own copy of B.
   const bytes = 2 * 4 * n * n;
   if (bytes > memoryBudget()) {
+    const maxItems = Math.floor(Math.sqrt(memoryBudget() / 8));
     throw new Error(
-      `EASE needs a ${n} x ${n} matrix (${(bytes / 2 ** 30).toFixed(1)} GiB), more than the ` +
-        `${(memoryBudget() / 2 ** 30).toFixed(1)} GiB it may use here: keep fewer items (drop the least rated) ` +
-        "or use a model without an items x items matrix",
+      `EASE needs two ${n} x ${n} matrices (${(bytes / 2 ** 30).toFixed(1)} GiB), more than the ` +
+        `${(memoryBudget() / 2 ** 30).toFixed(1)} GiB it may use here (at most ${maxItems} items): keep the ` +
+        `items with --min-item-ratings ${minRatingsForItems(train, maxItems)} or more, or use mult-vae`,
     );
   }
   return backend.arena.f32(n * n);
@@ -312,7 +314,7 @@ export const easeKind: ModelKind<EaseSettings, EaseModel> = {
   },
   fit(data, settings, { backend }): FitOutcome<EaseModel> {
     const started = performance.now();
-    const work = workMatrix(data.train.nItems, backend);
+    const work = workMatrix(data.train, backend);
     const candidates: Candidate[] = settings.positiveFrom.flatMap((positiveFrom) =>
       (positiveFrom > 0 ? settings.otherWeights : [0]).flatMap((otherWeight) =>
         settings.lambdas.map((lambda) => ({ lambda, positiveFrom, otherWeight })),

@@ -77,3 +77,30 @@ describe("holdOutUsers (strong generalisation)", () => {
     expect(() => holdOutUsers(data.train, 10_000, 4, 7)).toThrow(/--holdout-users 10000: choose from 1 to/);
   });
 });
+
+describe("keepItemsRatedAtLeast", () => {
+  it("drops the items with fewer training ratings from both parts and numbers the rest anew", async () => {
+    const { loadData } = await import("../../src/data/load.js");
+    const { keepItemsRatedAtLeast, minRatingsForItems } = await import("../../src/data/splits.js");
+    const data = await loadData("synthetic:users=100,items=60,ratings=3000,min=5,skew=1.5", { seed: 2 });
+    const counts = new Map<number, number>();
+    for (let k = 0; k < data.train.size; k++) {
+      const id = data.itemIds.ids[data.train.items[k]];
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    const kept = keepItemsRatedAtLeast(data, 40);
+    expect(Array.from(kept.itemIds.ids)).toEqual(
+      [...counts]
+        .filter(([, c]) => c >= 40)
+        .map(([id]) => id)
+        .sort((a, b) => a - b),
+    );
+    expect(kept.train.nItems).toBe(kept.itemIds.size);
+    for (const part of [kept.train, kept.test])
+      for (const i of part.items) expect(i).toBeLessThan(kept.itemIds.size);
+    expect(kept.train.size).toBe([...counts.values()].filter((c) => c >= 40).reduce((a, b) => a + b, 0));
+    const threshold = minRatingsForItems(data.train, 10);
+    expect(keepItemsRatedAtLeast(data, threshold).itemIds.size).toBeLessThanOrEqual(10);
+    expect(keepItemsRatedAtLeast(data, threshold - 1).itemIds.size).toBeGreaterThan(10);
+  });
+});
