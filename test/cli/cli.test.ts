@@ -151,7 +151,7 @@ describe("aerec train", () => {
     expect(bias.metrics.rmse.mean).toBeLessThan(mean.metrics.rmse.mean);
     expect(stderr).toMatch(/model +RMSE +MAE +Precision@5 .*\nsae +\d\.\d{4} ± \d\.\d{4}/s);
     expect((await readFile(csv, "utf8")).split("\n")[0]).toBe(
-      "model,split,rmse,mae,precision,recall,ndcg,map,hitRate,mrr,coverage,fitSeconds,testSeconds",
+      "model,split,rmse,mae,precision,recall,ndcg,recall20,recall50,ndcg100,map,hitRate,mrr,coverage,fitSeconds,testSeconds",
     );
     expect(await readFile(plot, "utf8")).toMatch(/^<svg[\s\S]*NDCG@5[\s\S]*<\/svg>\n$/);
   });
