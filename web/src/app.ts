@@ -154,7 +154,7 @@ async function refreshRecommendations(): Promise<void> {
     `/api/users/${user}/recommendations?k=10`,
   );
   $("recs-note").textContent = known
-    ? "Predicted stars, with the movie you rated that led here."
+    ? "Ranked for you, with predicted stars and the movie you rated that led here."
     : "Most rated movies: rate a few to get your own.";
   const list = $("recommendations");
   list.replaceChildren(
@@ -230,10 +230,14 @@ async function showModel(): Promise<void> {
     ["Test RMSE", stars?.rmse?.toFixed(4) ?? "-"],
     ["Test MAE", stars?.mae?.toFixed(4) ?? "-"],
     ["Test NDCG@10", model.metrics.ranking?.ndcg?.toFixed(4) ?? "-"],
-    ["Epochs", String(model.history.length)],
+    ["Epochs", model.history.length > 0 ? String(model.history.length) : "none: fitted in closed form"],
   ];
   $("model-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
-  $("curve").replaceChildren(curve(model.history));
+  $("curve").replaceChildren(
+    model.history.length > 0
+      ? curve(model.history)
+      : el("p", {}, "No training curve: this model has no epochs."),
+  );
 }
 
 /** The training curve as an inline SVG: training loss and validation RMSE per epoch. */
