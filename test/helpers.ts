@@ -4,6 +4,19 @@ import { join } from "node:path";
 import { Rng } from "../src/data/random.js";
 import type { Csr } from "../src/data/ratings.js";
 import { buildCsr } from "../src/data/ratings.js";
+import type { Backend } from "../src/kernels/index.js";
+import * as reference from "../src/kernels/reference.js";
+
+/** The reference kernels on Float64Array: a backend for finite-difference checks of whole networks. */
+export const float64Backend: Backend = {
+  kernels: { name: "reference-f64", ...reference } as unknown as Backend["kernels"],
+  arena: {
+    f32: (n) => new Float64Array(n) as unknown as Float32Array,
+    i32: (n) => new Int32Array(n),
+  },
+  threads: 1,
+  close() {},
+};
 
 /** The folder with MovieLens data for real-data tests ($MOVIELENS_DIR), or undefined (with a warning). */
 export function movielensDir(): string | undefined {

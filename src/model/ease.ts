@@ -5,15 +5,15 @@ import type { Ratings } from "../data/ratings.js";
 import { minRatingsForItems, validationSplit } from "../data/splits.js";
 import type { Backend } from "../kernels/index.js";
 import { invertSpd } from "../kernels/spd-inverse.js";
-import type { TrainingSet } from "./model.js";
 import {
-  cachedMeans,
   type FitOutcome,
   f32Tensor,
   type Model,
   type ModelKind,
   savedTensor,
+  type TrainingSet,
   unsupported,
+  userMeanEstimates,
 } from "./model.js";
 import { evaluateRanking } from "./ranking-metrics.js";
 
@@ -119,11 +119,7 @@ export class EaseModel implements Model {
 
   /** The user's training mean: EASE ranks and has no opinion on stars (predict() clips it). */
   estimate(pairs: Ratings): Float32Array {
-    const { user, global } = cachedMeans(this.train);
-    return Float32Array.from({ length: pairs.size }, (_, k) => {
-      const m = user[pairs.users[k]];
-      return Number.isNaN(m) ? global : m;
-    });
+    return userMeanEstimates(this.train, pairs);
   }
 
   scoreUsers(users: ArrayLike<number>): Float32Array {

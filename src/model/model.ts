@@ -240,6 +240,18 @@ export function cachedMeans(train: Ratings): RatingMeans {
   return means;
 }
 
+/**
+ * Each pair's user's training mean (the global mean for a user with none): the estimates of top-N models,
+ * which rank and hold no opinion on stars.
+ */
+export function userMeanEstimates(train: Ratings, pairs: Ratings): Float32Array {
+  const { user, global } = cachedMeans(train);
+  return Float32Array.from({ length: pairs.size }, (_, k) => {
+    const m = user[pairs.users[k]];
+    return Number.isNaN(m) ? global : m;
+  });
+}
+
 /** `x` clipped to the rating scale. */
 export function clipToScale(x: number, scale: RatingScale): number {
   return Math.min(scale.max, Math.max(scale.min, x));

@@ -4,7 +4,7 @@ import type { Rng } from "../data/random.js";
 import type { Csr, Ratings } from "../data/ratings.js";
 import type { Backend, RowBatch } from "../kernels/index.js";
 import { linearInit } from "./init.js";
-import { cachedMeans, type Model, type SavedParameters, savedTensor, type Tensor } from "./model.js";
+import { type Model, type SavedParameters, savedTensor, type Tensor, userMeanEstimates } from "./model.js";
 
 /** Zod schema of what fixes a Mult-DAE or Mult-VAE besides its weights. */
 export const multConfigSchema = z
@@ -394,11 +394,7 @@ export class MultModel implements Model {
   }
 
   estimate(pairs: Ratings): Float32Array {
-    const { user, global } = cachedMeans(this.train);
-    return Float32Array.from({ length: pairs.size }, (_, k) => {
-      const m = user[pairs.users[k]];
-      return Number.isNaN(m) ? global : m;
-    });
+    return userMeanEstimates(this.train, pairs);
   }
 
   scoreUsers(users: ArrayLike<number>): Float32Array {

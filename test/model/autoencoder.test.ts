@@ -2,22 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Rng } from "../../src/data/random.js";
 import { Ratings } from "../../src/data/ratings.js";
 import { type Backend, createBackend } from "../../src/kernels/index.js";
-import * as reference from "../../src/kernels/reference.js";
 import { setColumnBatchMin } from "../../src/model/autoencoder.js";
 import { type AutoencoderConfig, AutoencoderModel } from "../../src/model/autoencoder-model.js";
 import { predict } from "../../src/model/model.js";
-import { numericGradient } from "../helpers.js";
+import { float64Backend, numericGradient } from "../helpers.js";
 
-// A float64 backend: the reference kernels on Float64Array, for finite-difference checks of whole networks.
-const float64: Backend = {
-  kernels: { name: "reference-f64", ...reference } as unknown as Backend["kernels"],
-  arena: {
-    f32: (n) => new Float64Array(n) as unknown as Float32Array,
-    i32: (n) => new Int32Array(n),
-  },
-  threads: 1,
-  close() {},
-};
+const float64 = float64Backend;
 
 const ratings = new Ratings(
   Int32Array.of(0, 0, 1, 1, 1, 2, 3, 3),

@@ -2,20 +2,10 @@ import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/data/random.js";
 import { buildCsr, type Csr } from "../../src/data/ratings.js";
 import { type Backend, createBackend } from "../../src/kernels/index.js";
-import * as reference from "../../src/kernels/reference.js";
 import { MultNetwork } from "../../src/model/mult-vae.js";
-import { numericGradient, randomCsr, relativeError } from "../helpers.js";
+import { float64Backend, numericGradient, randomCsr, relativeError } from "../helpers.js";
 
-// The reference kernels on Float64Array, for finite-difference checks of whole networks.
-const float64: Backend = {
-  kernels: { name: "reference-f64", ...reference } as unknown as Backend["kernels"],
-  arena: {
-    f32: (n) => new Float64Array(n) as unknown as Float32Array,
-    i32: (n) => new Int32Array(n),
-  },
-  threads: 1,
-  close() {},
-};
+const float64 = float64Backend;
 
 /** Binary positives of 6 users over 9 items. */
 function positives(backend: Backend): Csr {
