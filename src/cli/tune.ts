@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { Rng } from "../data/random.js";
 import { createBackend, type KernelChoice } from "../kernels/index.js";
 import type { ModelSettings } from "../train/presets.js";
-import { fitModel } from "../train/registry.js";
+import { fitModel, modelKind } from "../train/registry.js";
 import { addDataOptions, loadOrDownload } from "./data-flags.js";
 import { ProgressBar } from "./progress.js";
 import { addSettingOptions, describeSettings, type SettingFlags, settingsFrom } from "./settings.js";
@@ -59,6 +59,11 @@ async function runTune(flags: TuneFlags): Promise<void> {
       .shuffle(points.map((_, i) => i))
       .slice(0, flags.random)
       .map((i) => points[i]);
+  }
+  if (modelKind(flags.model).family === "top-n") {
+    throw new Error(
+      `tune searches rating models by validation RMSE; ${flags.model} chooses its own settings on validation NDCG when it trains (aerec train --model ${flags.model})`,
+    );
   }
   const base = settingsFrom(flags) as ModelSettings;
   if (!(base.validation > 0))

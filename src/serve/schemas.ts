@@ -14,6 +14,7 @@ export const movieSchema = {
   },
 } as const;
 
+/** A recommended movie: a movie with the rated movie that led to it ("because you rated ..."), or null. */
 export const recommendedSchema = {
   type: "object",
   properties: {
@@ -27,14 +28,18 @@ export const recommendedSchema = {
   },
 } as const;
 
+/** Every 4xx and 5xx body. */
 export const errorSchema = {
   type: "object",
   properties: { error: { type: "string" }, message: { type: "string" } },
 } as const;
+/** The :user path parameter. */
 export const userParam = {
   type: "string",
   pattern: "^[A-Za-z0-9_-]{1,64}$",
   description: "a user id of the model, or any visitor id",
 };
+/** The ?k= query parameter: how many movies. */
 export const kQuery = { type: "integer", minimum: 1, maximum: MAX_K, default: 10 };
+/** A rating in a request body (checked against the model's scale by the route). */
 export const ratingBody = { type: "number", description: "on the model's rating scale" };
