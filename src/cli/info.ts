@@ -25,15 +25,23 @@ export function registerInfo(program: Command): void {
         process.stdout.write(`${JSON.stringify(summary)}\n`);
         return;
       }
-      const test = (header.metrics as { test?: { rmse?: number; mae?: number } }).test;
+      const metrics = header.metrics as {
+        test?: { rmse?: number; mae?: number };
+        ranking?: { ndcg?: number };
+        rater?: { rmse?: number; mae?: number } | null;
+      };
+      const stars = model.ranksOnly ? metrics.rater : metrics.test;
+      const ndcg = metrics.ranking?.ndcg;
       process.stdout.write(
         `${opts.modelFile}\n` +
           `  aerec model file version ${header.version}, model ${header.kind}\n` +
           `  ${model.describe()}\n` +
           `  ${parameters} parameters; trained on ${header.dataset} split ${header.split}: ` +
           `${header.nUsers} users, ${header.nItems} movies, ${summary.trainingRatings} ratings\n` +
+          `${header.rater ? `  predicted stars from ${header.rater.kind}, saved beside it\n` : ""}` +
           `  rating scale ${header.scale.min}..${header.scale.max}` +
-          `${test?.rmse !== undefined ? `; test RMSE ${test.rmse.toFixed(4)}, MAE ${test.mae?.toFixed(4)}` : ""}\n`,
+          `${stars?.rmse !== undefined ? `; test RMSE ${stars.rmse.toFixed(4)}, MAE ${stars.mae?.toFixed(4)}` : ""}` +
+          `${ndcg !== undefined ? `; test NDCG@10 ${ndcg.toFixed(4)}` : ""}\n`,
       );
     });
 }

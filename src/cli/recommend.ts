@@ -139,19 +139,26 @@ export function registerRecommend(program: Command): void {
       intArg(0),
       10,
     )
-    .option("--json", 'print {"user", "items": [{"movieId", "title", "score"}, ...]} as the last line')
+    .option(
+      "--json",
+      'print {"user", "known", "items": [{"movieId", "title", "year", "genres", "score", "predicted"}]} last',
+    )
     .option("--kernels <kind>", "auto, wasm or reference", "auto")
     .addHelpText(
       "after",
       `
 Movies the person rated are never recommended, nor movies with fewer than --min-ratings training ratings
 (their predictions rest on one or two opinions). An unknown --user gets the most rated movies. With --rate or
---ratings the model scores someone new without retraining: user-based models encode the ratings directly;
-autorec-i fits only that person's output weights (a ridge regression on the rated movies' codes).
+--ratings the model scores someone new without retraining: EASE sums the item weights of his positives,
+Mult-DAE/VAE and user-based models encode his ratings, autorec-i fits only his output weights (a ridge
+regression on the rated movies' codes). "score" is what ranked a movie; "predicted" is the rating model's
+stars (the model itself, the one saved beside a top-N model by train --rater, or --rating-model-file), or
+null when there is none.
 
 Examples:
-  aerec recommend --model-file sae.safetensors --user 1
-  aerec recommend --model-file sae.safetensors --rate 50=5 --rate 172=4 --rate 181=5 --json`,
+  aerec recommend --model-file ease.safetensors --user 1
+  aerec recommend --model-file ease.safetensors --rate 50=5 --rate 172=4 --rate 181=5 --json
+  aerec recommend --model-file ease.safetensors --rating-model-file autorec.safetensors --user 1`,
     )
     .action((opts: RecommendFlags) => runRecommend(opts));
 

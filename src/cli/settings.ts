@@ -86,7 +86,11 @@ export function addSettingOptions(command: Command): Command {
       intArg(0),
       1,
     )
-    .option("--hidden <sizes>", "hidden layer sizes, e.g. 500 or 20,10,20 (mf: its factors)", intListArg)
+    .option(
+      "--hidden <sizes>",
+      "hidden layer sizes, e.g. 500 or 20,10,20 (mf: its factors; mult-*: the encoder's, code last, e.g. 600,200)",
+      intListArg,
+    )
     .option("--members <list>", "blend: the models it combines, e.g. autorec-i,mf", (t) => t.split(","))
     .option(
       "--positive-from <rating>",

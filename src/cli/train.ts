@@ -292,23 +292,27 @@ export function registerTrain(program: Command): void {
       `
 Models (every default was chosen on validation, never on test):
 ${MODEL_REGISTRY.map((k) => `  ${k.name.padEnd(10)} ${k.summary}`).join("\n")}
-The autoencoders hold out 5% of the training ratings for early stopping (--validation, --patience); no
-model sees the test ratings before the final report. Flags a model does not take are refused by name.
+The rating autoencoders hold out 5% of the training ratings for early stopping (--validation,
+--patience); the top-N models hold out 20% and choose their settings (EASE) or epoch (Mult-*) by NDCG@10 on
+them. No model sees the test ratings before the final report. Flags a model does not take are refused by
+name. A top-N model ranks and predicts no stars: --rater fits a rating model beside it for those.
 
 --preset tutorial reproduces the PyTorch tutorial exactly: RMSprop lr 0.01 weight decay 0.5, one user per
 step, 200 epochs, nn.MSELoss over all movie columns, and gradients that are never reset (the tutorial never
 calls optimizer.zero_grad()). Flags given next to it still override it.
 
 Metrics: global RMSE and MAE over every test rating (predictions clipped to the rating scale; a user or
-movie with no training ratings gets the movie's, user's or global mean), and for user-based models the
-tutorial's own per-user test loss.
+movie with no training ratings gets the movie's, user's or global mean), for user-based models the
+tutorial's own per-user test loss, and for every model the ranking of the test ratings (NDCG@10,
+Precision@10, Recall@10; every unrated movie a candidate, test ratings >= 4 relevant).
 
 Examples:
   aerec train --dataset ml-100k --split u1 --model sae --preset tutorial
   aerec train --model autorec-i --dataset ml-100k --split u1 --json
   aerec train --model autorec-i --dataset synthetic:ml-1m --split ratio:0.9 --threads 2
   aerec train --dataset ml-100k --show 1 --save sae.safetensors
-  aerec train --model mf --save mf.safetensors    (then: aerec serve --model-file mf.safetensors)`,
+  aerec train --model mf --save mf.safetensors    (then: aerec serve --model-file mf.safetensors)
+  aerec train --model ease --rater autorec-i --show 1 --save ease.safetensors`,
     )
     .action((opts: TrainFlags) => runTrain(opts));
 }
