@@ -65,7 +65,10 @@ export const EASE_DEFAULTS: EaseSettings = {
   seed: 1,
 };
 
-/** Bytes EASE may use for its items x items matrices: a third of the machine's memory, at most 3 GiB. */
+/** Users scored per kernel call. */
+const SCORE_BATCH = 256;
+
+/** Bytes EASE may use for its items x items matrix: a third of the machine's memory, at most 3 GiB. */
 function memoryBudget(): number {
   return Math.min(3 * 2 ** 30, totalmem() / 3);
 }
@@ -92,29 +95,48 @@ export class EaseModel implements Model {
     /** x_ui of a rating from otherFrom up to positiveFrom (0: it does not count). */
     readonly otherWeight: number,
     readonly otherFrom: number,
+    /** The kernels that score users (x_u B is sparseAffine over B); `weights` lives in their memory. */
+    private readonly backend: Backend,
   ) {}
 
   private get nItems(): number {
     return this.train.nItems;
   }
 
-  /** Adds row j of B to `out` for every positive (item, value) pair. */
   private weightOf(value: number): number {
     return inputWeight(value, this);
   }
 
-  /** Adds x_uj times row j of B to `out` for every rating; true when there was a positive. */
-  private accumulate(out: Float32Array, items: ArrayLike<number>, values: ArrayLike<number>): boolean {
+  /**
+   * x_u B for each of `rows` (lists of dense items and ratings): one sparseAffine kernel call over B for the
+   * whole batch. Returns the scores ([rows.length][nItems], a view the next call overwrites).
+   */
+  private scoreRows(rows: { items: ArrayLike<number>; values: ArrayLike<number> }[]): Float32Array {
     const n = this.nItems;
-    let any = false;
-    for (let k = 0; k < items.length; k++) {
-      const x = this.weightOf(values[k]);
-      if (x === 0) continue;
-      if (x === 1) any = true;
-      const row = items[k] * n;
-      for (let i = 0; i < n; i++) out[i] += x * this.weights[row + i];
-    }
-    return any;
+    const nnz = rows.reduce((a, r) => a + r.items.length, 0);
+    const b = scoringBuffers(this.backend, rows.length, nnz, n);
+    let k = 0;
+    rows.forEach((r, i) => {
+      b.rows[i] = i;
+      b.indptr[i] = k;
+      for (let q = 0; q < r.items.length; q++) {
+        const x = this.weightOf(r.values[q]);
+        if (x === 0) continue;
+        b.indices[k] = r.items[q];
+        b.values[k++] = x;
+      }
+    });
+    b.indptr[rows.length] = k;
+    const out = b.out.subarray(0, rows.length * n);
+    const batch = {
+      rows: b.rows,
+      nRows: rows.length,
+      indptr: b.indptr,
+      indices: b.indices,
+      values: b.values,
+    };
+    this.backend.kernels.sparseAffine(out, batch, this.weights, b.zero, n);
+    return out;
   }
 
   /** The user's training mean: EASE ranks and has no opinion on stars (predict() clips it). */
@@ -126,20 +148,22 @@ export class EaseModel implements Model {
     const n = this.nItems;
     const csr = this.train.byUser();
     const out = new Float32Array(users.length * n);
-    for (let b = 0; b < users.length; b++) {
-      const [start, end] = [csr.indptr[users[b]], csr.indptr[users[b] + 1]];
-      const row = out.subarray(b * n, (b + 1) * n);
-      this.accumulate(row, csr.indices.subarray(start, end), csr.values.subarray(start, end));
+    for (let at = 0; at < users.length; at += SCORE_BATCH) {
+      const chunk = Array.from(users).slice(at, at + SCORE_BATCH);
+      const rows = chunk.map((u) => ({
+        items: csr.indices.subarray(csr.indptr[u], csr.indptr[u + 1]),
+        values: csr.values.subarray(csr.indptr[u], csr.indptr[u + 1]),
+      }));
+      out.set(this.scoreRows(rows), at * n);
     }
     return out;
   }
 
   foldIn(items: ArrayLike<number>, values: ArrayLike<number>): Float32Array {
     if (items.length === 0) throw new Error("no ratings to recommend from");
-    const out = new Float32Array(this.nItems);
-    if (this.accumulate(out, items, values)) return out;
     // No positive among them: nothing to be similar to, so the most liked items come first.
-    return Float32Array.from(this.popularity);
+    if (!Array.from(values).some((v) => v >= this.positiveFrom)) return Float32Array.from(this.popularity);
+    return this.scoreRows([{ items, values }]).slice();
   }
 
   /** For each candidate i, the rated j with the largest term x_uj B[j][i] > 0 of its score x_u B. */
@@ -191,15 +215,47 @@ export class EaseModel implements Model {
   }
 }
 
+/** Input rows and scores for a batch of users, in a backend's memory. */
+interface ScoringBuffers {
+  rows: Int32Array;
+  indptr: Int32Array;
+  indices: Int32Array;
+  values: Float32Array;
+  out: Float32Array;
+  zero: Float32Array;
+}
+
+const scoring = new WeakMap<Backend, ScoringBuffers>();
+
+/** Buffers for `rows` users with `nnz` inputs over `n` items, kept per backend (whose memory is never freed). */
+function scoringBuffers(backend: Backend, rows: number, nnz: number, n: number): ScoringBuffers {
+  const kept = scoring.get(backend);
+  if (kept && kept.rows.length >= rows && kept.indices.length >= nnz && kept.zero.length >= n) return kept;
+  const { arena } = backend;
+  const size = Math.max(rows, SCORE_BATCH, kept?.rows.length ?? 0);
+  const items = Math.max(n, kept?.zero.length ?? 0);
+  const entries = Math.max(nnz, 1024, kept?.indices.length ?? 0);
+  const buffers = {
+    rows: arena.i32(size),
+    indptr: arena.i32(size + 1),
+    indices: arena.i32(entries),
+    values: arena.f32(entries),
+    out: arena.f32(size * items),
+    zero: arena.f32(items),
+  };
+  scoring.set(backend, buffers);
+  return buffers;
+}
+
 /** An items x items matrix in the backend's memory, after checking that EASE fits in memory. */
 function workMatrix(train: Ratings, backend: Backend): Float32Array {
   const n = train.nItems;
-  // The work matrix, and the model's own copy of B.
-  const bytes = 2 * 4 * n * n;
+  // The work matrix, which ends as the model's B.
+  const bytes = 4 * n * n;
   if (bytes > memoryBudget()) {
-    const maxItems = Math.floor(Math.sqrt(memoryBudget() / 8));
+    const maxItems = Math.floor(Math.sqrt(memoryBudget() / 4));
     throw new Error(
-      `EASE needs two ${n} x ${n} matrices (${(bytes / 2 ** 30).toFixed(1)} GiB), more than the ` +
+      `EASE needs a ${n} x ${n} matrix (${(bytes / 2 ** 30).toFixed(1)} GiB), more than the ` +
         `${(memoryBudget() / 2 ** 30).toFixed(1)} GiB it may use here (at most ${maxItems} items): keep the ` +
         `items with --min-item-ratings ${minRatingsForItems(train, maxItems)} or more, or use mult-vae`,
     );
@@ -269,16 +325,18 @@ function fitOne(
   const { lambda, positiveFrom, otherWeight } = candidate;
   const popularity = gram(data.train, { positiveFrom, otherWeight, otherFrom }, work);
   const weights = weightsFrom(work, data.train.nItems, lambda, backend);
-  // The model keeps its own copy: the backend's memory is reused by later fits.
+  // B stays in the work matrix: a candidate's model is judged before the next one overwrites it, and the
+  // model that is kept is fitted last.
   return new EaseModel(
     data.train,
     data.scale,
-    weights.slice(),
+    weights,
     popularity,
     lambda,
     positiveFrom,
     otherWeight,
     otherFrom,
+    backend,
   );
 }
 
@@ -334,18 +392,21 @@ export const easeKind: ModelKind<EaseSettings, EaseModel> = {
     const seconds = (performance.now() - started) / 1000;
     return { model, history: [], bestEpoch: 0, seconds, fit: data.train, trials };
   },
-  load(saved, { train, scale }) {
+  load(saved, { train, scale, backend }) {
     const { lambda, positiveFrom, otherWeight, otherFrom } = configSchema.parse(saved.config);
     const n = train.nItems;
+    const weights = backend.arena.f32(n * n);
+    weights.set(savedTensor(saved, "ease.weights", "F32", n * n));
     return new EaseModel(
       train,
       scale,
-      savedTensor(saved, "ease.weights", "F32", n * n),
+      weights,
       savedTensor(saved, "ease.popularity", "F32", n),
       lambda,
       positiveFrom,
       otherWeight,
       otherFrom,
+      backend,
     );
   },
 };
