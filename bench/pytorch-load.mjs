@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createBackend, loadModel, Ratings } from "../dist/index.js";
+import { AutoencoderModel, createBackend, loadModel, Ratings } from "../dist/index.js";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -24,6 +24,12 @@ let failed = 0;
 try {
   for (const file of positionals) {
     const { model, userIds, itemIds } = await loadModel(file, createBackend());
+    if (!(model instanceof AutoencoderModel)) {
+      process.stdout.write(
+        `${file}: a ${model.kind} model, not an autoencoder network PyTorch can rebuild\n`,
+      );
+      continue;
+    }
     const pairs = Array.from({ length: 300 }, (_, k) => [(k * 37) % userIds.size, (k * 101) % itemIds.size]);
     const query = new Ratings(
       Int32Array.from(pairs, (p) => p[0]),

@@ -4,7 +4,7 @@ Usage: python bench/peers/load_model.py MODEL.safetensors PREDICTIONS.json
 
 PREDICTIONS.json holds {"pairs": [[userIndex, movieIndex], ...], "predictions": [...]}: dense indices and
 aerec's raw outputs (before clipping and fallbacks) for those pairs. The script rebuilds the network from
-the header (layers, activations, orientation, input scaling, offset) with torch.nn.Linear layers whose
+the header (layers, activations, orientation, input offset and scaling) with torch.nn.Linear layers whose
 weights come straight from the file, runs it on the stored training ratings, and prints the largest
 difference. Exits 1 when it exceeds 1e-4.
 """
@@ -37,20 +37,23 @@ for k in range(len(sizes) - 1):
     layers.append(activations[config["outputActivation"] if last else config["activation"]])
 model = nn.Sequential(*layers)
 
-# The training ratings, as the dense matrix the PyTorch model reads (rows = users or movies).
+# The training ratings, as the dense matrix the PyTorch model reads (rows = users or movies): each observed
+# rating raised by the input offset, then each row scaled as the header says; unobserved entries stay 0.
 indptr, items, values = tensors["ratings.indptr"], tensors["ratings.items"], tensors["ratings.values"]
 dense = torch.zeros(n_users, n_items)
+observed = torch.zeros(n_users, n_items)
 for u in range(n_users):
     start, end = int(indptr[u]), int(indptr[u + 1])
-    dense[u, items[start:end].long()] = values[start:end] - header["offset"]
+    dense[u, items[start:end].long()] = values[start:end] + config.get("inputOffset", 0)
+    observed[u, items[start:end].long()] = 1
 rows = dense if config["orientation"] == "user" else dense.t().contiguous()
+mask = observed if config["orientation"] == "user" else observed.t().contiguous()
 if config["inputScaling"] == "inverse-sqrt-count":
-    counts = (rows != 0).sum(dim=1, keepdim=True).clamp(min=1)
-    rows = rows / counts.sqrt()
+    rows = rows / mask.sum(dim=1, keepdim=True).clamp(min=1).sqrt()
 
 expected = json.load(open(predictions_path))
 with torch.no_grad():
-    out = model(rows) + header["offset"]
+    out = model(rows)
 worst = 0.0
 for (u, i), p in zip(expected["pairs"], expected["predictions"]):
     ours = out[u, i] if config["orientation"] == "user" else out[i, u]
