@@ -92,10 +92,13 @@ async function runTrain(flags: TrainFlags): Promise<void> {
         }),
     });
     const { model, history, bestEpoch, validation } = outcome;
-    const test = {
-      ...ratingMetrics(predict(model, data.test), data.test.values),
-      tutorialLoss: userBasedTutorialLoss(model, data),
-    };
+    // A top-N model predicts no ratings: it has no RMSE of its own (a rating model beside it, --rater, has).
+    const test = model.ranksOnly
+      ? null
+      : {
+          ...ratingMetrics(predict(model, data.test), data.test.values),
+          tutorialLoss: userBasedTutorialLoss(model, data),
+        };
     const { users: _users, ...ranking } = evaluateRanking(
       (u) => model.scoreUsers([u]),
       data.train,
@@ -106,7 +109,6 @@ async function runTrain(flags: TrainFlags): Promise<void> {
       },
     );
     const best = history[bestEpoch - 1];
-    const ranker = modelKind(flags.model).family === "top-n";
     say(
       `trained ${history.length ? `${history.length} epochs ` : ""}in ${outcome.seconds.toFixed(1)}s` +
         `${validation && best ? `, kept epoch ${bestEpoch} (best ${best.validationNdcg !== undefined ? `validation NDCG@10 ${best.validationNdcg.toFixed(4)}` : `validation RMSE ${best.validationRmse?.toFixed(4)}`})` : ""}` +
@@ -114,9 +116,10 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     );
     if (outcome.trials?.length) say(describeTrials(outcome.trials));
     say(
-      `${ranker ? `(${flags.model} ranks and predicts no stars: its RMSE is that of each user's mean) ` : ""}` +
-        `test RMSE ${test.rmse.toFixed(4)}  MAE ${test.mae.toFixed(4)}` +
-        `${test.tutorialLoss !== null ? `  tutorial loss ${test.tutorialLoss.toFixed(4)}` : ""}\n` +
+      (test
+        ? `test RMSE ${test.rmse.toFixed(4)}  MAE ${test.mae.toFixed(4)}` +
+          `${test.tutorialLoss !== null ? `  tutorial loss ${test.tutorialLoss.toFixed(4)}` : ""}\n`
+        : `${flags.model} ranks and predicts no stars (no RMSE; --rater adds a rating model for them)\n`) +
         `test ranking (every unrated movie a candidate; relevant: test ratings >= ${RELEVANT_FROM}): ` +
         `NDCG@10 ${ranking.ndcg.toFixed(4)}  Precision@10 ${ranking.precision.toFixed(4)}  Recall@10 ${ranking.recall.toFixed(4)}\n`,
     );
