@@ -44,7 +44,9 @@ export class ProgressBar {
 /** "1m05s", "12.3s" or "?" for a non-finite value. */
 export function formatSeconds(s: number): string {
   if (!Number.isFinite(s)) return "?";
-  if (s < 60) return `${s.toFixed(1)}s`;
-  const m = Math.floor(s / 60);
-  return `${m}m${String(Math.round(s - 60 * m)).padStart(2, "0")}s`;
+  if (s < 59.95) return `${s.toFixed(1)}s`;
+  // Round to whole seconds first, so that 119.6 s reads 2m00s rather than 1m60s.
+  const whole = Math.round(s);
+  const m = Math.floor(whole / 60);
+  return `${m}m${String(whole - 60 * m).padStart(2, "0")}s`;
 }
