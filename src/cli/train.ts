@@ -128,10 +128,17 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     if (flags.plot) {
       if (history.length === 0)
         throw new Error(`--plot: ${flags.model} is fitted in closed form, with no curve to draw`);
-      const series = [
-        { name: "training loss", points: history.map((e) => [e.epoch, e.trainLoss] as [number, number]) },
-      ];
-      if (validation && best) {
+      // A top-N model's curve is its validation NDCG: its training loss (a log-likelihood) has another scale.
+      const ranking = history[0].validationNdcg !== undefined;
+      const series = ranking
+        ? [
+            {
+              name: "validation NDCG@10",
+              points: history.map((e) => [e.epoch, e.validationNdcg!] as [number, number]),
+            },
+          ]
+        : [{ name: "training loss", points: history.map((e) => [e.epoch, e.trainLoss] as [number, number]) }];
+      if (!ranking && validation && best) {
         series.push({
           name: "validation RMSE",
           points: history.map((e) => [e.epoch, e.validationRmse!] as [number, number]),
@@ -139,9 +146,10 @@ async function runTrain(flags: TrainFlags): Promise<void> {
       }
       const title = `${flags.model} on ${data.dataset} ${data.split}${validation ? `, best epoch ${bestEpoch}` : ""}`;
       const marker = validation ? { x: bestEpoch, label: "kept" } : undefined;
+      const yLabel = ranking ? "NDCG@10" : "RMSE";
       await writeFile(
         flags.plot,
-        chartBytes(flags.plot, lineChart({ title, xLabel: "epoch", yLabel: "RMSE", series, marker })),
+        chartBytes(flags.plot, lineChart({ title, xLabel: "epoch", yLabel, series, marker })),
       );
       say(`wrote the training curve to ${flags.plot}\n`);
     }
