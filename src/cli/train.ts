@@ -7,7 +7,7 @@ import { chartBytes } from "../eval/png.js";
 import { evaluateRanking } from "../eval/ranking.js";
 import { type Backend, createBackend, type KernelChoice } from "../kernels/index.js";
 import { AutoencoderModel } from "../model/autoencoder-model.js";
-import { type FitOutcome, type Model, predict } from "../model/model.js";
+import { batchedScores, type FitOutcome, type Model, predict } from "../model/model.js";
 import { Recommender } from "../model/recommender.js";
 import { loadModel, saveModel } from "../store/model-file.js";
 import type { Checkpoint } from "../train/fit.js";
@@ -99,15 +99,10 @@ async function runTrain(flags: TrainFlags): Promise<void> {
           ...ratingMetrics(predict(model, data.test), data.test.values),
           tutorialLoss: userBasedTutorialLoss(model, data),
         };
-    const { users: _users, ...ranking } = evaluateRanking(
-      (u) => model.scoreUsers([u]),
-      data.train,
-      data.test,
-      {
-        k: 10,
-        threshold: RELEVANT_FROM,
-      },
-    );
+    const { users: _users, ...ranking } = evaluateRanking(batchedScores(model), data.train, data.test, {
+      k: 10,
+      threshold: RELEVANT_FROM,
+    });
     const best = history[bestEpoch - 1];
     say(
       `trained ${history.length ? `${history.length} epochs ` : ""}in ${outcome.seconds.toFixed(1)}s` +

@@ -1,7 +1,7 @@
 import type { LoadedData } from "../data/load.js";
 import type { HeldOutUser } from "../data/splits.js";
 import type { Backend } from "../kernels/index.js";
-import { type Model, predict } from "../model/model.js";
+import { batchedScores, type Model, predict } from "../model/model.js";
 import { topK } from "../model/recommend.js";
 import { fitModel } from "../train/registry.js";
 import { type RatingMetrics, ratingMetrics } from "./metrics.js";
@@ -73,7 +73,7 @@ export function measure(
     ? { rmse: Number.NaN, mae: Number.NaN }
     : ratingMetrics(predict(model, data.test), data.test.values);
   const depth = Math.max(ranking.k, 100);
-  const lists = rankedLists((u) => model.scoreUsers([u]), data.train, data.test, ranking.threshold, depth);
+  const lists = rankedLists(batchedScores(model), data.train, data.test, ranking.threshold, depth);
   return {
     model: name,
     split: data.split,

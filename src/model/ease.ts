@@ -6,6 +6,7 @@ import { minRatingsForItems, validationSplit } from "../data/splits.js";
 import type { Backend } from "../kernels/index.js";
 import { invertSpd } from "../kernels/spd-inverse.js";
 import {
+  batchedScores,
   type FitOutcome,
   f32Tensor,
   type Model,
@@ -379,7 +380,7 @@ export const easeKind: ModelKind<EaseSettings, EaseModel> = {
       const { fit, validation } = validationSplit(data.train, settings.validation, settings.seed);
       for (const candidate of candidates) {
         const model = fitOne({ ...data, train: fit }, candidate, settings.otherFrom, backend, work);
-        const { ndcg } = evaluateRanking((u) => model.scoreUsers([u]), fit, validation, {
+        const { ndcg } = evaluateRanking(batchedScores(model), fit, validation, {
           k: 10,
           threshold: settings.relevantFrom,
         });

@@ -252,6 +252,24 @@ export function userMeanEstimates(train: Ratings, pairs: Ratings): Float32Array 
   });
 }
 
+/**
+ * A per-user score function over `model.scoreUsers` that scores `batch` users per call: for callers that
+ * visit users in ascending order (the ranking metrics), so that batched kernels see whole batches.
+ */
+export function batchedScores(model: Model, batch = 256): (user: number) => Float32Array {
+  const n = model.train.nItems;
+  let cached = { start: -1, end: -1, scores: new Float32Array(0) as Float32Array };
+  return (user) => {
+    if (user < cached.start || user >= cached.end) {
+      const end = Math.min(model.train.nUsers, user + batch);
+      const users = Array.from({ length: Math.max(1, end - user) }, (_, b) => user + b);
+      cached = { start: user, end: user + users.length, scores: model.scoreUsers(users) };
+    }
+    const at = (user - cached.start) * n;
+    return cached.scores.subarray(at, at + n);
+  };
+}
+
 /** `x` clipped to the rating scale. */
 export function clipToScale(x: number, scale: RatingScale): number {
   return Math.min(scale.max, Math.max(scale.min, x));

@@ -4,7 +4,7 @@ import type { Ratings } from "../data/ratings.js";
 import { validationSplit } from "../data/splits.js";
 import type { Backend } from "../kernels/index.js";
 import type { EpochReport, FitOutcome, ModelKind, TrainingSet } from "../model/model.js";
-import { unsupported } from "../model/model.js";
+import { batchedScores, unsupported } from "../model/model.js";
 import { MultModel, multConfigSchema } from "../model/mult-vae.js";
 import { evaluateRanking } from "../model/ranking-metrics.js";
 import { Optimizer, optimizerDefaults } from "./optimizers.js";
@@ -68,22 +68,9 @@ export const MULT_DAE_DEFAULTS: MultSettings = {
   annealEpochs: 100,
 };
 
-/** Users scored per call when ranking the validation ratings. */
-const SCORE_BATCH = 500;
-
-/** NDCG@10 of `model` on `validation` (held-out ratings of its training users), scoring users in batches. */
+/** NDCG@10 of `model` on `validation` (held-out ratings of its training users). */
 function validationNdcg(model: MultModel, fit: Ratings, validation: Ratings, relevantFrom: number): number {
-  let cached: { start: number; scores: Float32Array } = { start: -1, scores: new Float32Array(0) };
-  const n = fit.nItems;
-  const score = (u: number) => {
-    if (u < cached.start || u >= cached.start + SCORE_BATCH) {
-      const users = Array.from({ length: Math.min(SCORE_BATCH, fit.nUsers - u) }, (_, b) => u + b);
-      cached = { start: u, scores: model.scoreUsers(users) };
-    }
-    const at = (u - cached.start) * n;
-    return cached.scores.subarray(at, at + n);
-  };
-  return evaluateRanking(score, fit, validation, { k: 10, threshold: relevantFrom }).ndcg;
+  return evaluateRanking(batchedScores(model, 500), fit, validation, { k: 10, threshold: relevantFrom }).ndcg;
 }
 
 /** One training run with KL cap `cap`; keeps the best validation epoch's parameters. */
