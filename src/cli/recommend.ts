@@ -91,11 +91,13 @@ async function runRecommend(flags: RecommendFlags): Promise<void> {
     flags.ratingModelFile,
   );
   if (flags.user !== undefined) {
-    const { known, items } = recommender.forUser(flags.user, flags.k);
-    if (!known)
-      process.stderr.write(
-        `user ${flags.user} is not in this model: showing the most rated movies instead\n`,
+    if (recommender.userIds.indexOf(flags.user) < 0) {
+      throw new Error(
+        `user ${flags.user} is not in this model (it knows ${recommender.userIds.size} users): ` +
+          "for someone new, give his ratings with --rate MOVIE=RATING or --ratings FILE.csv",
       );
+    }
+    const { known, items } = recommender.forUser(flags.user, flags.k);
     if (flags.json)
       process.stdout.write(`${JSON.stringify({ user: flags.user, known, items: jsonItems(items) })}\n`);
     else

@@ -1,9 +1,10 @@
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { Rng } from "../data/random.js";
 import { createBackend, type KernelChoice } from "../kernels/index.js";
 import type { ModelSettings } from "../train/presets.js";
 import { fitModel, modelKind } from "../train/registry.js";
 import { addDataOptions, loadOrDownload } from "./data-flags.js";
+import { intArg, intListArg } from "./options.js";
 import { ProgressBar } from "./progress.js";
 import { addSettingOptions, describeSettings, type SettingFlags, settingsFrom } from "./settings.js";
 
@@ -33,8 +34,18 @@ interface Trial {
   seconds: number;
 }
 
-const numberList = (text: string) => text.split(",").map(Number);
-const hiddenList = (text: string) => text.split(";").map((h) => h.split(",").map(Number));
+/** Commander parser for a comma-separated list of numbers from 0 up, e.g. "1,10,100". */
+function numberList(text: string): number[] {
+  const list = text.split(",").map((x) => (x.trim() === "" ? Number.NaN : Number(x)));
+  if (!list.every((x) => Number.isFinite(x) && x >= 0))
+    throw new InvalidArgumentError('expected numbers from 0 up separated by commas, e.g. "1,10,100"');
+  return list;
+}
+
+/** Commander parser for ";"-separated hidden sizes, e.g. "300;500" or "20,10,20;40,20,40". */
+function hiddenList(text: string): number[][] {
+  return text.split(";").map((h) => intListArg(h));
+}
 
 /** Every combination of the values given (absent lists contribute the model's default). */
 function grid(flags: TuneFlags): Omit<Trial, "validationRmse" | "bestEpoch" | "seconds">[] {
@@ -146,7 +157,7 @@ export function registerTune(program: Command): void {
     )
     .option("--lrs <list>", "learning rates to try, e.g. 0.001,0.003", numberList)
     .option("--input-offsets <list>", "input offsets to try, e.g. 0,5,15", numberList)
-    .option("--random <n>", "try only n settings drawn at random from the grid", (t) => Number(t))
+    .option("--random <n>", "try only n settings drawn at random from the grid", intArg(1))
     .option("--json", "print every trial as JSON on the last line of stdout")
     .addHelpText(
       "after",

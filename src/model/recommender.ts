@@ -1,4 +1,5 @@
 import type { Movie } from "../data/movies.js";
+import { onScale } from "../data/parse-ratings.js";
 import type { IdMap } from "../data/ratings.js";
 import { type Backend, createBackend } from "../kernels/index.js";
 import { cachedMeans, clipToScale, type Model } from "./model.js";
@@ -113,10 +114,10 @@ export class Recommender {
     if (unknown.length > 0)
       throw new RatingsError(`unknown movie id${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`);
     const { scale } = this.model;
-    const off = ratings.find((r) => !(r.rating >= scale.min && r.rating <= scale.max));
+    const off = ratings.find((r) => !onScale(r.rating, scale));
     if (off)
       throw new RatingsError(
-        `rating ${off.rating} for movie ${off.movieId} is off the scale ${scale.min}..${scale.max}`,
+        `rating ${off.rating} for movie ${off.movieId} is off the scale ${scale.min}..${scale.max} in steps of ${scale.step}`,
       );
     const seen = new Set<number>();
     for (const r of ratings) {

@@ -303,6 +303,21 @@ describe("aerec train", () => {
     expect(easeHeld.recall20).toBeGreaterThan(meanHeld.recall20);
   });
 
+  it("checks values at parse time: tune's lists, an unknown user, a rating off the step", async () => {
+    const data = ["--dataset", "synthetic:users=60,items=30,ratings=900,min=5"];
+    const tune = await aerec(["tune", ...data, "--model", "autorec-i", "--lambdas", "abc"]);
+    expect(tune.code).toBe(2);
+    expect(tune.stderr).toMatch(/--lambdas.*expected numbers from 0 up/);
+    const file = join(dir, "check.safetensors");
+    expect((await aerec(["train", ...data, "--model", "bias", "--save", file])).code).toBe(0);
+    const unknown = await aerec(["recommend", "--model-file", file, "--user", "99999"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/user 99999 is not in this model .*--rate MOVIE=RATING/);
+    const half = await aerec(["recommend", "--model-file", file, "--rate", "5=4.5"]);
+    expect(half.code).toBe(1);
+    expect(half.stderr).toMatch(/rating 4\.5 for movie 5 is off the scale 1\.\.5 in steps of 1/);
+  });
+
   it("refuses flags a model does not take, by name", async () => {
     const { code, stderr } = await aerec([
       "train",

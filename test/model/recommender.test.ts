@@ -73,6 +73,7 @@ describe.each(["sae", "autorec-i"] as const)("Recommender over %s", (kind) => {
   it("refuses unknown movies, off-scale and repeated ratings, and an empty list", () => {
     expect(() => rec.forRatings([{ movieId: 99_999, rating: 4 }])).toThrow(/unknown movie id: 99999/);
     expect(() => rec.forRatings([{ movieId: 1, rating: 6 }])).toThrow(/off the scale 1..5/);
+    expect(() => rec.forRatings([{ movieId: 1, rating: 4.5 }])).toThrow(/off the scale 1..5 in steps of 1/);
     expect(() =>
       rec.forRatings([
         { movieId: 1, rating: 4 },
