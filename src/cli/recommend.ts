@@ -150,7 +150,7 @@ export function registerRecommend(program: Command): void {
       "after",
       `
 Movies the person rated are never recommended, nor movies with fewer than --min-ratings training ratings
-(their predictions rest on one or two opinions). An unknown --user gets the most rated movies. With --rate or
+(their predictions rest on one or two opinions). A --user the model does not know is an error. With --rate or
 --ratings the model scores someone new without retraining: EASE sums the item weights of his positives,
 Mult-DAE/VAE and user-based models encode his ratings, autorec-i fits only his output weights (a ridge
 regression on the rated movies' codes). "score" is what ranked a movie; "predicted" is the rating model's
