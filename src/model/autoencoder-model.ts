@@ -204,8 +204,9 @@ export class AutoencoderModel implements Model {
   scoreUsers(users: ArrayLike<number>): Float32Array {
     const nItems = this.train.nItems;
     const out = new Float32Array(users.length * nItems);
+    const list = Array.from(users);
     for (let at = 0; at < users.length; at += PREDICT_BATCH) {
-      const chunk = Array.from(users).slice(at, at + PREDICT_BATCH);
+      const chunk = list.slice(at, at + PREDICT_BATCH);
       if (this.config.orientation === "user") {
         this.network.encode(this.input, chunk);
         out.set(this.network.decodeDense(chunk.length), at * nItems);

@@ -37,7 +37,7 @@ export class BiasModel implements Model {
   estimate(pairs: Ratings): Float32Array {
     return Float32Array.from(
       { length: pairs.size },
-      (_, k) => this.mean + (this.userBias[pairs.users[k]] ?? 0) + (this.itemBias[pairs.items[k]] ?? 0),
+      (_, k) => this.mean + this.userBias[pairs.users[k]] + this.itemBias[pairs.items[k]],
     );
   }
 

@@ -149,8 +149,9 @@ export class EaseModel implements Model {
     const n = this.nItems;
     const csr = this.train.byUser();
     const out = new Float32Array(users.length * n);
+    const list = Array.from(users);
     for (let at = 0; at < users.length; at += SCORE_BATCH) {
-      const chunk = Array.from(users).slice(at, at + SCORE_BATCH);
+      const chunk = list.slice(at, at + SCORE_BATCH);
       const rows = chunk.map((u) => ({
         items: csr.indices.subarray(csr.indptr[u], csr.indptr[u + 1]),
         values: csr.values.subarray(csr.indptr[u], csr.indptr[u + 1]),

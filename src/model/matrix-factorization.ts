@@ -60,11 +60,7 @@ export class MatrixFactorization implements Model {
   }
 
   estimate(pairs: Ratings): Float32Array {
-    const { nUsers, nItems } = this.train;
-    return Float32Array.from({ length: pairs.size }, (_, k) => {
-      const [u, i] = [pairs.users[k], pairs.items[k]];
-      return u < nUsers && i < nItems ? this.raw(u, i) : this.mean;
-    });
+    return Float32Array.from({ length: pairs.size }, (_, k) => this.raw(pairs.users[k], pairs.items[k]));
   }
 
   scoreUsers(users: ArrayLike<number>): Float32Array {

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import type { RatingScale } from "../data/datasets.js";
-import { Ratings } from "../data/ratings.js";
+import type { Ratings } from "../data/ratings.js";
 import type { Backend } from "../kernels/index.js";
 import { fallbackRating, type RatingMeans, ratingMeans } from "./means.js";
 
@@ -291,16 +291,7 @@ export function predict(model: Model, pairs: Ratings): Float32Array {
     else out[k] = clipToScale(fallback, model.scale);
   }
   // Only pairs the model can speak for reach it, so no model sees an index outside its training ratings.
-  const known =
-    asked.length === pairs.size
-      ? pairs
-      : new Ratings(
-          Int32Array.from(asked, (k) => pairs.users[k]),
-          Int32Array.from(asked, (k) => pairs.items[k]),
-          Float32Array.from(asked, (k) => pairs.values[k]),
-          model.train.nUsers,
-          model.train.nItems,
-        );
+  const known = asked.length === pairs.size ? pairs : pairs.select(asked);
   const raw = model.estimate(known);
   asked.forEach((k, q) => {
     out[k] = clipToScale(raw[q], model.scale);
@@ -323,6 +314,15 @@ export function savedTensor<D extends Tensor["dtype"]>(
   for (let i = 0; i < t.data.length; i++)
     if (!Number.isFinite(t.data[i])) throw new Error(`tensor ${name} holds NaN or infinite values`);
   return t.data as D extends "F32" ? Float32Array : Int32Array;
+}
+
+/** The tensors whose names start with `prefix`, under their names without it (a model saved inside another). */
+export function tensorsUnder(tensors: Record<string, Tensor>, prefix: string): Record<string, Tensor> {
+  return Object.fromEntries(
+    Object.entries(tensors)
+      .filter(([name]) => name.startsWith(prefix))
+      .map(([name, t]) => [name.slice(prefix.length), t]),
+  );
 }
 
 /** A float32 tensor of shape `shape` over a copy of `data`. */

@@ -400,8 +400,9 @@ export class MultModel implements Model {
   scoreUsers(users: ArrayLike<number>): Float32Array {
     const nItems = this.train.nItems;
     const out = new Float32Array(users.length * nItems);
+    const list = Array.from(users);
     for (let at = 0; at < users.length; at += BATCH) {
-      const chunk = Array.from(users).slice(at, at + BATCH);
+      const chunk = list.slice(at, at + BATCH);
       out.set(this.network.forward(this.positives, chunk), at * nItems);
     }
     return out;

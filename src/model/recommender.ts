@@ -149,21 +149,18 @@ export class Recommender {
    * call: recommended x liked dot products of unit vectors.
    */
   because(movieIds: number[], ratings: MovieRating[], liked = 4): (MovieScore | null)[] {
-    const likedItems = ratings
-      .filter((r) => r.rating >= liked)
-      .map((r) => this.itemIds.indexOf(r.movieId))
-      .filter((i) => i >= 0);
+    const likedRatings = ratings.filter((r) => r.rating >= liked && this.itemIds.indexOf(r.movieId) >= 0);
+    const likedItems = likedRatings.map((r) => this.itemIds.indexOf(r.movieId));
     if (likedItems.length === 0 || movieIds.length === 0) return movieIds.map(() => null);
     if (this.model.explain) {
       // The model's own account: the liked movie whose rating raises each one's score most.
-      const known = ratings.filter((r) => r.rating >= liked && this.itemIds.indexOf(r.movieId) >= 0);
       const drivers = this.model.explain(
         movieIds.map((id) => this.itemIds.indexOf(id)),
-        Int32Array.from(known, (r) => this.itemIds.indexOf(r.movieId)),
-        Float32Array.from(known, (r) => r.rating),
+        Int32Array.from(likedItems),
+        Float32Array.from(likedRatings, (r) => r.rating),
       );
       return Array.from(drivers, (k) =>
-        k < 0 ? null : this.movie(this.itemIds.indexOf(known[k].movieId), known[k].rating, known[k].rating),
+        k < 0 ? null : this.movie(likedItems[k], likedRatings[k].rating, likedRatings[k].rating),
       );
     }
     const { unit, size } = this.unitVectors();

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Movie } from "../data/movies.js";
 import { IdMap, Ratings } from "../data/ratings.js";
 import type { Backend } from "../kernels/index.js";
-import type { EpochReport, Model, SavedParameters } from "../model/model.js";
+import { type EpochReport, type Model, type SavedParameters, tensorsUnder } from "../model/model.js";
 import type { Checkpoint } from "../train/fit.js";
 import { MODEL_KINDS, modelKind } from "../train/registry.js";
 import { ModelFileError, readSafetensors, type Tensor, writeSafetensors } from "./safetensors.js";
@@ -201,11 +201,8 @@ export async function loadModel(file: string, backend: Backend): Promise<LoadedM
   if (fingerprint(tensors) !== header.fingerprint) {
     fail("the tensors do not match the file's fingerprint (the file is damaged)");
   }
-  const kind = modelKind(header.kind);
-  const settings = kind.settingsSchema.safeParse(header.settings);
+  const settings = modelKind(header.kind).settingsSchema.safeParse(header.settings);
   if (!settings.success) fail(`bad header field settings.${firstIssue(settings.error)}`);
-  const config = kind.configSchema.safeParse(header.config);
-  if (!config.success) fail(`bad header field config.${firstIssue(config.error)}`);
   const need = (name: string, shape: number[], dtype: "F32" | "I32"): Tensor => {
     const t = tensors[name] ?? fail(`tensor ${name} is missing`);
     if (t.dtype !== dtype || t.shape.join(",") !== shape.join(",")) {
@@ -226,36 +223,28 @@ export async function loadModel(file: string, backend: Backend): Promise<LoadedM
   const users = new Int32Array(nnz);
   for (let u = 0; u < nUsers; u++) users.fill(u, indptr[u], indptr[u + 1]);
   const train = new Ratings(users, items, values, nUsers, nItems);
-  const own = Object.fromEntries(Object.entries(tensors).filter(([name]) => !RESERVED.test(name)));
-  let model: Model | undefined;
-  try {
-    model = kind.load(
-      { config: config.data, tensors: own },
-      { backend, train, scale: header.scale, kinds: modelKind },
-    );
-  } catch (e) {
-    fail(e instanceof Error ? e.message : String(e));
-  }
-  let rater: Model | undefined;
-  if (header.rater) {
-    const raterKind = MODEL_KINDS.includes(header.rater.kind)
-      ? modelKind(header.rater.kind)
-      : fail(`rater kind ${JSON.stringify(header.rater.kind)} is not supported`);
-    const raterConfig = raterKind.configSchema.safeParse(header.rater.config);
-    if (!raterConfig.success) fail(`bad header field rater.config.${firstIssue(raterConfig.error)}`);
-    const raterTensors = Object.fromEntries(
-      Object.entries(tensors)
-        .filter(([name]) => name.startsWith("rater."))
-        .map(([name, t]) => [name.slice("rater.".length), t]),
-    );
+  /** A model of `kindName` from its config and tensors; `where` ("" or "rater") names it in errors. */
+  const loadPart = (kindName: string, rawConfig: unknown, own: Record<string, Tensor>, where: string) => {
+    const kind = modelKind(kindName);
+    const config = kind.configSchema.safeParse(rawConfig);
+    if (!config.success)
+      fail(`bad header field ${where ? `${where}.` : ""}config.${firstIssue(config.error)}`);
     try {
-      rater = raterKind.load(
-        { config: raterConfig.data, tensors: raterTensors },
+      return kind.load(
+        { config: config.data, tensors: own },
         { backend, train, scale: header.scale, kinds: modelKind },
       );
     } catch (e) {
-      fail(`rater: ${e instanceof Error ? e.message : String(e)}`);
+      return fail(`${where ? `${where}: ` : ""}${e instanceof Error ? e.message : String(e)}`);
     }
+  };
+  const own = Object.fromEntries(Object.entries(tensors).filter(([name]) => !RESERVED.test(name)));
+  const model = loadPart(header.kind, header.config, own, "");
+  let rater: Model | undefined;
+  if (header.rater) {
+    if (!MODEL_KINDS.includes(header.rater.kind))
+      fail(`rater kind ${JSON.stringify(header.rater.kind)} is not supported`);
+    rater = loadPart(header.rater.kind, header.rater.config, tensorsUnder(tensors, "rater."), "rater");
   }
   const movies = new Map(header.movies.map(([id, title, year, genres]) => [id, { id, title, year, genres }]));
   let checkpoint: Checkpoint | undefined;
@@ -281,7 +270,7 @@ export async function loadModel(file: string, backend: Backend): Promise<LoadedM
       },
     };
   }
-  return { model: model!, rater, header, settings: settings.data, userIds, itemIds, movies, checkpoint };
+  return { model, rater, header, settings: settings.data, userIds, itemIds, movies, checkpoint };
 }
 
 /** SHA-256 (hex) over every tensor's name, dtype, shape and bytes, in name order. */

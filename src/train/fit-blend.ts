@@ -9,6 +9,7 @@ import {
   type ModelKind,
   predict,
   type TrainingSet,
+  tensorsUnder,
   unsupported,
 } from "../model/model.js";
 import { ratingMetrics } from "../model/rating-metrics.js";
@@ -137,12 +138,7 @@ export const blendKind: ModelKind<BlendSettings, Blend> = {
     const { members, weights } = configSchema.parse(saved.config);
     const loaded: Model[] = members.map((m, i) => {
       const kind = context.kinds(m.kind);
-      const prefix = `members.${i}.`;
-      const tensors = Object.fromEntries(
-        Object.entries(saved.tensors)
-          .filter(([name]) => name.startsWith(prefix))
-          .map(([name, t]) => [name.slice(prefix.length), t]),
-      );
+      const tensors = tensorsUnder(saved.tensors, `members.${i}.`);
       return kind.load({ config: kind.configSchema.parse(m.config), tensors }, context);
     });
     return new Blend(loaded, Float64Array.from(weights), context.scale);
