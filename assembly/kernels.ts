@@ -7,6 +7,15 @@
   return base + (<usize>i << 2);
 }
 
+/**
+ * a * b + c per lane. The relaxed-SIMD build (build/kernels-relaxed.wasm) fuses it into one rounding where
+ * the CPU has FMA; the plain build rounds the product and the sum apart, the same on every machine.
+ */
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
 /** out[i] = value for i < n. */
 export function fill(out: usize, n: i32, value: f32): void {
   const vv = f32x4.splat(value);
@@ -44,9 +53,9 @@ export function rmspropStep(p: usize, g: usize, v: usize, n: i32, lr: f32, alpha
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const pp = v128.load(at(p, i));
-    const gg = f32x4.add(v128.load(at(g, i)), f32x4.mul(vwd, pp));
+    const gg = madd(vwd, pp, v128.load(at(g, i)));
     if (zero) v128.store(at(g, i), vzero);
-    const vv = f32x4.add(f32x4.mul(v128.load(at(v, i)), valpha), f32x4.mul(vbeta, f32x4.mul(gg, gg)));
+    const vv = madd(vbeta, f32x4.mul(gg, gg), f32x4.mul(v128.load(at(v, i)), valpha));
     v128.store(at(v, i), vv);
     const step = f32x4.div(f32x4.mul(vlr, gg), f32x4.add(f32x4.sqrt(vv), veps));
     v128.store(at(p, i), f32x4.sub(pp, step));
@@ -61,9 +70,38 @@ export function rmspropStep(p: usize, g: usize, v: usize, n: i32, lr: f32, alpha
   }
 }
 
+/** One Adam step on the four floats at byte offset o (see adamStep; `zero` clears the gradient read). */
+@inline function adam4(
+  p: usize,
+  g: usize,
+  m: usize,
+  v: usize,
+  o: usize,
+  vwd: v128,
+  vb1: v128,
+  vc1: v128,
+  vb2: v128,
+  vc2: v128,
+  veps: v128,
+  vstep: v128,
+  vinvsq: v128,
+  zero: bool,
+): void {
+  const pp = v128.load(p + o);
+  const gg = madd(vwd, pp, v128.load(g + o));
+  if (zero) v128.store(g + o, f32x4.splat(0));
+  const mm = madd(gg, vc1, f32x4.mul(v128.load(m + o), vb1));
+  const vv = madd(f32x4.mul(gg, gg), vc2, f32x4.mul(v128.load(v + o), vb2));
+  v128.store(m + o, mm);
+  v128.store(v + o, vv);
+  const denom = madd(f32x4.sqrt(vv), vinvsq, veps);
+  v128.store(p + o, f32x4.sub(pp, f32x4.mul(vstep, f32x4.div(mm, denom))));
+}
+
 /**
  * PyTorch Adam (L2 weight decay added to the gradient): m = b1*m + (1-b1)*g'; v = b2*v + (1-b2)*g'^2;
- * p -= lr/bc1 * m / (sqrt(v)/sqrtBc2 + eps), where bc1 = 1-b1^t and sqrtBc2 = sqrt(1-b2^t).
+ * p -= lr/bc1 * m / (sqrt(v)/sqrtBc2 + eps), where bc1 = 1-b1^t and sqrtBc2 = sqrt(1-b2^t). Sixteen floats
+ * (a cache line of each array) a step: with four at a time the square roots and divisions queue up.
  */
 export function adamStep(
   p: usize,
@@ -88,19 +126,16 @@ export function adamStep(
   const veps = f32x4.splat(eps);
   const vstep = f32x4.splat(lr / bc1);
   const vinvsq = f32x4.splat(<f32>1 / sqrtBc2);
-  const vzero = f32x4.splat(0);
+  const z = zero != 0;
   let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const pp = v128.load(at(p, i));
-    const gg = f32x4.add(v128.load(at(g, i)), f32x4.mul(vwd, pp));
-    if (zero) v128.store(at(g, i), vzero);
-    const mm = f32x4.add(f32x4.mul(v128.load(at(m, i)), vb1), f32x4.mul(gg, vc1));
-    const vv = f32x4.add(f32x4.mul(v128.load(at(v, i)), vb2), f32x4.mul(f32x4.mul(gg, gg), vc2));
-    v128.store(at(m, i), mm);
-    v128.store(at(v, i), vv);
-    const denom = f32x4.add(f32x4.mul(f32x4.sqrt(vv), vinvsq), veps);
-    v128.store(at(p, i), f32x4.sub(pp, f32x4.mul(vstep, f32x4.div(mm, denom))));
+  for (; i + 16 <= n; i += 16) {
+    const o = <usize>i << 2;
+    adam4(p, g, m, v, o, vwd, vb1, vc1, vb2, vc2, veps, vstep, vinvsq, z);
+    adam4(p, g, m, v, o + 16, vwd, vb1, vc1, vb2, vc2, veps, vstep, vinvsq, z);
+    adam4(p, g, m, v, o + 32, vwd, vb1, vc1, vb2, vc2, veps, vstep, vinvsq, z);
+    adam4(p, g, m, v, o + 48, vwd, vb1, vc1, vb2, vc2, veps, vstep, vinvsq, z);
   }
+  for (; i + 4 <= n; i += 4) adam4(p, g, m, v, <usize>i << 2, vwd, vb1, vc1, vb2, vc2, veps, vstep, vinvsq, z);
   for (; i < n; i++) {
     const pp = load<f32>(at(p, i));
     const gg = load<f32>(at(g, i)) + wd * pp;
@@ -135,13 +170,13 @@ export function sgdStep(p: usize, g: usize, buf: usize, n: i32, lr: f32, momentu
   for (; i + 16 <= h; i += 16) {
     const p = at(y, i);
     const q = at(x, i);
-    v128.store(p, f32x4.add(v128.load(p), f32x4.mul(va, v128.load(q))));
-    v128.store(p, f32x4.add(v128.load(p, 16), f32x4.mul(va, v128.load(q, 16))), 16);
-    v128.store(p, f32x4.add(v128.load(p, 32), f32x4.mul(va, v128.load(q, 32))), 32);
-    v128.store(p, f32x4.add(v128.load(p, 48), f32x4.mul(va, v128.load(q, 48))), 48);
+    v128.store(p, madd(va, v128.load(q), v128.load(p)));
+    v128.store(p, madd(va, v128.load(q, 16), v128.load(p, 16)), 16);
+    v128.store(p, madd(va, v128.load(q, 32), v128.load(p, 32)), 32);
+    v128.store(p, madd(va, v128.load(q, 48), v128.load(p, 48)), 48);
   }
   for (; i + 4 <= h; i += 4) {
-    v128.store(at(y, i), f32x4.add(v128.load(at(y, i)), f32x4.mul(va, v128.load(at(x, i)))));
+    v128.store(at(y, i), madd(va, v128.load(at(x, i)), v128.load(at(y, i))));
   }
   for (; i < h; i++) store<f32>(at(y, i), load<f32>(at(y, i)) + a * load<f32>(at(x, i)));
 }
@@ -155,10 +190,10 @@ export function sgdStep(p: usize, g: usize, buf: usize, n: i32, lr: f32, momentu
     const q1 = at(x1, i);
     const p2 = at(y2, i);
     const q2 = at(x2, i);
-    v128.store(p1, f32x4.add(v128.load(p1), f32x4.mul(va, v128.load(q1))));
-    v128.store(p2, f32x4.add(v128.load(p2), f32x4.mul(va, v128.load(q2))));
-    v128.store(p1, f32x4.add(v128.load(p1, 16), f32x4.mul(va, v128.load(q1, 16))), 16);
-    v128.store(p2, f32x4.add(v128.load(p2, 16), f32x4.mul(va, v128.load(q2, 16))), 16);
+    v128.store(p1, madd(va, v128.load(q1), v128.load(p1)));
+    v128.store(p2, madd(va, v128.load(q2), v128.load(p2)));
+    v128.store(p1, madd(va, v128.load(q1, 16), v128.load(p1, 16)), 16);
+    v128.store(p2, madd(va, v128.load(q2, 16), v128.load(p2, 16)), 16);
   }
   for (; i < h; i++) {
     store<f32>(at(y1, i), load<f32>(at(y1, i)) + a * load<f32>(at(x1, i)));
@@ -176,12 +211,12 @@ export function sgdStep(p: usize, g: usize, buf: usize, n: i32, lr: f32, momentu
   for (; i + 16 <= h; i += 16) {
     const p = at(x, i);
     const q = at(y, i);
-    a0 = f32x4.add(a0, f32x4.mul(v128.load(p), v128.load(q)));
-    a1 = f32x4.add(a1, f32x4.mul(v128.load(p, 16), v128.load(q, 16)));
-    a2 = f32x4.add(a2, f32x4.mul(v128.load(p, 32), v128.load(q, 32)));
-    a3 = f32x4.add(a3, f32x4.mul(v128.load(p, 48), v128.load(q, 48)));
+    a0 = madd(v128.load(p), v128.load(q), a0);
+    a1 = madd(v128.load(p, 16), v128.load(q, 16), a1);
+    a2 = madd(v128.load(p, 32), v128.load(q, 32), a2);
+    a3 = madd(v128.load(p, 48), v128.load(q, 48), a3);
   }
-  for (; i + 4 <= h; i += 4) a0 = f32x4.add(a0, f32x4.mul(v128.load(at(x, i)), v128.load(at(y, i))));
+  for (; i + 4 <= h; i += 4) a0 = madd(v128.load(at(x, i)), v128.load(at(y, i)), a0);
   const acc = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
   let s: f32 =
     f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
@@ -374,6 +409,31 @@ const SELU = 5;
 const SELU_SCALE: f32 = 1.0507009873554805;
 const SELU_ALPHA: f32 = 1.6732632423543772;
 
+// exp(x) per lane, as Cephes' expf: x = n ln2 + r with |r| <= ln2/2, a degree-6 polynomial for exp(r),
+// and 2^n put into the exponent bits. Within 2 ulp of the correctly rounded value for x in [-87.3, 88.3];
+// below, x is taken as -87.3 (so no result is subnormal, which x86 handles slowly); from about 88.4 up,
+// 2^n overflows to +Infinity, as exp does from 88.72.
+const EXP_LO: f32 = -87.3;
+const EXP_HI: f32 = 89;
+const LOG2E: f32 = 1.44269504088896341;
+const LN2_HI: f32 = 0.693359375;
+const LN2_LO: f32 = -2.12194440e-4;
+
+@inline function expLanes(x0: v128): v128 {
+  const x1 = f32x4.min(f32x4.max(x0, f32x4.splat(EXP_LO)), f32x4.splat(EXP_HI));
+  const k = f32x4.nearest(f32x4.mul(x1, f32x4.splat(LOG2E)));
+  const r = f32x4.sub(f32x4.sub(x1, f32x4.mul(k, f32x4.splat(LN2_HI))), f32x4.mul(k, f32x4.splat(LN2_LO)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = madd(p, r, f32x4.splat(1.3981999507e-3));
+  p = madd(p, r, f32x4.splat(8.3334519073e-3));
+  p = madd(p, r, f32x4.splat(4.1665795894e-2));
+  p = madd(p, r, f32x4.splat(1.6666665459e-1));
+  p = madd(p, r, f32x4.splat(5.0000001201e-1));
+  const e = f32x4.add(madd(p, f32x4.mul(r, r), r), f32x4.splat(1));
+  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(k), i32x4.splat(127)), 23);
+  return f32x4.mul(e, scale);
+}
+
 /** Applies activation `kind` in place (identity, sigmoid, tanh, relu, elu, selu). */
 export function activate(x: usize, n: i32, kind: i32): void {
   if (kind == IDENTITY) return;
@@ -384,7 +444,15 @@ export function activate(x: usize, n: i32, kind: i32): void {
     for (; i < n; i++) store<f32>(at(x, i), Mathf.max(load<f32>(at(x, i)), 0));
     return;
   }
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  if (kind == SIGMOID) {
+    const one = f32x4.splat(1);
+    for (; i + 4 <= n; i += 4) {
+      const v = v128.load(at(x, i));
+      v128.store(at(x, i), f32x4.div(one, f32x4.add(one, expLanes(f32x4.neg(v)))));
+    }
+  }
+  for (; i < n; i++) {
     const v = load<f32>(at(x, i));
     let y: f32;
     if (kind == SIGMOID) y = <f32>1 / (<f32>1 + Mathf.exp(-v));
@@ -397,7 +465,15 @@ export function activate(x: usize, n: i32, kind: i32): void {
 
 /** Backward of activate from its output y: dx = dy * f'(x), with f' written in terms of y (dx may be dy). */
 export function activateBackward(dx: usize, dy: usize, y: usize, n: i32, kind: i32): void {
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  if (kind == SIGMOID) {
+    const one = f32x4.splat(1);
+    for (; i + 4 <= n; i += 4) {
+      const s = v128.load(at(y, i));
+      v128.store(at(dx, i), f32x4.mul(v128.load(at(dy, i)), f32x4.mul(s, f32x4.sub(one, s))));
+    }
+  }
+  for (; i < n; i++) {
     const s = load<f32>(at(y, i));
     let d: f32 = 1;
     if (kind == SIGMOID) d = s * (1 - s);
@@ -412,6 +488,11 @@ export function activateBackward(dx: usize, dy: usize, y: usize, n: i32, kind: i
 /** y[i] += a * x[i]. */
 export function addScaled(y: usize, x: usize, a: f32, n: i32): void {
   axpy(y, x, a, n);
+}
+
+/** y[j] += sum over b < nRows of x[b * ld + j], for j < n (a bias gradient from a batch's deltas). */
+export function addRowSums(y: usize, x: usize, nRows: i32, n: i32, ld: i32): void {
+  for (let b = 0; b < nRows; b++) axpy(y, at(x, b * ld), 1, n);
 }
 
 /** x[i] *= m[i] (dropout masks). */
@@ -501,21 +582,21 @@ export function maxAbs(x: usize, n: i32): f32 {
     const q3 = at(y3, i);
     const xa = v128.load(p);
     const xb = v128.load(p, 16);
-    v128.store(q0, f32x4.add(v128.load(q0), f32x4.mul(v0, xa)));
-    v128.store(q0, f32x4.add(v128.load(q0, 16), f32x4.mul(v0, xb)), 16);
-    v128.store(q1, f32x4.add(v128.load(q1), f32x4.mul(v1, xa)));
-    v128.store(q1, f32x4.add(v128.load(q1, 16), f32x4.mul(v1, xb)), 16);
-    v128.store(q2, f32x4.add(v128.load(q2), f32x4.mul(v2, xa)));
-    v128.store(q2, f32x4.add(v128.load(q2, 16), f32x4.mul(v2, xb)), 16);
-    v128.store(q3, f32x4.add(v128.load(q3), f32x4.mul(v3, xa)));
-    v128.store(q3, f32x4.add(v128.load(q3, 16), f32x4.mul(v3, xb)), 16);
+    v128.store(q0, madd(v0, xa, v128.load(q0)));
+    v128.store(q0, madd(v0, xb, v128.load(q0, 16)), 16);
+    v128.store(q1, madd(v1, xa, v128.load(q1)));
+    v128.store(q1, madd(v1, xb, v128.load(q1, 16)), 16);
+    v128.store(q2, madd(v2, xa, v128.load(q2)));
+    v128.store(q2, madd(v2, xb, v128.load(q2, 16)), 16);
+    v128.store(q3, madd(v3, xa, v128.load(q3)));
+    v128.store(q3, madd(v3, xb, v128.load(q3, 16)), 16);
   }
   for (; i + 4 <= h; i += 4) {
     const xx = v128.load(at(x, i));
-    v128.store(at(y0, i), f32x4.add(v128.load(at(y0, i)), f32x4.mul(v0, xx)));
-    v128.store(at(y1, i), f32x4.add(v128.load(at(y1, i)), f32x4.mul(v1, xx)));
-    v128.store(at(y2, i), f32x4.add(v128.load(at(y2, i)), f32x4.mul(v2, xx)));
-    v128.store(at(y3, i), f32x4.add(v128.load(at(y3, i)), f32x4.mul(v3, xx)));
+    v128.store(at(y0, i), madd(v0, xx, v128.load(at(y0, i))));
+    v128.store(at(y1, i), madd(v1, xx, v128.load(at(y1, i))));
+    v128.store(at(y2, i), madd(v2, xx, v128.load(at(y2, i))));
+    v128.store(at(y3, i), madd(v3, xx, v128.load(at(y3, i))));
   }
   for (; i < h; i++) {
     const xx = load<f32>(at(x, i));
@@ -535,8 +616,8 @@ export function maxAbs(x: usize, n: i32): f32 {
   let i = 0;
 
   for (; i + 4 <= h; i += 4) {
-    const s01 = f32x4.add(f32x4.mul(v0, v128.load(at(x0, i))), f32x4.mul(v1, v128.load(at(x1, i))));
-    const s23 = f32x4.add(f32x4.mul(v2, v128.load(at(x2, i))), f32x4.mul(v3, v128.load(at(x3, i))));
+    const s01 = madd(v1, v128.load(at(x1, i)), f32x4.mul(v0, v128.load(at(x0, i))));
+    const s23 = madd(v3, v128.load(at(x3, i)), f32x4.mul(v2, v128.load(at(x2, i))));
     v128.store(at(y, i), f32x4.add(v128.load(at(y, i)), f32x4.add(s01, s23)));
   }
   for (; i < h; i++) {
@@ -561,10 +642,10 @@ let dot3: f32 = 0;
 
   for (; i + 4 <= h; i += 4) {
     const yy = v128.load(at(y, i));
-    s0 = f32x4.add(s0, f32x4.mul(v128.load(at(x0, i)), yy));
-    s1 = f32x4.add(s1, f32x4.mul(v128.load(at(x1, i)), yy));
-    s2 = f32x4.add(s2, f32x4.mul(v128.load(at(x2, i)), yy));
-    s3 = f32x4.add(s3, f32x4.mul(v128.load(at(x3, i)), yy));
+    s0 = madd(v128.load(at(x0, i)), yy, s0);
+    s1 = madd(v128.load(at(x1, i)), yy, s1);
+    s2 = madd(v128.load(at(x2, i)), yy, s2);
+    s3 = madd(v128.load(at(x3, i)), yy, s3);
   }
   dot0 = lanes(s0);
   dot1 = lanes(s1);
@@ -656,6 +737,53 @@ export function encodeColumnsBackward(
   }
 }
 
+/**
+ * The decoder's backward for four entries of one column in one pass over the column's rows:
+ * dv += sum_k d_k x_k (gather4) and y_k += d_k v (scatter4), with v and dv loaded once per step.
+ */
+@inline function backward4(
+  dv: usize,
+  v: usize,
+  x0: usize,
+  x1: usize,
+  x2: usize,
+  x3: usize,
+  y0: usize,
+  y1: usize,
+  y2: usize,
+  y3: usize,
+  a0: f32,
+  a1: f32,
+  a2: f32,
+  a3: f32,
+  h: i32,
+): void {
+  const v0 = f32x4.splat(a0);
+  const v1 = f32x4.splat(a1);
+  const v2 = f32x4.splat(a2);
+  const v3 = f32x4.splat(a3);
+  let i = 0;
+  for (; i + 4 <= h; i += 4) {
+    const vv = v128.load(at(v, i));
+    const s01 = madd(v1, v128.load(at(x1, i)), f32x4.mul(v0, v128.load(at(x0, i))));
+    const s23 = madd(v3, v128.load(at(x3, i)), f32x4.mul(v2, v128.load(at(x2, i))));
+    v128.store(at(dv, i), f32x4.add(v128.load(at(dv, i)), f32x4.add(s01, s23)));
+    v128.store(at(y0, i), madd(v0, vv, v128.load(at(y0, i))));
+    v128.store(at(y1, i), madd(v1, vv, v128.load(at(y1, i))));
+    v128.store(at(y2, i), madd(v2, vv, v128.load(at(y2, i))));
+    v128.store(at(y3, i), madd(v3, vv, v128.load(at(y3, i))));
+  }
+  for (; i < h; i++) {
+    const vv = load<f32>(at(v, i));
+    const s = a0 * load<f32>(at(x0, i)) + a1 * load<f32>(at(x1, i)) + (a2 * load<f32>(at(x2, i)) + a3 * load<f32>(at(x3, i)));
+    store<f32>(at(dv, i), load<f32>(at(dv, i)) + s);
+    store<f32>(at(y0, i), load<f32>(at(y0, i)) + a0 * vv);
+    store<f32>(at(y1, i), load<f32>(at(y1, i)) + a1 * vv);
+    store<f32>(at(y2, i), load<f32>(at(y2, i)) + a2 * vv);
+    store<f32>(at(y3, i), load<f32>(at(y3, i)) + a3 * vv);
+  }
+}
+
 // The squared error summed by settle (per instance, like dot0..dot3).
 let lossSum: f64 = 0;
 
@@ -726,13 +854,17 @@ export function decodeColumnsLoss(
       const d2 = settle(e + 2, b0 + dot2, pred, dPred, qOf, targets, two, kind);
       const d3 = settle(e + 3, b0 + dot3, pred, dPred, qOf, targets, two, kind);
       db += d0 + d1 + (d2 + d3);
-      gather4(dvrow, x0, x1, x2, x3, d0, d1, d2, d3, h);
-      scatter4(
+      backward4(
+        dvrow,
+        vrow,
+        x0,
+        x1,
+        x2,
+        x3,
         entryRow(dHidden, rowOf, e, h),
         entryRow(dHidden, rowOf, e + 1, h),
         entryRow(dHidden, rowOf, e + 2, h),
         entryRow(dHidden, rowOf, e + 3, h),
-        vrow,
         d0,
         d1,
         d2,
@@ -753,8 +885,10 @@ export function decodeColumnsLoss(
 
 /**
  * Dense multiply-accumulate: out[i][j] += alpha * sum_t m[i][t] * x[t][j] for i < rows, t < inner, j < cols,
- * every matrix row-major with its own leading dimension (in floats). Columns go in tiles of 256 so that a
- * tile of x stays in L2 while every row passes over it; each step computes 4 rows x 8 columns in registers.
+ * every matrix row-major with its own leading dimension (in floats). Works in blocks of 256 inner steps by
+ * 256 columns: each block of x is first copied into `panel` (256 x 256 floats of scratch) as 8-column
+ * strips, [strip][t][8], so that the inner loop reads it in order from L1 and L2 instead of one cache line
+ * per step; every 4 rows of m then pass over the block, 4 rows x 8 columns at a time in registers.
  */
 export function gemmAccumulate(
   out: usize,
@@ -767,39 +901,58 @@ export function gemmAccumulate(
   ldm: i32,
   ldx: i32,
   alpha: f32,
+  panel: usize,
 ): void {
-  // Blocks of 256 columns by 256 inner steps: a block of x (256 KiB) stays in L2 while every row of m
-  // passes over it.
   for (let t0 = 0; t0 < inner; t0 += 256) {
     const t1 = min(inner, t0 + 256);
-    for (let j0 = 0; j0 < cols; j0 += 256) gemmBlock(out, m, x, rows, t0, t1, j0, min(cols, j0 + 256), ldOut, ldm, ldx, alpha);
+    for (let j0 = 0; j0 < cols; j0 += 256) {
+      const j1 = min(cols, j0 + 256);
+      // Columns past the last whole strip go one at a time (gemmTail).
+      const jStrips = j0 + ((j1 - j0) & ~7);
+      packStrips(panel, x, t0, t1, j0, jStrips, ldx);
+      gemmBlock(out, m, panel, rows, t0, t1 - t0, j0, jStrips, ldOut, ldm, alpha);
+      for (let i = 0; i < rows; i++) gemmTail(out, m, x, i, jStrips, j1, t0, t1, ldOut, ldm, ldx, alpha);
+    }
   }
 }
 
-/** gemmAccumulate over inner steps t0..t1 and columns j0..j1, 4 rows x 8 columns at a time in registers. */
+/** Copies x[t0..t1)[j0..j1) (j1 - j0 a multiple of 8) into panel as strips of 8 columns, [strip][t][8]. */
+function packStrips(panel: usize, x: usize, t0: i32, t1: i32, j0: i32, j1: i32, ldx: i32): void {
+  const nt = t1 - t0;
+  for (let j = j0; j < j1; j += 8) {
+    const strip = at(panel, (j - j0) * nt);
+    for (let t = t0; t < t1; t++) {
+      const src = at(x, t * ldx + j);
+      const dst = at(strip, (t - t0) * 8);
+      v128.store(dst, v128.load(src));
+      v128.store(dst, v128.load(src, 16), 16);
+    }
+  }
+}
+
+/** out[i][j0..j1) += alpha * m[i][t0..t0+nt) . strips, for every row i: 4 rows x 8 columns a step. */
 function gemmBlock(
   out: usize,
   m: usize,
-  x: usize,
+  panel: usize,
   rows: i32,
   t0: i32,
-  t1: i32,
+  nt: i32,
   j0: i32,
-  jEnd: i32,
+  j1: i32,
   ldOut: i32,
   ldm: i32,
-  ldx: i32,
   alpha: f32,
 ): void {
   const av = f32x4.splat(alpha);
   let i = 0;
   for (; i + 4 <= rows; i += 4) {
-    const m0 = at(m, i * ldm);
-    const m1 = at(m, (i + 1) * ldm);
-    const m2 = at(m, (i + 2) * ldm);
-    const m3 = at(m, (i + 3) * ldm);
-    let j = j0;
-    for (; j + 8 <= jEnd; j += 8) {
+    const m0 = at(m, i * ldm + t0);
+    const m1 = at(m, (i + 1) * ldm + t0);
+    const m2 = at(m, (i + 2) * ldm + t0);
+    const m3 = at(m, (i + 3) * ldm + t0);
+    for (let j = j0; j < j1; j += 8) {
+      const strip = at(panel, (j - j0) * nt);
       let c00 = f32x4.splat(0);
       let c01 = f32x4.splat(0);
       let c10 = f32x4.splat(0);
@@ -808,36 +961,49 @@ function gemmBlock(
       let c21 = f32x4.splat(0);
       let c30 = f32x4.splat(0);
       let c31 = f32x4.splat(0);
-      for (let t = t0; t < t1; t++) {
-        const xr = at(x, t * ldx + j);
+      for (let t = 0; t < nt; t++) {
+        const xr = at(strip, t * 8);
         const xa = v128.load(xr);
         const xb = v128.load(xr, 16);
-        const a0 = f32x4.splat(load<f32>(at(m0, t)));
-        const a1 = f32x4.splat(load<f32>(at(m1, t)));
-        const a2 = f32x4.splat(load<f32>(at(m2, t)));
-        const a3 = f32x4.splat(load<f32>(at(m3, t)));
-        c00 = f32x4.add(c00, f32x4.mul(a0, xa));
-        c01 = f32x4.add(c01, f32x4.mul(a0, xb));
-        c10 = f32x4.add(c10, f32x4.mul(a1, xa));
-        c11 = f32x4.add(c11, f32x4.mul(a1, xb));
-        c20 = f32x4.add(c20, f32x4.mul(a2, xa));
-        c21 = f32x4.add(c21, f32x4.mul(a2, xb));
-        c30 = f32x4.add(c30, f32x4.mul(a3, xa));
-        c31 = f32x4.add(c31, f32x4.mul(a3, xb));
+        const a0 = v128.load32_splat(at(m0, t));
+        const a1 = v128.load32_splat(at(m1, t));
+        const a2 = v128.load32_splat(at(m2, t));
+        const a3 = v128.load32_splat(at(m3, t));
+        c00 = madd(a0, xa, c00);
+        c01 = madd(a0, xb, c01);
+        c10 = madd(a1, xa, c10);
+        c11 = madd(a1, xb, c11);
+        c20 = madd(a2, xa, c20);
+        c21 = madd(a2, xb, c21);
+        c30 = madd(a3, xa, c30);
+        c31 = madd(a3, xb, c31);
       }
       addScaledPair(at(out, i * ldOut + j), c00, c01, av);
       addScaledPair(at(out, (i + 1) * ldOut + j), c10, c11, av);
       addScaledPair(at(out, (i + 2) * ldOut + j), c20, c21, av);
       addScaledPair(at(out, (i + 3) * ldOut + j), c30, c31, av);
     }
-    for (let r = 0; r < 4; r++) gemmTail(out, m, x, i + r, j, jEnd, t0, t1, ldOut, ldm, ldx, alpha);
   }
-  for (; i < rows; i++) gemmTail(out, m, x, i, j0, jEnd, t0, t1, ldOut, ldm, ldx, alpha);
+  for (; i < rows; i++) {
+    const mi = at(m, i * ldm + t0);
+    for (let j = j0; j < j1; j += 8) {
+      const strip = at(panel, (j - j0) * nt);
+      let c0 = f32x4.splat(0);
+      let c1 = f32x4.splat(0);
+      for (let t = 0; t < nt; t++) {
+        const xr = at(strip, t * 8);
+        const a = v128.load32_splat(at(mi, t));
+        c0 = madd(a, v128.load(xr), c0);
+        c1 = madd(a, v128.load(xr, 16), c1);
+      }
+      addScaledPair(at(out, i * ldOut + j), c0, c1, av);
+    }
+  }
 }
 
 @inline function addScaledPair(p: usize, a: v128, b: v128, alpha: v128): void {
-  v128.store(p, f32x4.add(v128.load(p), f32x4.mul(alpha, a)));
-  v128.store(p, f32x4.add(v128.load(p, 16), f32x4.mul(alpha, b)), 16);
+  v128.store(p, madd(alpha, a, v128.load(p)));
+  v128.store(p, madd(alpha, b, v128.load(p, 16)), 16);
 }
 
 /** gemmBlock for one row i and columns j0..j1, one column at a time. */

@@ -4,7 +4,7 @@ import { DataNotFoundError } from "../data/errors.js";
 import { type LoadedData, loadData } from "../data/load.js";
 import { keepItemsRatedAtLeast } from "../data/splits.js";
 import { downloadWithProgress } from "./download.js";
-import { intArg } from "./options.js";
+import { intArg, kernelsOption } from "./options.js";
 
 /**
  * Loads data (keeping only the items with at least `--min-item-ratings` training ratings, when given); a
@@ -68,9 +68,5 @@ export function addDataOptions(command: Command): Command {
       intArg(1),
     )
     .option("--threads <n>", "threads for the kernels (the calling one included)", intArg(1, 64), 1)
-    .option(
-      "--kernels <kind>",
-      "auto (WebAssembly SIMD when available), wasm, or reference (plain TypeScript)",
-      "auto",
-    );
+    .addOption(kernelsOption());
 }

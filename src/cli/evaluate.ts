@@ -19,7 +19,7 @@ import type { Model } from "../model/model.js";
 import { BLEND_MEMBERS, fitBlend } from "../train/fit-blend.js";
 import { fitModel, MODEL_KINDS, MODEL_REGISTRY, modelKind } from "../train/registry.js";
 import { loadOrDownload } from "./data-flags.js";
-import { intArg, numberArg } from "./options.js";
+import { intArg, kernelsOption, numberArg } from "./options.js";
 import { ProgressBar } from "./progress.js";
 
 interface EvaluateFlags {
@@ -265,7 +265,7 @@ export function registerEvaluate(program: Command): void {
     )
     .option("--seed <n>", "first seed", intArg(0), 1)
     .option("--threads <n>", "threads for the kernels", intArg(1, 64), 1)
-    .option("--kernels <kind>", "auto, wasm or reference", "auto")
+    .addOption(kernelsOption())
     .option("--data-dir <dir>", "folder holding the data sets")
     .option("--no-download", "never download a missing data set")
     .option("--min-item-ratings <n>", "keep only the movies with at least n training ratings", intArg(1))

@@ -1,4 +1,5 @@
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, Option } from "commander";
+import { KERNEL_CHOICES } from "../kernels/index.js";
 
 /** Commander parser for an integer flag within [min, max]. */
 export function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -33,4 +34,15 @@ export function intListArg(text: string): number[] {
     throw new InvalidArgumentError('expected positive integers separated by commas, e.g. "20,10,20"');
   }
   return list;
+}
+
+/** The --kernels option, shared by every command that runs kernels. */
+export function kernelsOption(): Option {
+  return new Option(
+    "--kernels <kind>",
+    "auto: the fastest this runtime has (WebAssembly relaxed SIMD, then SIMD, then TypeScript); wasm; " +
+      "wasm-simd (no fused multiply-adds: the same results on every CPU); reference (plain TypeScript)",
+  )
+    .choices(KERNEL_CHOICES)
+    .default("auto");
 }

@@ -4,7 +4,7 @@ import { DataFormatError } from "../data/errors.js";
 import type { KernelChoice } from "../kernels/index.js";
 import type { MovieRating, MovieScore, Recommender } from "../model/recommender.js";
 import { openRecommender } from "../store/open-recommender.js";
-import { intArg } from "./options.js";
+import { intArg, kernelsOption } from "./options.js";
 
 /** Reads `movieId,rating` lines (a header line `movieId,rating` is allowed). */
 export async function readRatingsCsv(file: string): Promise<MovieRating[]> {
@@ -145,7 +145,7 @@ export function registerRecommend(program: Command): void {
       "--json",
       'print {"user", "known", "items": [{"movieId", "title", "year", "genres", "score", "predicted"}]} last',
     )
-    .option("--kernels <kind>", "auto, wasm or reference", "auto")
+    .addOption(kernelsOption())
     .addHelpText(
       "after",
       `
@@ -172,7 +172,7 @@ Examples:
     .option("-k, --k <n>", "how many movies", intArg(1, 10000), 10)
     .option("--min-ratings <n>", "only list movies with at least this many training ratings", intArg(0), 10)
     .option("--json", 'print {"movie", "items": [{"movieId", "title", "score"}, ...]} as the last line')
-    .option("--kernels <kind>", "auto, wasm or reference", "auto")
+    .addOption(kernelsOption())
     .action(async (opts: SimilarFlags) => {
       const { recommender } = await openRecommender(opts.modelFile, opts.kernels, opts.minRatings);
       const items = recommender.similar(opts.movie, opts.k);

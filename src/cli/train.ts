@@ -5,7 +5,13 @@ import { lineChart } from "../eval/charts.js";
 import { ratingMetrics, tutorialLoss } from "../eval/metrics.js";
 import { chartBytes } from "../eval/png.js";
 import { evaluateRanking } from "../eval/ranking.js";
-import { type Backend, createBackend, type KernelChoice } from "../kernels/index.js";
+import {
+  type Backend,
+  createBackend,
+  type KernelChoice,
+  type ProfileEntry,
+  profiledBackend,
+} from "../kernels/index.js";
 import { AutoencoderModel } from "../model/autoencoder-model.js";
 import { batchedScores, type FitOutcome, type Model, predict } from "../model/model.js";
 import { Recommender } from "../model/recommender.js";
@@ -30,6 +36,7 @@ interface TrainFlags extends SettingFlags {
   plot?: string;
   resume?: string;
   rater?: string;
+  profile?: boolean;
   download: boolean;
 }
 
@@ -67,20 +74,28 @@ async function runTrain(flags: TrainFlags): Promise<void> {
       `${nHeldOut ? ` (${nHeldOut} held out for validation)` : ""}, ${data.test.size} test ratings, ` +
       `${data.userIds.size} users, ${data.itemIds.size} movies\n`,
   );
-  const backend = createBackend(flags.kernels, flags.threads);
+  const plainBackend = createBackend(flags.kernels, flags.threads);
+  const backend = flags.profile ? profiledBackend(plainBackend) : plainBackend;
   try {
     say(
       `${describeSettings(flags.model, settings, data)}; kernels ${backend.kernels.name} x${backend.threads} ` +
         `thread${backend.threads > 1 ? "s" : ""}\n`,
     );
     const bar = new ProgressBar("epoch", process.stderr, 10);
+    // Read at each epoch's end, so that it covers the fit up to its last epoch (every trial, validation
+    // included) and not the work after it (testing, caches).
+    let profile: ProfileEntry[] | undefined;
+    let profiledSeconds = 0;
+    const fitStarted = performance.now();
     const epochs =
       (settings as Partial<ModelSettings>).train?.epochs ?? (settings as { epochs?: number }).epochs ?? 0;
     const outcome = fitModel(flags.model, data, {
       backend,
       settings,
       resume: resumed?.checkpoint,
-      onEpoch: (e) =>
+      onEpoch: (e) => {
+        profile = backend.profile?.entriesByTime();
+        profiledSeconds = (performance.now() - fitStarted) / 1000;
         bar.update({
           done: e.epoch,
           total: epochs,
@@ -89,7 +104,8 @@ async function runTrain(flags: TrainFlags): Promise<void> {
             ...(e.validationRmse !== undefined ? { "val RMSE": e.validationRmse.toFixed(4) } : {}),
             ...(e.validationNdcg !== undefined ? { "val NDCG@10": e.validationNdcg.toFixed(4) } : {}),
           },
-        }),
+        });
+      },
     });
     const { model, history, bestEpoch, validation } = outcome;
     // A top-N model predicts no ratings: it has no RMSE of its own (a rating model beside it, --rater, has).
@@ -110,6 +126,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
         `${outcome.stopped ? `; ${outcome.stopped}` : ""}\n`,
     );
     if (outcome.trials?.length) say(describeTrials(outcome.trials));
+    if (profile) say(describeProfile(profile, profiledSeconds));
     say(
       (test
         ? `test RMSE ${test.rmse.toFixed(4)}  MAE ${test.mae.toFixed(4)}` +
@@ -193,6 +210,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
         settings,
         kernels: backend.kernels.name,
         threads: backend.threads,
+        ...(profile ? { profile, profiledSeconds } : {}),
         peakMemoryMiB: process.resourceUsage().maxRSS / 1024,
       };
       process.stdout.write(`${JSON.stringify(summary)}\n`);
@@ -204,6 +222,18 @@ async function runTrain(flags: TrainFlags): Promise<void> {
 
 /** A test rating at least this is relevant to the ranking metrics train reports. */
 const RELEVANT_FROM = 4;
+
+/** Each kernel's share of the fit's time, the largest first; the rest is untimed JavaScript. */
+function describeProfile(profile: ProfileEntry[], seconds: number): string {
+  const timed = profile.reduce((sum, e) => sum + e.seconds, 0);
+  const line = (name: string, s: number, calls: string) =>
+    `  ${name.padEnd(22)} ${s.toFixed(3).padStart(9)} s ${((100 * s) / seconds).toFixed(1).padStart(5)}%  ${calls}\n`;
+  return (
+    `where the fit's ${seconds.toFixed(2)} s went, up to its last epoch (kernels on worker threads count as the wait for them):\n` +
+    profile.map((e) => line(e.name, e.seconds, `${e.calls} calls`)).join("") +
+    line("other (JavaScript)", Math.max(0, seconds - timed), "")
+  );
+}
 
 /** The settings a fit chose among, best first (the five best and the chosen one named). */
 function describeTrials(trials: NonNullable<FitOutcome["trials"]>): string {
@@ -293,6 +323,10 @@ export function registerTrain(program: Command): void {
       "write the training loss and validation RMSE per epoch as a chart (.svg, or .png)",
     )
     .option("--json", "print one JSON summary as the last line of stdout (human text goes to stderr)")
+    .option(
+      "--profile",
+      "time every kernel call and print where the training time went (adds a clock read per call)",
+    )
     .addHelpText(
       "after",
       `

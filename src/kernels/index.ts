@@ -1,7 +1,8 @@
 import * as reference from "./reference.js";
 import type { Arena, Backend, Kernels } from "./types.js";
-import { createWasmBackend, wasmSimdAvailable } from "./wasm.js";
+import { createWasmBackend, relaxedSimdAvailable, wasmSimdAvailable } from "./wasm.js";
 
+export { KernelProfile, type ProfileEntry, profiledBackend, timed } from "./profile.js";
 export {
   ACTIVATIONS,
   type Activation,
@@ -16,8 +17,15 @@ export {
   type SgdStep,
 } from "./types.js";
 
-/** Which kernels to run: the WebAssembly SIMD ones when available ("auto"), or one forced. */
-export type KernelChoice = "auto" | "wasm" | "reference";
+/**
+ * Which kernels to run: "auto" takes the fastest this runtime has (WebAssembly relaxed SIMD, then SIMD, then
+ * plain TypeScript); "wasm" the fastest WebAssembly build; "wasm-simd" the build without fused
+ * multiply-adds, whose results are the same on every CPU; "reference" the plain-TypeScript twins.
+ */
+export type KernelChoice = "auto" | "wasm" | "wasm-simd" | "reference";
+
+/** The --kernels choices, for the command line. */
+export const KERNEL_CHOICES: readonly KernelChoice[] = ["auto", "wasm", "wasm-simd", "reference"];
 
 const referenceKernels: Kernels = { name: "reference", ...reference };
 
@@ -27,12 +35,13 @@ const plainArena: Arena = {
 };
 
 /**
- * A backend for `choice`; "auto" picks WebAssembly SIMD and falls back to plain TypeScript (which runs on the
- * calling thread only). `threads` counts the calling thread.
+ * A backend for `choice`. The plain-TypeScript one runs on the calling thread only; `threads` counts the
+ * calling thread.
  */
 export function createBackend(choice: KernelChoice = "auto", threads = 1): Backend {
   if (choice === "reference" || (choice === "auto" && !wasmSimdAvailable())) {
     return { kernels: referenceKernels, arena: plainArena, threads: 1, close() {} };
   }
-  return createWasmBackend(threads);
+  const fused = choice !== "wasm-simd" && relaxedSimdAvailable();
+  return createWasmBackend(threads, fused ? "relaxed-simd" : "simd");
 }

@@ -318,6 +318,11 @@ export function activateBackward(
   }
 }
 
+/** Twin of Kernels.addRowSums. */
+export function addRowSums(y: FloatArray, x: FloatArray, nRows: number, n: number): void {
+  for (let b = 0; b < nRows; b++) for (let j = 0; j < n; j++) y[j] += x[b * n + j];
+}
+
 /** Twin of Kernels.addScaled. */
 export function addScaled(y: FloatArray, x: FloatArray, a: number, n: number): void {
   for (let i = 0; i < n; i++) y[i] += a * x[i];

@@ -1,3 +1,5 @@
+import type { KernelProfile } from "./profile.js";
+
 /** A float array a kernel reads or writes: float32 in training, float64 in gradient checks. */
 export type FloatArray = Float32Array | Float64Array;
 
@@ -80,7 +82,7 @@ export const ALL_COLUMNS: ColumnRange = { start: 0, end: 0x7fffffff, withBias: t
  * dense layers use PyTorch's [nOut][nIn]; the sparse output layer's V is [nOutputs][h].
  */
 export interface Kernels {
-  /** "wasm-simd" or "reference" (plain TypeScript). */
+  /** "wasm-relaxed-simd", "wasm-simd" or "reference" (plain TypeScript). */
   readonly name: string;
   fill(out: Float32Array, n: number, value: number): void;
   /** Zeroes entries below float32's smallest normal (subnormals are slow on x86; see the WASM kernel). */
@@ -201,6 +203,8 @@ export interface Kernels {
   activateBackward(dx: Float32Array, dy: Float32Array, y: Float32Array, n: number, kind: Activation): void;
   /** y += a * x. */
   addScaled(y: Float32Array, x: Float32Array, a: number, n: number): void;
+  /** y[j] += sum over the rows b < nRows of x[b][j], x being [nRows][n] (a bias gradient from deltas). */
+  addRowSums(y: Float32Array, x: Float32Array, nRows: number, n: number): void;
   /** x *= m element-wise (dropout masks). */
   multiply(x: Float32Array, m: Float32Array, n: number): void;
   /** Dot product (accumulated in double precision). */
@@ -227,4 +231,6 @@ export interface Backend {
   threads: number;
   /** Releases the worker threads, if any. */
   close(): void;
+  /** Set on a profiled backend (profiledBackend): the time of each kernel, and of the work labelled around them. */
+  profile?: KernelProfile;
 }

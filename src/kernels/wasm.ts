@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { setFlagsFromString } from "node:v8";
 import { type KernelCall, KernelPool } from "./pool.js";
 import {
   ACTIVATIONS,
@@ -20,6 +21,8 @@ const PAGE = 65536;
 const MAX_PAGES = 65536;
 /** The first page stays unused so that offset 0 can mean "no array". */
 const HEAP_START = PAGE;
+/** Floats in one gemmAccumulate panel: a block of 256 inner steps by 256 columns. */
+const GEMM_PANEL = 256 * 256;
 /**
  * Work (in multiply-adds or elements) below which a kernel stays on one thread: a hand-off costs ~1 us.
  * Settable (setSplitMin) so that tests can split small problems across threads.
@@ -35,23 +38,56 @@ export function setSplitMin(work: number): number {
 
 type Exports = Record<string, (...args: number[]) => number | undefined>;
 
-let compiled: WebAssembly.Module | undefined;
+/**
+ * The two builds of assembly/kernels.ts: 128-bit SIMD with the product and the sum of a multiply-add rounded
+ * apart (the same results on every CPU), and relaxed SIMD, whose multiply-adds are fused where the CPU has
+ * FMA (faster, and rounded once: results may differ in the last bits between machines).
+ */
+export type WasmVariant = "simd" | "relaxed-simd";
 
-/** The compiled kernel module (build/kernels.wasm, made by `npm run build:wasm`), compiled once. */
-export function kernelModule(): WebAssembly.Module {
-  if (!compiled) {
-    const file = fileURLToPath(new URL("../../build/kernels.wasm", import.meta.url));
-    let bytes: Uint8Array<ArrayBuffer>;
-    try {
-      bytes = new Uint8Array(readFileSync(file));
-    } catch {
-      throw new Error(
-        `WebAssembly kernels not found at ${file}: run "npm run build:wasm", or use --kernels reference`,
-      );
-    }
-    compiled = new WebAssembly.Module(bytes);
+const FILES: Record<WasmVariant, string> = {
+  simd: "../../build/kernels.wasm",
+  "relaxed-simd": "../../build/kernels-relaxed.wasm",
+};
+const compiled = new Map<WasmVariant, WebAssembly.Module>();
+let relaxed: boolean | undefined;
+
+function kernelBytes(variant: WasmVariant): Uint8Array<ArrayBuffer> {
+  const file = fileURLToPath(new URL(FILES[variant], import.meta.url));
+  try {
+    return new Uint8Array(readFileSync(file));
+  } catch {
+    throw new Error(
+      `WebAssembly kernels not found at ${file}: run "npm run build:wasm", or use --kernels reference`,
+    );
   }
-  return compiled;
+}
+
+/** The compiled kernel module of a build (made by `npm run build:wasm`), compiled once. */
+export function kernelModule(variant: WasmVariant = "simd"): WebAssembly.Module {
+  let module = compiled.get(variant);
+  if (!module) {
+    module = new WebAssembly.Module(kernelBytes(variant));
+    compiled.set(variant, module);
+  }
+  return module;
+}
+
+/**
+ * True when this runtime runs relaxed SIMD. Node 22 and later have it; Node 20 has it behind a V8 flag,
+ * which is switched on here (before any relaxed module is compiled) when the build would not validate.
+ */
+export function relaxedSimdAvailable(): boolean {
+  if (relaxed === undefined) {
+    try {
+      const bytes = kernelBytes("relaxed-simd");
+      if (!WebAssembly.validate(bytes)) setFlagsFromString("--experimental-wasm-relaxed-simd");
+      relaxed = WebAssembly.validate(bytes);
+    } catch {
+      relaxed = false;
+    }
+  }
+  return relaxed;
 }
 
 /** True when this runtime can run the SIMD kernels (WebAssembly SIMD and shared memory). */
@@ -131,10 +167,12 @@ function rowShares(b: RowBatch, shares: number): { row: number; entry: number }[
  * the same weight), element-wise ones split the elements.
  */
 class WasmKernels implements Kernels {
-  readonly name = "wasm-simd";
   private scratch: Float32Array[] = [];
+  /** gemmAccumulate's packing scratch, one per thread, made on first use. */
+  private panels?: Float32Array[];
 
   constructor(
+    readonly name: string,
     private readonly x: Exports,
     private readonly pool: KernelPool | null,
     private readonly arena: Arena,
@@ -332,13 +370,18 @@ class WasmKernels implements Kernels {
     const t = rows * inner * cols >= SPLIT_MIN && rows >= 8 ? this.threads : 1;
     const share = Math.ceil(rows / t / 4) * 4;
     const [po, pm, px] = [ptr(out), ptr(m), ptr(x)];
+    // Each thread packs blocks of x into a panel of its own (see the kernel).
+    this.panels ??= Array.from({ length: this.threads }, () => this.arena.f32(GEMM_PANEL));
     const calls: KernelCall[] = [];
     for (let k = 0; k < t; k++) {
       const r0 = Math.min(rows, k * share);
       const n = Math.min(rows, r0 + share) - r0;
       calls.push({
         fn: "gemmAccumulate",
-        args: [po + 4 * r0 * ldOut, pm + 4 * r0 * ldm, px, n, inner, cols, ldOut, ldm, ldx, alpha],
+        args: [
+          ...[po + 4 * r0 * ldOut, pm + 4 * r0 * ldm, px, n, inner, cols, ldOut, ldm, ldx, alpha],
+          ptr(this.panels[k]),
+        ],
       });
     }
     this.all(calls);
@@ -476,6 +519,17 @@ class WasmKernels implements Kernels {
   addScaled(y: Float32Array, x: Float32Array, a: number, n: number): void {
     const [yp, xp] = [ptr(y), ptr(x)];
     this.elementShares(n, (s, c) => ({ fn: "addScaled", args: [yp + 4 * s, xp + 4 * s, a, c] }));
+  }
+  addRowSums(y: Float32Array, x: Float32Array, nRows: number, n: number): void {
+    const [yp, xp] = [ptr(y), ptr(x)];
+    // Threads take disjoint column ranges of every row.
+    const t = n * nRows >= SPLIT_MIN ? this.threads : 1;
+    const share = Math.ceil(n / t / 4) * 4;
+    const calls: KernelCall[] = [];
+    for (let s = 0; s < n; s += share) {
+      calls.push({ fn: "addRowSums", args: [yp + 4 * s, xp + 4 * s, nRows, Math.min(share, n - s), n] });
+    }
+    this.all(calls);
   }
   multiply(x: Float32Array, m: Float32Array, n: number): void {
     const [xp, mp] = [ptr(x), ptr(m)];
@@ -617,17 +671,18 @@ class WasmKernels implements Kernels {
 }
 
 /**
- * A fresh WebAssembly SIMD backend: its own shared memory, arena and kernel instance, and with threads > 1
- * a pool of workers on the same memory.
+ * A fresh WebAssembly backend of one build: its own shared memory, arena and kernel instance, and with
+ * threads > 1 a pool of workers on the same memory.
  */
-export function createWasmBackend(threads = 1): Backend {
+export function createWasmBackend(threads = 1, variant: WasmVariant = "simd"): Backend {
+  const module = kernelModule(variant);
   const memory = new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared: true });
-  const instance = new WebAssembly.Instance(kernelModule(), { env: { memory, abort: wasmAbort } });
+  const instance = new WebAssembly.Instance(module, { env: { memory, abort: wasmAbort } });
   const exports = instance.exports as unknown as Exports;
-  const pool = threads > 1 ? new KernelPool(threads, kernelModule(), memory, exports) : null;
+  const pool = threads > 1 ? new KernelPool(threads, module, memory, exports) : null;
   const arena = new WasmArena(memory);
   return {
-    kernels: new WasmKernels(exports, pool, arena),
+    kernels: new WasmKernels(`wasm-${variant}`, exports, pool, arena),
     arena,
     threads,
     close: () => pool?.close(),

@@ -1,7 +1,7 @@
 import { Rng } from "../data/random.js";
 import type { Csr } from "../data/ratings.js";
 import { ColumnBatcher, sharesEntries } from "../kernels/column-batch.js";
-import type { Activation, Backend, ColumnBatch, RowBatch } from "../kernels/index.js";
+import { type Activation, type Backend, type ColumnBatch, type RowBatch, timed } from "../kernels/index.js";
 import { linearInit } from "./init.js";
 
 /** out = the [cols][rows] transpose of the row-major [rows][cols] matrix a. */
@@ -383,7 +383,9 @@ export class AutoencoderNetwork {
     let sse: number;
     let inputColumns: ColumnBatch | undefined;
     if (groupsByColumn(n, outputActivation)) {
-      const columns = options.columns ?? this.groupByColumn(target, rows, input, inputRows);
+      const columns =
+        options.columns ??
+        timed(this.backend, "column grouping", () => this.groupByColumn(target, rows, input, inputRows));
       const targetColumns = columns.target;
       inputColumns = columns.input;
       this.encode(input, inputRows, options.dropout ?? 0, options.rng, inputColumns);
@@ -437,8 +439,7 @@ export class AutoencoderNetwork {
     const h = this.sizes[1];
     if (inputColumns) {
       kernels.encodeColumnsBackward(this.gradTensors[0], inputColumns, this.deltas[0], h);
-      for (let b = 0; b < n; b++)
-        kernels.addScaled(this.gradTensors[1], this.deltas[0].subarray(b * h), 1, h);
+      kernels.addRowSums(this.gradTensors[1], this.deltas[0], n, h);
     } else {
       const inputBatch = this.batch(input, inputRows);
       kernels.sparseAffineBackward(this.gradTensors[0], this.gradTensors[1], inputBatch, this.deltas[0], h);

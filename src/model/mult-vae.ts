@@ -212,7 +212,7 @@ export class MultNetwork {
     const { nIn, nOut } = layer;
     transpose(this.scratchT, input, n, nIn);
     kernels.gemmAccumulate(layer.dWeight, this.scratchT, dOut, nIn, n, nOut, nOut, n, nOut, 1);
-    for (let b = 0; b < n; b++) kernels.addScaled(layer.dBias, dOut.subarray(b * nOut), 1, nOut);
+    kernels.addRowSums(layer.dBias, dOut, n, nOut);
     if (!dInput) return;
     transpose(this.scratchT, layer.weight, nIn, nOut);
     dInput.fill(0);

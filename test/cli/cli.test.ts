@@ -62,7 +62,7 @@ describe("aerec train", () => {
     expect(loaded.header.metrics).toMatchObject({ test: { rmse: summary.test.rmse } });
   });
 
-  it("gives the same model with the plain-TypeScript kernels, and on two threads", async () => {
+  it("gives the same model with either WebAssembly build, the plain-TypeScript kernels, and two threads", async () => {
     const args = [
       "train",
       "--dataset",
@@ -74,14 +74,39 @@ describe("aerec train", () => {
     const runs = await Promise.all(
       [
         ["--kernels", "wasm"],
+        ["--kernels", "wasm-simd"],
         ["--kernels", "reference"],
         ["--threads", "2"],
       ].map((extra) => aerec([...args, ...extra])),
     );
-    const [wasm, reference, threads] = runs.map((r) => lastJson(r.stdout));
-    expect([wasm.kernels, reference.kernels, threads.threads]).toEqual(["wasm-simd", "reference", 2]);
+    const [wasm, plain, reference, threads] = runs.map((r) => lastJson(r.stdout));
+    expect([wasm.kernels, plain.kernels, reference.kernels, threads.threads]).toEqual([
+      "wasm-relaxed-simd",
+      "wasm-simd",
+      "reference",
+      2,
+    ]);
+    expect(plain.test.rmse).toBeCloseTo(wasm.test.rmse, 4);
     expect(reference.test.rmse).toBeCloseTo(wasm.test.rmse, 4);
     expect(threads.test.rmse).toBeCloseTo(wasm.test.rmse, 4);
+  });
+
+  it("--profile says where the fit's time went, kernel by kernel", async () => {
+    const { code, stdout, stderr } = await aerec([
+      "train",
+      ...["--dataset", "synthetic:users=150,items=60,ratings=4000,min=10", "--model", "autorec-i"],
+      ...["--optimizer", "adam", "--hidden", "20", "--epochs", "3", "--profile", "--json"],
+    ]);
+    expect(code, stderr).toBe(0);
+    const s = lastJson(stdout);
+    const names = s.profile.map((e: { name: string }) => e.name);
+    expect(names).toEqual(
+      expect.arrayContaining(["encodeColumns", "decodeColumnsLoss", "adamStep", "column grouping"]),
+    );
+    const timed = s.profile.reduce((sum: number, e: { seconds: number }) => sum + e.seconds, 0);
+    expect(timed).toBeGreaterThan(0);
+    expect(timed).toBeLessThanOrEqual(s.profiledSeconds);
+    expect(stderr).toMatch(/where the fit's [\d.]+ s went[^\n]*\n {2}\w+ +[\d.]+ s +[\d.]+% {2}\d+ calls/);
   });
 
   it("trains AutoRec with L-BFGS and tunes lambda on validation", async () => {
@@ -392,9 +417,11 @@ describe.skipIf(!realDir)("aerec train on ML-100K u1", () => {
     expect(code, stderr).toBe(0);
     const s = lastJson(stdout);
     expect([s.nTrain, s.nTest, s.epochs]).toEqual([80_000, 20_000, 200]);
-    // The tutorial measures 0.949 (its own per-user loss) and 0.974 (global RMSE) after 200 epochs.
+    // The tutorial measures 0.949 (its own per-user loss) and 0.974 (global RMSE) after 200 epochs. Its
+    // never-reset gradients make the 200 epochs sensitive to rounding: the float64 twins reach 0.955 / 0.967,
+    // the plain SIMD build 0.947 / 0.963 and the fused one 0.949 / 0.964.
     expect(Math.abs(s.test.tutorialLoss - 0.949)).toBeLessThan(0.01);
-    expect(Math.abs(s.test.rmse - 0.974)).toBeLessThan(0.01);
+    expect(Math.abs(s.test.rmse - 0.974)).toBeLessThan(0.015);
   }, 120_000);
 
   it("the corrected default reaches test RMSE <= 0.95 and shows a user's top 10 with titles", async () => {

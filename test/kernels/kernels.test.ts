@@ -1,14 +1,23 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/data/random.js";
 import { ColumnBatcher } from "../../src/kernels/column-batch.js";
-import { ACTIVATIONS, type Activation, createBackend, type RowBatch } from "../../src/kernels/index.js";
+import {
+  ACTIVATIONS,
+  type Activation,
+  createBackend,
+  profiledBackend,
+  type RowBatch,
+  timed,
+} from "../../src/kernels/index.js";
 import * as ref from "../../src/kernels/reference.js";
 import { numericGradient, randomArray, randomCsr, relativeError } from "../helpers.js";
 
 // Every WebAssembly kernel against its plain-TypeScript twin, on shapes that exercise the SIMD remainder
 // loops (sizes not divisible by 4).
-describe("WebAssembly SIMD kernels match the reference", () => {
-  const wasm = createBackend("wasm");
+// Both WebAssembly builds: plain SIMD, and relaxed SIMD with fused multiply-adds (one rounding instead of
+// two, so within the same tolerances of the float64 twins).
+describe.each(["wasm-simd", "wasm"] as const)("WebAssembly kernels (%s) match the reference", (choice) => {
+  const wasm = createBackend(choice);
   const { kernels: k, arena } = wasm;
   const rng = new Rng(7);
   const f32 = (src: ArrayLike<number>) => {
@@ -125,6 +134,40 @@ describe("WebAssembly SIMD kernels match the reference", () => {
     close(dw, edw);
     close(db, edb);
     close(dInp, edInp);
+  });
+
+  it("sigmoid over the whole float range, within 3 ulp where the result is a normal float", () => {
+    // 1001 points (not a multiple of 4) from -100 to 100: saturation at both ends and the steep middle.
+    const xs = Float32Array.from({ length: 1001 }, (_, i) => -100 + i / 5);
+    const x = f32(xs);
+    k.activate(x, xs.length, "sigmoid");
+    const ulp = (v: number) => 2 ** (Math.floor(Math.log2(v)) - 23);
+    for (let i = 0; i < xs.length; i++) {
+      const exact = 1 / (1 + Math.exp(-xs[i]));
+      if (exact < 1.2e-38) expect(x[i]).toBeLessThan(1.2e-38);
+      else expect(Math.abs(x[i] - exact) / ulp(exact), `sigmoid(${xs[i]})`).toBeLessThan(3);
+    }
+  });
+
+  it("addRowSums on one thread and on two", () => {
+    const [nRows, n] = [67, 501];
+    const x = randomArray(nRows * n, rng);
+    const expected = randomArray(n, rng);
+    const start = Float32Array.from(expected);
+    ref.addRowSums(expected, x, nRows, n);
+    for (const threads of [1, 2]) {
+      const be = createBackend(choice, threads);
+      try {
+        const y = be.arena.f32(n);
+        y.set(start);
+        const xx = be.arena.f32(x.length);
+        xx.set(x);
+        be.kernels.addRowSums(y, xx, nRows, n);
+        close(y, expected, `${threads} threads`);
+      } finally {
+        be.close();
+      }
+    }
   });
 
   it("optimizer steps match for RMSprop, Adam and SGD", () => {
@@ -437,6 +480,36 @@ describe("WebAssembly SIMD kernels match the reference", () => {
         be.close();
       }
     }
+  });
+});
+
+describe("the kernel builds", () => {
+  it("runs the relaxed-SIMD build where the runtime has it, and the plain one when asked", () => {
+    // Node 20 has relaxed SIMD behind a flag that the loader sets; later versions have it on.
+    expect(createBackend("wasm").kernels.name).toBe("wasm-relaxed-simd");
+    expect(createBackend("auto").kernels.name).toBe("wasm-relaxed-simd");
+    expect(createBackend("wasm-simd").kernels.name).toBe("wasm-simd");
+  });
+});
+
+describe("a profiled backend", () => {
+  it("times every kernel call and the work labelled around them, and computes the same results", () => {
+    const plain = createBackend("wasm");
+    const profiled = profiledBackend(createBackend("wasm"));
+    const x = profiled.arena.f32(1000).fill(1);
+    const y = profiled.arena.f32(1000).fill(2);
+    profiled.kernels.addScaled(y, x, 0.5, 1000);
+    profiled.kernels.addScaled(y, x, 0.5, 1000);
+    const dot = timed(
+      profiled,
+      "two dots",
+      () => profiled.kernels.dotProduct(x, y, 1000) + profiled.kernels.dotProduct(x, y, 1000),
+    );
+    const [px, py] = [plain.arena.f32(1000).fill(1), plain.arena.f32(1000).fill(3)];
+    expect(dot).toBe(2 * plain.kernels.dotProduct(px, py, 1000));
+    const entries = Object.fromEntries(profiled.profile.entriesByTime().map((e) => [e.name, e.calls]));
+    expect(entries).toEqual({ addScaled: 2, dotProduct: 2, "two dots": 1 });
+    expect(timed(plain, "unprofiled", () => 7)).toBe(7);
   });
 });
 
