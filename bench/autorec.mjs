@@ -4,7 +4,9 @@
 // both optimizers: full-batch L-BFGS (autorec-i's default, the paper's; an epoch is one iteration) and Adam
 // on batches of 256 movies. Prints seconds per epoch (the median epoch, and the mean, which the first
 // epoch's warm-up weighs on), their ratios, each whole run's wall time, aerec's sparse GFLOP/s and the peak
-// memory of both; then the ML-32M-shaped epoch's peak memory.
+// memory of both; then, from a profiled run (train --profile), where aerec's epoch goes: each kernel's
+// seconds and the bytes of weight rows and optimizer state it moves, against this machine's caches; then
+// the ML-32M-shaped epoch's time and peak memory.
 //
 // Usage: MOVIELENS_DIR=../shared/data node bench/autorec.mjs [--epochs 5] [--threads 2] [--skip-32m]
 import { spawnSync } from "node:child_process";
@@ -13,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadData } from "../dist/index.js";
+import { machineLine } from "./machine.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -61,6 +64,69 @@ function writePeerRatings(data, file) {
   writeFileSync(file, `${lines.join("\n")}\n`);
 }
 
+/**
+ * Distinct (row, column) weight rows one pass over the training rows touches: the sum over batches of 256
+ * rows (movies; in order for L-BFGS, shuffled for Adam) of the distinct columns (users) they rate.
+ */
+function weightRowsPerPass(train, shuffled) {
+  const byItem = Array.from({ length: train.nItems }, () => []);
+  for (let k = 0; k < train.size; k++) byItem[train.items[k]].push(train.users[k]);
+  const rows = byItem.map((_, i) => i).filter((i) => byItem[i].length > 0);
+  if (shuffled) {
+    for (let i = rows.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [rows[i], rows[j]] = [rows[j], rows[i]];
+    }
+  }
+  let total = 0;
+  for (let at = 0; at < rows.length; at += 256) {
+    const seen = new Set();
+    for (const i of rows.slice(at, at + 256)) for (const u of byItem[i]) seen.add(u);
+    total += seen.size;
+  }
+  return { total, batches: Math.ceil(rows.length / 256) };
+}
+
+/** Bytes each main kernel moves beyond L2 in one pass: the weight rows it reads or updates, and Adam's state. */
+function trafficPerPass(data, optimizer) {
+  const { total, batches } = weightRowsPerPass(data.train, optimizer === "adam");
+  const row = HIDDEN * 4;
+  const params = 2 * data.train.nUsers * HIDDEN + HIDDEN + data.train.nUsers;
+  return {
+    encodeColumns: total * row,
+    encodeColumnsBackward: 2 * total * row,
+    decodeColumnsLoss: 3 * total * row,
+    // p, g, m and v read, and written back (the gradient as zeros).
+    adamStep: optimizer === "adam" ? batches * params * 32 : 0,
+  };
+}
+
+/** Where a profiled aerec run's epoch went, with each main kernel's implied memory traffic. */
+function describeProfile(dataset, optimizer, data, profiled) {
+  const passes = optimizer === "lbfgs" ? profiled.evaluations : profiled.epochs;
+  const epochSeconds = profiled.profiledSeconds;
+  const traffic = trafficPerPass(data, optimizer);
+  const lines = [
+    `${dataset}, ${optimizer}: ${(epochSeconds / profiled.epochs).toFixed(3)} s an epoch (profiled, ${passes / profiled.epochs} pass(es) over the ratings each)`,
+  ];
+  let timed = 0;
+  for (const e of profiled.profile) {
+    timed += e.seconds;
+    if (e.seconds / epochSeconds < 0.01) continue;
+    const bytes = traffic[e.name];
+    const moved = bytes
+      ? `  ${((bytes * passes) / profiled.epochs / 2 ** 20).toFixed(0).padStart(5)} MiB/epoch  ${((bytes * passes) / e.seconds / 1e9).toFixed(1).padStart(5)} GB/s`
+      : "";
+    lines.push(
+      `  ${e.name.padEnd(22)} ${(e.seconds / profiled.epochs).toFixed(4)} s ${((100 * e.seconds) / epochSeconds).toFixed(0).padStart(3)}%${moved}`,
+    );
+  }
+  lines.push(
+    `  ${"JavaScript between".padEnd(22)} ${((epochSeconds - timed) / profiled.epochs).toFixed(4)} s`,
+  );
+  return lines.join("\n");
+}
+
 const aerecArgs = (dataset, split, optimizer, epochs) => [
   "dist/cli/main.js",
   "train",
@@ -98,15 +164,24 @@ try {
       const optimizerFlops = optimizer === "adam" ? Math.ceil(data.train.nItems / 256) * params * 10 : 0;
       const flops = 10 * nnz * HIDDEN + optimizerFlops;
       const [peerEpoch, ourEpoch] = [median(peer.epochSeconds), median(ours.epochSeconds)];
-      rows.push({ dataset, optimizer, nnz, peer, ours, peerEpoch, ourEpoch, gflops: flops / ourEpoch / 1e9 });
+      // Timed apart: the profile's clock reads would weigh on the figures above.
+      const profiled = run(`aerec autorec-i on ${dataset}, ${optimizer}, profiled`, process.execPath, [
+        ...aerecArgs(dataset, split, optimizer, "3"),
+        "--profile",
+      ]);
+      rows.push({
+        ...{ dataset, optimizer, nnz, peer, ours, peerEpoch, ourEpoch, gflops: flops / ourEpoch / 1e9 },
+        breakdown: describeProfile(dataset, optimizer, data, profiled),
+      });
     }
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
 
+console.log(`\n${machineLine(values.threads)}`);
 console.log(
-  `\nautorec-i, hidden ${HIDDEN}, ${values.threads} threads each, ${values.epochs} epochs: the median epoch, and ` +
+  `autorec-i, hidden ${HIDDEN}, ${values.threads} threads each, ${values.epochs} epochs: the median epoch, and ` +
     "the mean (with the first epoch's warm-up); lbfgs: full batch, an epoch is one iteration; adam: batches of 256 movies",
 );
 const header = [
@@ -159,17 +234,26 @@ console.log(
 console.log("Run seconds are whole processes: loading, building, training, testing.");
 console.log(
   "GFLOP/s counts the sparse products and the optimizer; the 128-bit WebAssembly SIMD peak of one core is\n" +
-    "about 4 lanes x 2 (separate multiply and add) x 2 ports x clock, ~48 GFLOP/s at 3 GHz, per thread.",
+    "4 lanes x 2 ports x clock multiply-adds: ~48 GFLOP/s at 3 GHz with the product and sum apart (wasm-simd),\n" +
+    "~96 fused (wasm-relaxed-simd on a CPU with FMA), per thread.",
 );
+console.log(
+  `\nWhere aerec's epoch goes (${machineLine(values.threads)}).\n` +
+    "A batch's hidden layer and its gradient (256 x 500 floats, 500 KiB each) stay in L2; the weight rows a\n" +
+    "batch touches (2 KiB each, once per batch) and Adam's four arrays (6M floats each) stream from L3 or DRAM:\n" +
+    "MiB/epoch counts those bytes, and GB/s is what the kernel moved them at.",
+);
+for (const r of rows) console.log(r.breakdown);
 
 if (!values["skip-32m"]) {
   const big = run(
     "aerec autorec-i, one epoch on synthetic:ml-32m",
     process.execPath,
-    aerecArgs("synthetic:ml-32m", "ratio:0.9", "adam", "1"),
+    // Without the test metrics: scoring 200,948 users against 87,585 movies takes longer than the epoch.
+    [...aerecArgs("synthetic:ml-32m", "ratio:0.9", "adam", "1"), "--no-test"],
   );
   console.log(
-    `\nsynthetic:ml-32m (200,948 users, 87,585 movies, 32,000,204 ratings): one autorec-i epoch in ` +
+    `\nsynthetic:ml-32m (200,948 users, 87,585 movies, 32,000,204 ratings): one autorec-i Adam epoch in ` +
       `${big.secondsPerEpoch.toFixed(1)}s, peak memory ${(big.peakMemoryMiB / 1024).toFixed(2)} GiB (target: under 8 GiB)`,
   );
 }

@@ -37,6 +37,8 @@ interface TrainFlags extends SettingFlags {
   resume?: string;
   rater?: string;
   profile?: boolean;
+  /** False with --no-test: skip the test metrics. */
+  test: boolean;
   download: boolean;
 }
 
@@ -109,16 +111,14 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     });
     const { model, history, bestEpoch, validation } = outcome;
     // A top-N model predicts no ratings: it has no RMSE of its own (a rating model beside it, --rater, has).
-    const test = model.ranksOnly
-      ? null
-      : {
-          ...ratingMetrics(predict(model, data.test), data.test.values),
-          tutorialLoss: userBasedTutorialLoss(model, data),
-        };
-    const { users: _users, ...ranking } = evaluateRanking(batchedScores(model), data.train, data.test, {
-      k: 10,
-      threshold: RELEVANT_FROM,
-    });
+    const test =
+      model.ranksOnly || !flags.test
+        ? null
+        : {
+            ...ratingMetrics(predict(model, data.test), data.test.values),
+            tutorialLoss: userBasedTutorialLoss(model, data),
+          };
+    const ranking = flags.test ? testRanking(model, data) : null;
     const best = history[bestEpoch - 1];
     say(
       `trained ${history.length ? `${history.length} epochs ` : ""}in ${outcome.seconds.toFixed(1)}s` +
@@ -127,14 +127,17 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     );
     if (outcome.trials?.length) say(describeTrials(outcome.trials));
     if (profile) say(describeProfile(profile, profiledSeconds));
-    say(
-      (test
-        ? `test RMSE ${test.rmse.toFixed(4)}  MAE ${test.mae.toFixed(4)}` +
-          `${test.tutorialLoss !== null ? `  tutorial loss ${test.tutorialLoss.toFixed(4)}` : ""}\n`
-        : `${flags.model} ranks and predicts no stars (no RMSE; --rater adds a rating model for them)\n`) +
-        `test ranking (every unrated movie a candidate; relevant: test ratings >= ${RELEVANT_FROM}): ` +
-        `NDCG@10 ${ranking.ndcg.toFixed(4)}  Precision@10 ${ranking.precision.toFixed(4)}  Recall@10 ${ranking.recall.toFixed(4)}\n`,
-    );
+    if (!ranking) say("test metrics skipped (--no-test)\n");
+    else {
+      say(
+        (test
+          ? `test RMSE ${test.rmse.toFixed(4)}  MAE ${test.mae.toFixed(4)}` +
+            `${test.tutorialLoss !== null ? `  tutorial loss ${test.tutorialLoss.toFixed(4)}` : ""}\n`
+          : `${flags.model} ranks and predicts no stars (no RMSE; --rater adds a rating model for them)\n`) +
+          `test ranking (every unrated movie a candidate; relevant: test ratings >= ${RELEVANT_FROM}): ` +
+          `NDCG@10 ${ranking.ndcg.toFixed(4)}  Precision@10 ${ranking.precision.toFixed(4)}  Recall@10 ${ranking.recall.toFixed(4)}\n`,
+      );
+    }
     const rater = flags.rater ? fitRater(flags.rater, data, backend, flags.seed, say) : undefined;
     if (flags.show !== undefined) showTop(model, rater?.model, data, flags.show, say);
     if (flags.plot) {
@@ -222,6 +225,15 @@ async function runTrain(flags: TrainFlags): Promise<void> {
 
 /** A test rating at least this is relevant to the ranking metrics train reports. */
 const RELEVANT_FROM = 4;
+
+/** NDCG@10, Precision@10 and Recall@10 of `model`'s lists against the test ratings (the per-user detail dropped). */
+function testRanking(model: Model, data: LoadedData) {
+  const { users: _users, ...ranking } = evaluateRanking(batchedScores(model), data.train, data.test, {
+    k: 10,
+    threshold: RELEVANT_FROM,
+  });
+  return ranking;
+}
 
 /** Each kernel's share of the fit's time, the largest first; the rest is untimed JavaScript. */
 function describeProfile(profile: ProfileEntry[], seconds: number): string {
@@ -323,6 +335,10 @@ export function registerTrain(program: Command): void {
       "write the training loss and validation RMSE per epoch as a chart (.svg, or .png)",
     )
     .option("--json", "print one JSON summary as the last line of stdout (human text goes to stderr)")
+    .option(
+      "--no-test",
+      "skip the test metrics (a run that only trains and saves; scoring every user can take long on big data)",
+    )
     .option(
       "--profile",
       "time every kernel call and print where the training time went (adds a clock read per call)",

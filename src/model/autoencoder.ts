@@ -322,7 +322,7 @@ export class AutoencoderNetwork {
    */
   keepColumns(target: Csr, rows: ArrayLike<number>, input = target): BatchColumns | undefined {
     if (!groupsByColumn(rows.length, this.shape.outputActivation)) return undefined;
-    return this.groupByColumn(target, rows, input, rows, true);
+    return timed(this.backend, "column grouping", () => this.groupByColumn(target, rows, input, rows, true));
   }
 
   /**

@@ -106,7 +106,22 @@ describe("aerec train", () => {
     const timed = s.profile.reduce((sum: number, e: { seconds: number }) => sum + e.seconds, 0);
     expect(timed).toBeGreaterThan(0);
     expect(timed).toBeLessThanOrEqual(s.profiledSeconds);
-    expect(stderr).toMatch(/where the fit's [\d.]+ s went[^\n]*\n {2}\w+ +[\d.]+ s +[\d.]+% {2}\d+ calls/);
+    expect(s.test.rmse).toBeGreaterThan(0);
+    expect(stderr).toMatch(/where the fit's [\d.]+ s went[^\n]*\n {2}\w[\w ]* +[\d.]+ s +[\d.]+% {2}\d+ calls/);
+  });
+
+  it("--no-test trains and saves without the test metrics", async () => {
+    const file = join(dir, "no-test.safetensors");
+    const { code, stdout, stderr } = await aerec([
+      "train",
+      ...["--dataset", "synthetic:users=150,items=60,ratings=4000,min=10", "--epochs", "2"],
+      ...["--no-test", "--save", file, "--json"],
+    ]);
+    expect(code, stderr).toBe(0);
+    expect(lastJson(stdout)).toMatchObject({ epochs: 2, test: null, ranking: null });
+    expect(stderr).toContain("test metrics skipped (--no-test)");
+    expect(stderr).not.toContain("test RMSE");
+    expect((await aerec(["info", "--model-file", file])).code).toBe(0);
   });
 
   it("trains AutoRec with L-BFGS and tunes lambda on validation", async () => {
