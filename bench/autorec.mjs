@@ -8,7 +8,7 @@
 // seconds and the bytes of weight rows and optimizer state it moves, against this machine's caches; then
 // the ML-32M-shaped epoch's time and peak memory.
 //
-// Usage: MOVIELENS_DIR=../shared/data node bench/autorec.mjs [--epochs 5] [--threads 2] [--skip-32m]
+// Usage: MOVIELENS_DIR=../shared/data node bench/autorec.mjs [--epochs 10] [--threads 2] [--skip-32m]
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,7 +19,7 @@ import { machineLine } from "./machine.mjs";
 
 const { values } = parseArgs({
   options: {
-    epochs: { type: "string", default: "5" },
+    epochs: { type: "string", default: "10" },
     threads: { type: "string", default: "2" },
     python: { type: "string", default: "python3" },
     "skip-32m": { type: "boolean", default: false },
@@ -107,7 +107,7 @@ function describeProfile(dataset, optimizer, data, profiled) {
   const epochSeconds = profiled.profiledSeconds;
   const traffic = trafficPerPass(data, optimizer);
   const lines = [
-    `${dataset}, ${optimizer}: ${(epochSeconds / profiled.epochs).toFixed(3)} s an epoch (profiled, ${passes / profiled.epochs} pass(es) over the ratings each)`,
+    `${dataset}, ${optimizer}: ${(epochSeconds / profiled.epochs).toFixed(3)} s an epoch (profiled; ${(passes / profiled.epochs).toFixed(1)} passes over the ratings each)`,
   ];
   let timed = 0;
   for (const e of profiled.profile) {
