@@ -107,7 +107,9 @@ describe("aerec train", () => {
     expect(timed).toBeGreaterThan(0);
     expect(timed).toBeLessThanOrEqual(s.profiledSeconds);
     expect(s.test.rmse).toBeGreaterThan(0);
-    expect(stderr).toMatch(/where the fit's [\d.]+ s went[^\n]*\n {2}\w[\w ]* +[\d.]+ s +[\d.]+% {2}\d+ calls/);
+    expect(stderr).toMatch(
+      /where the fit's [\d.]+ s went[^\n]*\n {2}\w[\w ]* +[\d.]+ s +[\d.]+% {2}\d+ calls/,
+    );
   });
 
   it("--no-test trains and saves without the test metrics", async () => {

@@ -55,6 +55,9 @@ describe("aerec service", () => {
       ]),
     );
     expect((await call("GET", "/docs/")).statusCode).toBe(200);
+    // The UI's own files, served by @fastify/static (with content-disposition pinned for Node 20).
+    const css = await call("GET", "/docs/static/swagger-ui.css");
+    expect([css.statusCode, css.headers["content-type"]]).toEqual([200, "text/css; charset=utf-8"]);
   });
 
   it("searches movies by title and genre with paging", async () => {
