@@ -83,7 +83,8 @@ async function runTrain(flags: TrainFlags): Promise<void> {
       `${describeSettings(flags.model, settings, data)}; kernels ${backend.kernels.name} x${backend.threads} ` +
         `thread${backend.threads > 1 ? "s" : ""}\n`,
     );
-    const bar = new ProgressBar("epoch", process.stderr, 10);
+    let bar = new ProgressBar("epoch", process.stderr, 10);
+    let phase: string | undefined;
     // Read at each epoch's end, so that it covers the fit up to its last epoch (every trial, validation
     // included) and not the work after it (testing, caches).
     let profile: ProfileEntry[] | undefined;
@@ -98,9 +99,15 @@ async function runTrain(flags: TrainFlags): Promise<void> {
       onEpoch: (e) => {
         profile = backend.profile?.entriesByTime();
         profiledSeconds = (performance.now() - fitStarted) / 1000;
+        if (e.phase !== phase) {
+          // A new run of the same fit: say what it is, and give it a bar of its own.
+          phase = e.phase;
+          say(describePhase(e.phase, e.epochs, data.train.size));
+          bar = new ProgressBar(e.phase === "refit" ? "refit epoch" : "epoch", process.stderr, 10);
+        }
         bar.update({
           done: e.epoch,
-          total: epochs,
+          total: e.epochs ?? epochs,
           fields: {
             loss: e.trainLoss.toFixed(4),
             ...(e.validationRmse !== undefined ? { "val RMSE": e.validationRmse.toFixed(4) } : {}),
@@ -199,7 +206,11 @@ async function runTrain(flags: TrainFlags): Promise<void> {
         bestEpoch,
         seconds: (performance.now() - started) / 1000,
         trainSeconds: outcome.seconds,
-        secondsPerEpoch: history.length ? outcome.seconds / history.length : null,
+        // The early-stopped run's epochs; a refit's are counted apart.
+        secondsPerEpoch: history.length
+          ? (outcome.seconds - (outcome.refitSeconds ?? 0)) / history.length
+          : null,
+        refitSeconds: outcome.refitSeconds ?? null,
         epochSeconds: history.map((h) => h.seconds),
         ...((settings as Partial<ModelSettings>).train?.optimizer.kind === "lbfgs"
           ? { evaluations: history.reduce((n, h) => n + (h.evaluations ?? 0), 0) }
@@ -233,6 +244,14 @@ function testRanking(model: Model, data: LoadedData) {
     threshold: RELEVANT_FROM,
   });
   return ranking;
+}
+
+/** The line that announces a fit's next run. */
+function describePhase(phase: string | undefined, epochs: number | undefined, nTrain: number): string {
+  if (phase === "refit") {
+    return `refitting on all ${nTrain} training ratings for ${epochs} epochs (the count validation chose)\n`;
+  }
+  return `training again with ${phase ?? "the first setting"}\n`;
 }
 
 /** Each kernel's share of the fit's time, the largest first; the rest is untimed JavaScript. */

@@ -82,6 +82,13 @@ export interface EpochReport {
   seconds: number;
   /** L-BFGS: objective evaluations (full passes over the ratings) this epoch took. */
   evaluations?: number;
+  /** The most epochs the run this epoch belongs to can take (it may stop early). */
+  epochs?: number;
+  /**
+   * Which run, when a fit trains more than once: "refit" for the final run on every training rating, or a
+   * trial's setting ("betaCap 0.2"). Absent for the (first) run that history describes.
+   */
+  phase?: string;
 }
 
 /** A trained model with how it was trained. */

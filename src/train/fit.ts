@@ -52,7 +52,11 @@ export function fitAutoencoder(
     // The validation ratings chose the epoch count; now train again on every training rating for as long.
     const full = create(data.train);
     full.network.initialize(seed);
-    const again = trainAutoencoder(full, { ...settings.train, epochs: result.bestEpoch, patience: 0 });
+    const again = trainAutoencoder(
+      full,
+      { ...settings.train, epochs: result.bestEpoch, patience: 0 },
+      { onEpoch: onEpoch && ((report) => onEpoch({ ...report, phase: "refit" })) },
+    );
     return {
       ...outcome,
       model: full,

@@ -83,6 +83,8 @@ function trainRun(
   cap: number,
   backend: Backend,
   onEpoch?: (report: EpochReport) => void,
+  /** Names this run in the epoch reports when it is not the first. */
+  phase?: string,
 ) {
   const model = new MultModel(kind, settings.model, fit, data.scale, backend);
   const rng = new Rng(settings.seed);
@@ -127,7 +129,7 @@ function trainRun(
       seconds,
     };
     history.push(report);
-    onEpoch?.(report);
+    onEpoch?.({ ...report, epochs: settings.epochs, ...(phase ? { phase } : {}) });
     if (ndcg > best.ndcg) Object.assign(best, { epoch, ndcg, beta, params: network.params.slice() });
     if (epoch - best.epoch >= settings.patience) break;
   }
@@ -170,7 +172,7 @@ function fitMult(
     // A best epoch before beta reached 1 names a lower cap: train again with it.
     if (run.best.beta < 1) {
       const cap = run.best.beta;
-      run = trainRun(kind, data, fit, validation, settings, cap, backend, onEpoch);
+      run = trainRun(kind, data, fit, validation, settings, cap, backend, onEpoch, `betaCap ${cap}`);
       trials.push({ settings: { betaCap: cap }, metric: "validation NDCG@10", score: run.best.ndcg });
       trials.sort((a, b) => b.score - a.score);
     }

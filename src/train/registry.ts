@@ -52,7 +52,9 @@ export function checkSettings(name: string, settings: unknown): unknown {
 
 /**
  * Fits a model of kind `name` on `data.train` with `settings` (checked by the kind's schema), or with its
- * defaults and `seed`. The test ratings are never read.
+ * defaults and `seed`. The test ratings are never read. `onEpoch` hears every epoch of every run the fit
+ * makes, with the run's epoch budget (`epochs`) and, after the first run, its `phase` ("refit", or the
+ * trial's setting), so that a caller can show progress all the way through.
  */
 export function fitModel(
   name: string,

@@ -160,7 +160,7 @@ export function trainAutoencoder(
       }
     }
     history.push(report);
-    options.onEpoch?.(report);
+    options.onEpoch?.({ ...report, epochs: config.epochs });
     if (done) {
       stopped = done;
       break;

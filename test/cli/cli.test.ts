@@ -112,6 +112,21 @@ describe("aerec train", () => {
     );
   });
 
+  it("announces the refit on every training rating and shows its epochs", async () => {
+    const { code, stdout, stderr } = await aerec([
+      "train",
+      ...["--dataset", "synthetic:users=150,items=60,ratings=4000,min=10", "--model", "autorec-i"],
+      ...["--hidden", "20", "--epochs", "6", "--refit", "--json"],
+    ]);
+    expect(code, stderr).toBe(0);
+    const s = lastJson(stdout);
+    expect(stderr).toContain(`refitting on all ${s.nTrain} training ratings for ${s.bestEpoch} epochs`);
+    expect(stderr).toMatch(new RegExp(`refit epoch ${s.bestEpoch}/${s.bestEpoch} `));
+    // The early-stopped run's epochs alone, the refit apart.
+    expect(s.refitSeconds).toBeGreaterThan(0);
+    expect(s.secondsPerEpoch * s.epochs + s.refitSeconds).toBeCloseTo(s.trainSeconds, 6);
+  });
+
   it("--no-test trains and saves without the test metrics", async () => {
     const file = join(dir, "no-test.safetensors");
     const { code, stdout, stderr } = await aerec([
