@@ -13,15 +13,23 @@ export interface ProgressUpdate {
 export class ProgressBar {
   private readonly started = performance.now();
   private lastPlain = -Infinity;
+  private shown = false;
 
+  /**
+   * `quietFor`: seconds during which nothing is drawn, so that work that ends sooner leaves no bar (used
+   * where the work is quick on small data and long on big data).
+   */
   constructor(
     private readonly label: string,
     private readonly stream: NodeJS.WriteStream = process.stderr,
     private readonly plainEvery = 1,
+    private readonly quietFor = 0,
   ) {}
 
   update({ done, total, fields = {} }: ProgressUpdate): void {
     const elapsed = (performance.now() - this.started) / 1000;
+    if (!this.shown && elapsed < this.quietFor) return;
+    this.shown = true;
     const eta = done > 0 ? (elapsed / done) * (total - done) : Number.NaN;
     const extra = Object.entries(fields)
       .map(([k, v]) => `${k} ${v}`)

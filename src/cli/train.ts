@@ -117,6 +117,14 @@ async function runTrain(flags: TrainFlags): Promise<void> {
       },
     });
     const { model, history, bestEpoch, validation } = outcome;
+    const best = history[bestEpoch - 1];
+    say(
+      `trained ${history.length ? `${history.length} epochs ` : ""}in ${outcome.seconds.toFixed(1)}s` +
+        `${validation && best ? `, kept epoch ${bestEpoch} (best ${best.validationNdcg !== undefined ? `validation NDCG@10 ${best.validationNdcg.toFixed(4)}` : `validation RMSE ${best.validationRmse?.toFixed(4)}`})` : ""}` +
+        `${outcome.stopped ? `; ${outcome.stopped}` : ""}\n`,
+    );
+    if (outcome.trials?.length) say(describeTrials(outcome.trials));
+    if (profile) say(describeProfile(profile, profiledSeconds));
     // A top-N model predicts no ratings: it has no RMSE of its own (a rating model beside it, --rater, has).
     const test =
       model.ranksOnly || !flags.test
@@ -126,14 +134,6 @@ async function runTrain(flags: TrainFlags): Promise<void> {
             tutorialLoss: userBasedTutorialLoss(model, data),
           };
     const ranking = flags.test ? testRanking(model, data) : null;
-    const best = history[bestEpoch - 1];
-    say(
-      `trained ${history.length ? `${history.length} epochs ` : ""}in ${outcome.seconds.toFixed(1)}s` +
-        `${validation && best ? `, kept epoch ${bestEpoch} (best ${best.validationNdcg !== undefined ? `validation NDCG@10 ${best.validationNdcg.toFixed(4)}` : `validation RMSE ${best.validationRmse?.toFixed(4)}`})` : ""}` +
-        `${outcome.stopped ? `; ${outcome.stopped}` : ""}\n`,
-    );
-    if (outcome.trials?.length) say(describeTrials(outcome.trials));
-    if (profile) say(describeProfile(profile, profiledSeconds));
     if (!ranking) say("test metrics skipped (--no-test)\n");
     else {
       say(
@@ -237,11 +237,20 @@ async function runTrain(flags: TrainFlags): Promise<void> {
 /** A test rating at least this is relevant to the ranking metrics train reports. */
 const RELEVANT_FROM = 4;
 
-/** NDCG@10, Precision@10 and Recall@10 of `model`'s lists against the test ratings (the per-user detail dropped). */
+/**
+ * NDCG@10, Precision@10 and Recall@10 of `model`'s lists against the test ratings (the per-user detail
+ * dropped), with a bar once it has taken over two seconds (scoring every movie for every user).
+ */
 function testRanking(model: Model, data: LoadedData) {
+  let bar: ProgressBar | undefined;
   const { users: _users, ...ranking } = evaluateRanking(batchedScores(model), data.train, data.test, {
     k: 10,
     threshold: RELEVANT_FROM,
+    onProgress: (done, total) => {
+      // In a log (no terminal), a line every tenth of the users.
+      bar ??= new ProgressBar("ranking test users", process.stderr, Math.ceil(total / 10), 2);
+      bar.update({ done, total });
+    },
   });
   return ranking;
 }

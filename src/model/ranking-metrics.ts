@@ -85,6 +85,8 @@ export function rankingMetrics(
 export interface RankingOptions {
   k: number;
   threshold: number;
+  /** Told how many of the users with test ratings are ranked so far, every 1% of them and at the end. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /**
@@ -97,12 +99,17 @@ export function rankedLists(
   test: Ratings,
   threshold: number,
   depth: number,
+  onProgress?: (done: number, total: number) => void,
 ): RankedList[] {
   const trainCsr = train.byUser();
   const testCsr = test.byUser();
   const lists: RankedList[] = [];
+  let total = 0;
+  for (let u = 0; u < testCsr.nRows; u++) if (testCsr.indptr[u + 1] > testCsr.indptr[u]) total++;
+  const every = Math.max(1, Math.ceil(total / 100));
   for (let u = 0; u < testCsr.nRows; u++) {
     if (testCsr.indptr[u + 1] === testCsr.indptr[u]) continue;
+    if (onProgress && lists.length % every === 0) onProgress(lists.length, total);
     const relevant = new Set<number>();
     for (let q = testCsr.indptr[u]; q < testCsr.indptr[u + 1]; q++) {
       if (testCsr.values[q] >= threshold) relevant.add(testCsr.indices[q]);
@@ -111,6 +118,7 @@ export function rankedLists(
       u < trainCsr.nRows ? trainCsr.indices.subarray(trainCsr.indptr[u], trainCsr.indptr[u + 1]) : [];
     lists.push({ recommended: topK(score(u), depth, rated).map((r) => r.item), relevant });
   }
+  onProgress?.(total, total);
   return lists;
 }
 
@@ -124,6 +132,6 @@ export function evaluateRanking(
   test: Ratings,
   options: RankingOptions,
 ): RankingMetrics {
-  const lists = rankedLists(score, train, test, options.threshold, options.k);
+  const lists = rankedLists(score, train, test, options.threshold, options.k, options.onProgress);
   return rankingMetrics(lists, options.k, train.nItems);
 }
