@@ -7,32 +7,52 @@ export type LineVisitor = (buf: Buffer, start: number, end: number, line: number
 
 /**
  * Streams `file` and calls `visit` for every line, in bounded memory (one chunk plus one partial line).
- * Handles LF and CRLF; a last line without a break counts. Throws DataNotFoundError for a missing file and
- * DataFormatError for an empty one.
+ * Handles LF and CRLF and a UTF-8 byte order mark; a last line without a break counts. A line that spans
+ * chunks is kept as a list of pieces and joined once, when its break arrives, so a very long line costs
+ * time in proportion to its length. Throws DataNotFoundError for a missing file and DataFormatError for an
+ * empty one.
  */
 export async function forEachLine(file: string, visit: LineVisitor): Promise<number> {
   await ensureFile(file);
-  let carry: Buffer | null = null;
+  let pieces: Buffer[] = [];
   let line = 0;
   let bytes = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    bytes += chunk.length;
-    const buf: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
+  const finish = (buf: Buffer, end: number) => {
+    line++;
+    visit(buf, 0, end > 0 && buf[end - 1] === 13 ? end - 1 : end, line);
+  };
+  for await (const data of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    const chunk = bytes === 0 && startsWithBom(data) ? data.subarray(3) : data;
+    bytes += data.length;
     let start = 0;
-    for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
+    let nl = chunk.indexOf(10);
+    if (pieces.length > 0 && nl !== -1) {
+      // The line carried over from earlier chunks ends here.
+      pieces.push(chunk.subarray(0, nl));
+      const joined = Buffer.concat(pieces);
+      pieces = [];
+      finish(joined, joined.length);
+      start = nl + 1;
+      nl = chunk.indexOf(10, start);
+    }
+    for (; nl !== -1; nl = chunk.indexOf(10, start)) {
       line++;
-      visit(buf, start, nl > start && buf[nl - 1] === 13 ? nl - 1 : nl, line);
+      visit(chunk, start, nl > start && chunk[nl - 1] === 13 ? nl - 1 : nl, line);
       start = nl + 1;
     }
-    carry = start < buf.length ? Buffer.from(buf.subarray(start)) : null;
+    // The stream may reuse its buffers: keep a copy of what is left.
+    if (start < chunk.length) pieces.push(Buffer.from(chunk.subarray(start)));
   }
-  if (carry && carry.length > 0) {
-    line++;
-    const end = carry[carry.length - 1] === 13 ? carry.length - 1 : carry.length;
-    visit(carry, 0, end, line);
+  if (pieces.length > 0) {
+    const joined = Buffer.concat(pieces);
+    finish(joined, joined.length);
   }
   if (bytes === 0) throw new DataFormatError(file, 0, "the file is empty");
   return line;
+}
+
+function startsWithBom(buf: Buffer): boolean {
+  return buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf;
 }
 
 /** Throws DataNotFoundError unless `file` is a regular file. */

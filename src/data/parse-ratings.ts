@@ -38,7 +38,7 @@ export async function parseRatingsFile(
 
   await forEachLine(file, (buf, start, end, line) => {
     if (format === "csv" && line === 1) {
-      const header = buf.toString("utf8", start, end).replace(/^\uFEFF/, "");
+      const header = buf.toString("utf8", start, end);
       if (header !== CSV_HEADER) {
         throw new DataFormatError(
           file,
@@ -82,6 +82,9 @@ export async function parseRatingsFile(
     values.push(rating);
     times.push(time);
   });
+  if (values.length === 0) {
+    throw new DataFormatError(file, 0, "the file has no ratings (only blank lines, or only the header)");
+  }
   return {
     file,
     userIds: users.view(),

@@ -20,6 +20,15 @@ describe("parseRatingsFile", () => {
     return path;
   };
 
+  it("reads a byte order mark, and refuses a file of blank lines as having no ratings", async () => {
+    const bom = await parseRatingsFile(await file("bom.data", "\uFEFF1\t10\t5\t1\r\n"), "tab", STARS);
+    expect([...bom.userIds, ...bom.itemIds]).toEqual([1, 10]);
+    const blank = await file("blank.data", "\n\r\n\n");
+    await expect(parseRatingsFile(blank, "tab", STARS)).rejects.toThrow(
+      new DataFormatError(blank, 0, "the file has no ratings (only blank lines, or only the header)"),
+    );
+  });
+
   it("reads the three separators, CRLF and a last line without a break", async () => {
     const tab = await parseRatingsFile(
       await file("a.data", "1\t10\t5\t881250949\r\n2\t20\t3\t1\n3\t30\t1\t0"),
