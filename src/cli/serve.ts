@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { buildService } from "../serve/app.js";
+import { buildService, MAX_RATINGS } from "../serve/app.js";
 import { RatingsDb } from "../serve/ratings-db.js";
 import { intArg } from "./options.js";
 
@@ -10,6 +10,7 @@ interface ServeFlags {
   host: string;
   db: string;
   quiet?: boolean;
+  maxRatings: number;
 }
 
 async function runServe(flags: ServeFlags): Promise<void> {
@@ -19,6 +20,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     ratingModelFile: flags.ratingModelFile,
     db,
     logger: !flags.quiet,
+    maxRatings: flags.maxRatings,
   });
   await app.listen({ port: flags.port, host: flags.host });
   process.stderr.write(
@@ -57,6 +59,12 @@ export function registerServe(program: Command): void {
       "--db <file>",
       "SQLite file for the ratings people add (created on first start)",
       "aerec-ratings.db",
+    )
+    .option(
+      "--max-ratings <n>",
+      "most ratings one anonymous request may carry and one user may have stored (bounds a fold-in's cost)",
+      intArg(1, 100_000),
+      MAX_RATINGS,
     )
     .option("--quiet", "no request log")
     .addHelpText(

@@ -96,11 +96,14 @@ export async function parseRatingsFile(
 
 const FIELD_NAMES = ["user id", "movie id", "rating", "timestamp"];
 
-/** True when `x` is min..max and a whole number of steps above min. */
+/**
+ * True when `x` is min..max and a whole number of steps above min. The tolerance covers only the rounding
+ * of decimal steps (0.3 is not exactly 0.1 + 2 x 0.1 in binary), so 4.0000000001 is off a whole-star scale.
+ */
 export function onScale(x: number, scale: RatingScale): boolean {
   if (!(x >= scale.min && x <= scale.max)) return false;
   const steps = (x - scale.min) / scale.step;
-  return Math.abs(steps - Math.round(steps)) < 1e-9;
+  return Math.abs(steps - Math.round(steps)) < 1e-12 * Math.max(1, Math.abs(steps));
 }
 
 /** Parses unsigned `digits[.digits]` from buf[start..end); NaN for anything else (signs, exponents, blanks). */

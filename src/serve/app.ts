@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
+import { Ajv, type ErrorObject } from "ajv";
 import Fastify, { type FastifyInstance } from "fastify";
 import { RatingsError } from "../model/recommender.js";
 import { HttpError } from "./errors.js";
@@ -14,6 +15,7 @@ import { movieRoutes } from "./routes/movies.js";
 import { ratingRoutes } from "./routes/ratings.js";
 import { recommendationRoutes } from "./routes/recommendations.js";
 import { serviceRoutes } from "./routes/service.js";
+import { MAX_RATINGS } from "./schemas.js";
 import { openService, type ServiceState } from "./state.js";
 
 /** How to start the service. */
@@ -24,9 +26,11 @@ export interface ServiceOptions {
   db: RatingsDb;
   /** Fastify's logger: true for JSON lines on stdout, false for none. */
   logger?: boolean;
+  /** Most ratings an anonymous request may carry and a user may have stored (default MAX_RATINGS). */
+  maxRatings?: number;
 }
 
-export { MAX_K } from "./schemas.js";
+export { MAX_K, MAX_RATINGS } from "./schemas.js";
 /** Largest request body, in bytes. */
 export const BODY_LIMIT = 64 * 1024;
 
@@ -40,7 +44,7 @@ export async function buildService(
   options: ServiceOptions,
 ): Promise<{ app: FastifyInstance; reload: () => Promise<void> }> {
   const load = () => openService(options.modelFile, options.ratingModelFile);
-  return buildApp({ state: await load(), load, db: options.db, logger: options.logger });
+  return buildApp({ ...options, state: await load(), load });
 }
 
 /**
@@ -52,9 +56,12 @@ export async function buildApp(options: {
   db: RatingsDb;
   load?: () => Promise<ServiceState>;
   logger?: boolean;
+  maxRatings?: number;
 }): Promise<{ app: FastifyInstance; reload: () => Promise<void> }> {
   const { db } = options;
   let state = options.state;
+  /** Every route's method and path, for the 405 answer to a path that exists under other methods. */
+  const routes: { method: string; path: RegExp }[] = [];
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: BODY_LIMIT,
@@ -72,6 +79,11 @@ export async function buildApp(options: {
   const page = fileURLToPath(new URL("../../web/dist", import.meta.url));
   if (existsSync(page)) await app.register(fastifyStatic, { root: page, prefix: "/", index: "index.html" });
   else app.log.warn(`no web page at ${page}: run "npm run build:web"; the API works without it`);
+
+  app.setValidatorCompiler(validatorFor);
+  app.addHook("onRoute", (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, path: pathPattern(route.url) });
+  });
 
   app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
     if (error instanceof RatingsError)
@@ -91,11 +103,29 @@ export async function buildApp(options: {
       .status(500)
       .send({ error: "Internal Server Error", message: "unexpected error; see the service log" });
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: "Not Found", message: `no route ${request.method} ${request.url}` }),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split("?")[0];
+    const allowed = [...new Set(routes.filter((r) => r.path.test(path)).map((r) => r.method))];
+    if (allowed.length > 0) {
+      return reply
+        .status(405)
+        .header("allow", allowed.join(", "))
+        .send({
+          error: "Method Not Allowed",
+          message: `${path} answers ${allowed.join(", ")}, not ${request.method}`,
+        });
+    }
+    return reply
+      .status(404)
+      .send({ error: "Not Found", message: `no route ${request.method} ${request.url}` });
+  });
 
-  const context: RouteContext = { state: () => state, db, reload };
+  const context: RouteContext = {
+    state: () => state,
+    db,
+    reload,
+    maxRatings: options.maxRatings ?? MAX_RATINGS,
+  };
   for (const routes of [serviceRoutes, modelRoutes, movieRoutes, recommendationRoutes, ratingRoutes])
     await app.register(routes, context);
 
@@ -106,4 +136,44 @@ export async function buildApp(options: {
   }
 
   return { app, reload };
+}
+
+// Bodies are JSON and must hold the types their schema names: no coercion (true is not 1, "2" is not 2,
+// [5] is not 5). The path and query arrive as text, so their values are converted, but an integer field
+// must be written as one (digits, with a sign): "Infinity", "1e309" and "2.5" are refused.
+const bodyAjv = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false });
+const textAjv = new Ajv({ coerceTypes: "array", useDefaults: true, removeAdditional: false });
+const INTEGER_TEXT = /^[+-]?\d{1,15}$/;
+
+type SchemaObject = { properties?: Record<string, { type?: unknown }> };
+
+function validatorFor({ schema, httpPart }: { schema: object; httpPart?: string }) {
+  if (httpPart === "body") return bodyAjv.compile(schema);
+  const validate = textAjv.compile(schema);
+  const integers = Object.entries((schema as SchemaObject).properties ?? {})
+    .filter(([, p]) => p.type === "integer")
+    .map(([name]) => name);
+  if (integers.length === 0) return validate;
+  return (data: Record<string, unknown> | null) => {
+    for (const name of integers) {
+      const raw = data?.[name];
+      if (raw !== undefined && !INTEGER_TEXT.test(String(raw))) {
+        const error = new Error(`${httpPart}/${name} must be a whole number, not ${JSON.stringify(raw)}`);
+        return { error: Object.assign(error, { statusCode: 400 }) };
+      }
+    }
+    return validate(data) ? true : { error: validationError(validate.errors, httpPart) };
+  };
+}
+
+function validationError(errors: ErrorObject[] | null | undefined, part?: string): Error {
+  const first = errors?.[0];
+  const where = `${part ?? "request"}${first?.instancePath ?? ""}`;
+  return Object.assign(new Error(`${where} ${first?.message ?? "is not valid"}`), { statusCode: 400 });
+}
+
+/** A route URL ("/api/users/:user/ratings/:movieId", "/docs/*") as a regular expression over paths. */
+function pathPattern(url: string): RegExp {
+  const escaped = url.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`^${escaped.replace(/:[A-Za-z]+/g, "[^/]+").replace(/\*/g, ".*")}$`);
 }

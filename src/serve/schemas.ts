@@ -1,5 +1,10 @@
 /** Most movies one request may ask for. */
 export const MAX_K = 100;
+/**
+ * Most ratings one anonymous request may carry, and most a user may have stored here, by default (serve
+ * --max-ratings): what bounds the cost of folding a user in.
+ */
+export const MAX_RATINGS = 500;
 
 /** A movie as the API shows it. */
 export const movieSchema = {

@@ -18,7 +18,8 @@ beforeAll(async () => {
   ({ dir, cleanup } = await tempDir());
   modelFile = await smallModelFile(dir, 3);
   db = new RatingsDb(join(dir, "ratings.db"));
-  ({ app, reload } = await buildService({ modelFile, db }));
+  // A small cap on stored and anonymous ratings, so that the 80-movie catalogue can reach it.
+  ({ app, reload } = await buildService({ modelFile, db, maxRatings: 12 }));
 });
 afterAll(async () => {
   await app.close();
@@ -26,7 +27,8 @@ afterAll(async () => {
   await cleanup();
 });
 
-const call = (method: "GET" | "POST" | "PUT" | "DELETE", url: string, payload?: unknown) =>
+type Method = "GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "TRACE";
+const call = (method: Method, url: string, payload?: unknown) =>
   app.inject({
     method,
     url,
@@ -122,7 +124,7 @@ describe("aerec service", () => {
     expect(db.count()).toBe(count);
   });
 
-  const bad: [string, "GET" | "POST" | "PUT" | "DELETE", string, unknown, number, RegExp][] = [
+  const bad: [string, Method, string, unknown, number, RegExp][] = [
     [
       "an unknown movie in a path",
       "PUT",
@@ -205,7 +207,96 @@ describe("aerec service", () => {
       /pageSize must be <= 100/,
     ],
     ["page 0", "GET", "/api/movies?page=0", undefined, 400, /page must be >= 1/],
-    ["a movie id that is not a number", "GET", "/api/movies/abc", undefined, 400, /movieId must be integer/],
+    [
+      "a movie id that is not a number",
+      "GET",
+      "/api/movies/abc",
+      undefined,
+      400,
+      /movieId must be a whole number/,
+    ],
+    [
+      "a movie id in exponent form",
+      "GET",
+      "/api/movies/1e1",
+      undefined,
+      400,
+      /movieId must be a whole number/,
+    ],
+    [
+      "an infinite k",
+      "GET",
+      "/api/users/9/recommendations?k=Infinity",
+      undefined,
+      400,
+      /k must be a whole number/,
+    ],
+    [
+      "k past float range",
+      "GET",
+      "/api/users/9/recommendations?k=1e309",
+      undefined,
+      400,
+      /k must be a whole number/,
+    ],
+    [
+      "a fractional k",
+      "GET",
+      "/api/users/9/recommendations?k=2.5",
+      undefined,
+      400,
+      /k must be a whole number/,
+    ],
+    [
+      "an infinite page size",
+      "GET",
+      "/api/movies?pageSize=Infinity",
+      undefined,
+      400,
+      /pageSize must be a whole/,
+    ],
+    [
+      "a rating that is a boolean",
+      "PUT",
+      "/api/users/9/ratings/5",
+      { rating: true },
+      400,
+      /rating must be number/,
+    ],
+    ["a rating in a string", "PUT", "/api/users/9/ratings/5", { rating: "2" }, 400, /rating must be number/],
+    ["a rating in an array", "PUT", "/api/users/9/ratings/5", { rating: [5] }, 400, /rating must be number/],
+    [
+      "a rating a hair off the step",
+      "PUT",
+      "/api/users/9/ratings/5",
+      { rating: 4.0000000001 },
+      400,
+      /not a rating/,
+    ],
+    [
+      "a movie id in a string in a body",
+      "POST",
+      "/api/recommendations",
+      { ratings: [{ movieId: "5", rating: 4 }] },
+      400,
+      /ratings\/0\/movieId must be integer/,
+    ],
+    [
+      "more ratings than a request may carry",
+      "POST",
+      "/api/recommendations",
+      { ratings: Array.from({ length: 13 }, (_, i) => ({ movieId: i + 1, rating: 4 })) },
+      400,
+      /ratings must NOT have more than 12 items/,
+    ],
+    [
+      "an unsupported method",
+      "TRACE",
+      "/api/movies",
+      undefined,
+      405,
+      /\/api\/movies answers GET, HEAD, not TRACE/,
+    ],
     ["an unknown movie", "GET", "/api/movies/9999", undefined, 404, /unknown movie id 9999/],
     [
       "an unknown query field",
@@ -234,6 +325,26 @@ describe("aerec service", () => {
       expect(db.count()).toBe(count);
     },
   );
+
+  it("answers a method a path does not take with 405 and the methods it does take", async () => {
+    const res = await call("PATCH", "/api/users/guest-x/ratings/5", { rating: 4 });
+    expect([res.statusCode, res.headers.allow]).toEqual([405, "PUT, DELETE"]);
+  });
+
+  it("keeps at most maxRatings stored ratings per user: a new movie past them is refused, a change is not", async () => {
+    const user = "guest-capped";
+    for (let id = 1; id <= 12; id++)
+      expect((await call("PUT", `/api/users/${user}/ratings/${id}`, { rating: 3 })).statusCode).toBe(200);
+    const over = await call("PUT", `/api/users/${user}/ratings/13`, { rating: 3 });
+    expect([over.statusCode, over.json().message]).toEqual([
+      409,
+      `user ${user} has 12 stored ratings, the most a user may have: remove one before adding another`,
+    ]);
+    expect((await call("PUT", `/api/users/${user}/ratings/12`, { rating: 5 })).statusCode).toBe(200);
+    expect((await call("DELETE", `/api/users/${user}/ratings/1`)).statusCode).toBe(204);
+    expect((await call("PUT", `/api/users/${user}/ratings/13`, { rating: 3 })).statusCode).toBe(200);
+    expect(db.list(user)).toHaveLength(12);
+  });
 
   it("serves the page and never a file outside its folder", async () => {
     const index = await call("GET", "/");

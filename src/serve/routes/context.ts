@@ -11,6 +11,8 @@ export interface RouteContext {
   db: RatingsDb;
   /** Loads the model again and swaps it in. */
   reload: () => Promise<void>;
+  /** Most ratings an anonymous request may carry and a user may have stored (see MAX_RATINGS). */
+  maxRatings: number;
 }
 
 /** The checks and merges that several routes share, over a RouteContext. */

@@ -36,7 +36,7 @@ export const ratingRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
     {
       schema: {
         tags: ["ratings"],
-        summary: "add or change a rating",
+        summary: `add or change a rating (at most ${ctx.maxRatings} stored per user)`,
         params: ratingParams,
         body: {
           type: "object",
@@ -51,6 +51,13 @@ export const ratingRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
       check.checkUser(user);
       check.movieOr404(movieId);
       check.checkRating(request.body.rating, "rating");
+      const stored = ctx.db.list(user);
+      if (stored.length >= ctx.maxRatings && !stored.some((r) => r.movieId === movieId)) {
+        throw new HttpError(
+          409,
+          `user ${user} has ${stored.length} stored ratings, the most a user may have: remove one before adding another`,
+        );
+      }
       return { user, ...ctx.db.put(user, movieId, request.body.rating) };
     },
   );

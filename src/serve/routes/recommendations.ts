@@ -57,7 +57,8 @@ export const recommendationRoutes: FastifyPluginAsync<RouteContext> = async (app
             ratings: {
               type: "array",
               minItems: 1,
-              maxItems: 1000,
+              maxItems: ctx.maxRatings,
+              description: `at most ${ctx.maxRatings} ratings, each movie once`,
               items: {
                 type: "object",
                 required: ["movieId", "rating"],
