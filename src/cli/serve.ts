@@ -19,7 +19,8 @@ async function runServe(flags: ServeFlags): Promise<void> {
     modelFile: flags.modelFile,
     ratingModelFile: flags.ratingModelFile,
     db,
-    logger: !flags.quiet,
+    // --quiet drops the request log, never the errors.
+    logger: flags.quiet ? "errors" : true,
     maxRatings: flags.maxRatings,
   });
   await app.listen({ port: flags.port, host: flags.host });
@@ -30,7 +31,8 @@ async function runServe(flags: ServeFlags): Promise<void> {
   process.on("SIGHUP", () => {
     reload().then(
       () => app.log.info({ modelFile: flags.modelFile }, "model reloaded"),
-      (e: Error) => app.log.error({ err: e }, "model reload failed; still serving the previous model"),
+      // reload() has logged why.
+      () => {},
     );
   });
   const stop = () => {
@@ -66,7 +68,7 @@ export function registerServe(program: Command): void {
       intArg(1, 100_000),
       MAX_RATINGS,
     )
-    .option("--quiet", "no request log")
+    .option("--quiet", "no request log (errors are still logged)")
     .addHelpText(
       "after",
       `

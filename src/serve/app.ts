@@ -24,8 +24,8 @@ export interface ServiceOptions {
   /** A rating model trained on the same data, for the stars beside a top-N model's lists. */
   ratingModelFile?: string;
   db: RatingsDb;
-  /** Fastify's logger: true for JSON lines on stdout, false for none. */
-  logger?: boolean;
+  /** Fastify's logger: true for JSON lines on stdout, "errors" for error lines only, false for none. */
+  logger?: boolean | "errors";
   /** Most ratings an anonymous request may carry and a user may have stored (default MAX_RATINGS). */
   maxRatings?: number;
 }
@@ -55,7 +55,7 @@ export async function buildApp(options: {
   state: ServiceState;
   db: RatingsDb;
   load?: () => Promise<ServiceState>;
-  logger?: boolean;
+  logger?: boolean | "errors";
   maxRatings?: number;
 }): Promise<{ app: FastifyInstance; reload: () => Promise<void> }> {
   const { db } = options;
@@ -63,7 +63,7 @@ export async function buildApp(options: {
   /** Every route's method and path, for the 405 answer to a path that exists under other methods. */
   const routes: { method: string; path: RegExp }[] = [];
   const app = Fastify({
-    logger: options.logger ?? false,
+    logger: options.logger === "errors" ? { level: "error" } : (options.logger ?? false),
     bodyLimit: BODY_LIMIT,
     // Refuse unknown fields instead of silently dropping them.
     ajv: { customOptions: { removeAdditional: false } },
@@ -129,10 +129,19 @@ export async function buildApp(options: {
   for (const routes of [serviceRoutes, modelRoutes, movieRoutes, recommendationRoutes, ratingRoutes])
     await app.register(routes, context);
 
-  /** Loads the model again and swaps it in; requests in flight finish on the old one. */
+  /**
+   * Loads the model again and swaps it in; requests in flight finish on the old one. A file that does not
+   * load leaves the old model serving: a 409 with the reason, and an error line in the log.
+   */
   async function reload(): Promise<void> {
     if (!options.load) throw new HttpError(409, "this service has no model file to reload");
-    state = await options.load();
+    try {
+      state = await options.load();
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      app.log.error({ err: e }, "model reload failed; still serving the previous model");
+      throw new HttpError(409, `the model was not reloaded, and the previous one still serves: ${reason}`);
+    }
   }
 
   return { app, reload };

@@ -1,5 +1,6 @@
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, InjectOptions } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildService } from "../../src/serve/app.js";
 import { RatingsDb } from "../../src/serve/ratings-db.js";
@@ -27,10 +28,11 @@ afterAll(async () => {
   await cleanup();
 });
 
+// TRACE is not among Fastify's route methods (so not in its types), but a client can send it.
 type Method = "GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "TRACE";
 const call = (method: Method, url: string, payload?: unknown) =>
   app.inject({
-    method,
+    method: method as InjectOptions["method"],
     url,
     payload: payload as object,
     headers: payload === undefined ? {} : { "content-type": "application/json" },
@@ -391,6 +393,23 @@ describe("aerec service", () => {
     const [results] = await Promise.all([Promise.all(requests), reload()]);
     expect(results.every((r) => r.statusCode === 200)).toBe(true);
     expect((await call("POST", "/api/admin/reload")).json()).toEqual({ reloaded: true, model: "autorec-i" });
+  });
+
+  it("keeps serving the old model when the file no longer loads, and says why", async () => {
+    const good = await readFile(modelFile);
+    const damaged = Buffer.from(good);
+    damaged[damaged.length - 5] ^= 0xff;
+    await writeFile(modelFile, damaged);
+    try {
+      const res = await call("POST", "/api/admin/reload");
+      expect(res.statusCode).toBe(409);
+      expect(res.json().message).toMatch(/^the model was not reloaded, and the previous one still serves: /);
+      expect(res.json().message).toContain(modelFile);
+      expect((await call("GET", "/api/users/1/recommendations?k=3")).statusCode).toBe(200);
+    } finally {
+      await writeFile(modelFile, good);
+    }
+    expect((await call("POST", "/api/admin/reload")).statusCode).toBe(200);
   });
 });
 
