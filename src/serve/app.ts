@@ -28,11 +28,33 @@ export interface ServiceOptions {
   logger?: boolean | "errors";
   /** Most ratings an anonymous request may carry and a user may have stored (default MAX_RATINGS). */
   maxRatings?: number;
+  /** Overrides of TIMEOUTS. */
+  timeouts?: Partial<Timeouts>;
 }
 
 export { MAX_K, MAX_RATINGS } from "./schemas.js";
 /** Largest request body, in bytes. */
 export const BODY_LIMIT = 64 * 1024;
+
+/** How long a client may take, so that slow or stalled connections cannot pile up. */
+export interface Timeouts {
+  /** To send the request line and headers. */
+  headersMs: number;
+  /** To send the whole request, body included (answered 408 past it). */
+  requestMs: number;
+  /** An idle kept-alive connection stays open this long. */
+  keepAliveMs: number;
+  /** A socket with no traffic at all is closed after this long. */
+  idleMs: number;
+}
+
+/** The service's timeouts. */
+export const TIMEOUTS: Timeouts = {
+  headersMs: 10_000,
+  requestMs: 30_000,
+  keepAliveMs: 5_000,
+  idleMs: 60_000,
+};
 
 /**
  * The aerec HTTP service: model info, movie search, similar movies, recommendations for stored users and
@@ -57,14 +79,24 @@ export async function buildApp(options: {
   load?: () => Promise<ServiceState>;
   logger?: boolean | "errors";
   maxRatings?: number;
+  timeouts?: Partial<Timeouts>;
 }): Promise<{ app: FastifyInstance; reload: () => Promise<void> }> {
   const { db } = options;
   let state = options.state;
   /** Every route's method and path, for the 405 answer to a path that exists under other methods. */
   const routes: { method: string; path: RegExp }[] = [];
+  const timeouts = { ...TIMEOUTS, ...options.timeouts };
   const app = Fastify({
     logger: options.logger === "errors" ? { level: "error" } : (options.logger ?? false),
     bodyLimit: BODY_LIMIT,
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    connectionTimeout: timeouts.idleMs,
+    http: {
+      headersTimeout: Math.min(timeouts.headersMs, timeouts.requestMs),
+      // How often Node looks for requests past their time (its default, 30 s, would let them linger).
+      connectionsCheckingInterval: Math.min(1000, timeouts.requestMs),
+    },
     // Refuse unknown fields instead of silently dropping them.
     ajv: { customOptions: { removeAdditional: false } },
   });

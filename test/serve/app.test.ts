@@ -1,4 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { connect } from "node:net";
 import { join } from "node:path";
 import type { FastifyInstance, InjectOptions } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -410,6 +412,39 @@ describe("aerec service", () => {
       await writeFile(modelFile, good);
     }
     expect((await call("POST", "/api/admin/reload")).statusCode).toBe(200);
+  });
+});
+
+describe("the service's timeouts", () => {
+  it("answers 408 and closes a connection whose body stalls", async () => {
+    const { dir: d, cleanup: done } = await tempDir();
+    const file = await smallModelFile(d, 4);
+    const ratings = new RatingsDb(join(d, "r.db"));
+    const { app: server } = await buildService({
+      modelFile: file,
+      db: ratings,
+      timeouts: { requestMs: 300 },
+    });
+    try {
+      await server.listen({ port: 0, host: "127.0.0.1" });
+      const { port } = server.server.address() as AddressInfo;
+      const socket = connect(port, "127.0.0.1");
+      let answer = "";
+      socket.on("data", (b) => {
+        answer += b.toString();
+      });
+      const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+      // Headers that promise 100 bytes of body, then one byte and silence.
+      socket.write(
+        "POST /api/recommendations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+      );
+      await closed;
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    } finally {
+      await server.close();
+      ratings.close();
+      await done();
+    }
   });
 });
 
