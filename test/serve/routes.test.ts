@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { loadData } from "../../src/data/load.js";
 import { createBackend } from "../../src/kernels/index.js";
 import { easeKind } from "../../src/model/ease.js";
@@ -72,5 +72,26 @@ describe("route plugins over an injected recommender", () => {
     const reload = await app.inject({ method: "POST", url: "/api/admin/reload" });
     expect(reload.statusCode).toBe(409);
     expect(reload.json().message).toMatch(/no model file/);
+  });
+
+  it("fold a visitor in once for a set of ratings and k, and again when he rates", async () => {
+    const foldIn = vi.spyOn(recommender, "forRatings");
+    try {
+      const rate = (movie: number, rating: number) =>
+        app.inject({ method: "PUT", url: `/api/users/visitor-2/ratings/${movie}`, payload: { rating } });
+      const list = async (k: number) =>
+        (await app.inject({ url: `/api/users/visitor-2/recommendations?k=${k}` })).json().items;
+      await rate(data.itemIds.ids[3], 5);
+      const first = await list(4);
+      expect(await list(4)).toEqual(first);
+      expect(foldIn).toHaveBeenCalledTimes(1);
+      await list(6);
+      expect(foldIn).toHaveBeenCalledTimes(2);
+      await rate(data.itemIds.ids[4], 2);
+      await list(4);
+      expect(foldIn).toHaveBeenCalledTimes(3);
+    } finally {
+      foldIn.mockRestore();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from "fastify";
-import type { MovieRating } from "../../model/recommender.js";
+import type { MovieRating, MovieScore } from "../../model/recommender.js";
 import { HttpError } from "../errors.js";
 import { kQuery, ratingBody, recommendedSchema, userParam } from "../schemas.js";
 import { type RouteContext, RouteHelpers } from "./context.js";
@@ -7,6 +7,7 @@ import { type RouteContext, RouteHelpers } from "./context.js";
 /** Recommendations for stored users and for anonymous ratings (fold-in). */
 export const recommendationRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
   const check = new RouteHelpers(ctx);
+  const folded = new FoldInCache(FOLD_IN_CACHE_SIZE);
   app.get<{ Params: { user: string }; Querystring: { k: number } }>(
     "/api/users/:user/recommendations",
     {
@@ -35,10 +36,11 @@ export const recommendationRoutes: FastifyPluginAsync<RouteContext> = async (app
       const ratings = check.ratingsOf(user, stored);
       if (ratings.length === 0)
         return { user, known: false, items: check.withReasons(ctx.state().recommender.popular(k), []) };
+      const state = ctx.state();
       const items =
         stored.length > 0
-          ? ctx.state().recommender.forRatings(ratings, k)
-          : ctx.state().recommender.forUser(Number(user), k).items;
+          ? folded.get(state, user, k, ratings, () => state.recommender.forRatings(ratings, k))
+          : state.recommender.forUser(Number(user), k).items;
       return { user, known: true, items: check.withReasons(items, ratings) };
     },
   );
@@ -89,3 +91,37 @@ export const recommendationRoutes: FastifyPluginAsync<RouteContext> = async (app
     },
   );
 };
+
+/** Users whose folded-in lists are kept. */
+const FOLD_IN_CACHE_SIZE = 1000;
+
+/**
+ * The lists of the users folded in most recently, each under the model it came from, its k and its ratings:
+ * a user's next request costs a lookup until he rates again or the model is reloaded. Least recently used
+ * out first.
+ */
+class FoldInCache {
+  private readonly entries = new Map<string, { state: object; key: string; items: MovieScore[] }>();
+
+  constructor(private readonly size: number) {}
+
+  get(
+    state: object,
+    user: string,
+    k: number,
+    ratings: MovieRating[],
+    fold: () => MovieScore[],
+  ): MovieScore[] {
+    const key = `${k}|${ratings.map((r) => `${r.movieId}:${r.rating}`).join(",")}`;
+    const hit = this.entries.get(user);
+    this.entries.delete(user);
+    if (hit && hit.state === state && hit.key === key) {
+      this.entries.set(user, hit);
+      return hit.items;
+    }
+    const items = fold();
+    this.entries.set(user, { state, key, items });
+    if (this.entries.size > this.size) this.entries.delete(this.entries.keys().next().value!);
+    return items;
+  }
+}
