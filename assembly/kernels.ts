@@ -591,20 +591,24 @@ export function maxAbs(x: usize, n: i32): f32 {
     v128.store(q3, madd(v3, xa, v128.load(q3)));
     v128.store(q3, madd(v3, xb, v128.load(q3, 16)), 16);
   }
-  for (; i + 4 <= h; i += 4) {
-    const xx = v128.load(at(x, i));
-    v128.store(at(y0, i), madd(v0, xx, v128.load(at(y0, i))));
-    v128.store(at(y1, i), madd(v1, xx, v128.load(at(y1, i))));
-    v128.store(at(y2, i), madd(v2, xx, v128.load(at(y2, i))));
-    v128.store(at(y3, i), madd(v3, xx, v128.load(at(y3, i))));
-  }
-  for (; i < h; i++) {
-    const xx = load<f32>(at(x, i));
-    store<f32>(at(y0, i), load<f32>(at(y0, i)) + a0 * xx);
-    store<f32>(at(y1, i), load<f32>(at(y1, i)) + a1 * xx);
-    store<f32>(at(y2, i), load<f32>(at(y2, i)) + a2 * xx);
-    store<f32>(at(y3, i), load<f32>(at(y3, i)) + a3 * xx);
-  }
+  for (; i + 4 <= h; i += 4) scatterLanes(y0, y1, y2, y3, v0, v1, v2, v3, v128.load(at(x, i)), i);
+  for (; i < h; i++) scatterOne(y0, y1, y2, y3, a0, a1, a2, a3, load<f32>(at(x, i)), i);
+}
+
+/** y_k[i..i+4) += v_k * xx for k < 4. */
+@inline function scatterLanes(y0: usize, y1: usize, y2: usize, y3: usize, v0: v128, v1: v128, v2: v128, v3: v128, xx: v128, i: i32): void {
+  v128.store(at(y0, i), madd(v0, xx, v128.load(at(y0, i))));
+  v128.store(at(y1, i), madd(v1, xx, v128.load(at(y1, i))));
+  v128.store(at(y2, i), madd(v2, xx, v128.load(at(y2, i))));
+  v128.store(at(y3, i), madd(v3, xx, v128.load(at(y3, i))));
+}
+
+/** y_k[i] += a_k * xx for k < 4. */
+@inline function scatterOne(y0: usize, y1: usize, y2: usize, y3: usize, a0: f32, a1: f32, a2: f32, a3: f32, xx: f32, i: i32): void {
+  store<f32>(at(y0, i), load<f32>(at(y0, i)) + a0 * xx);
+  store<f32>(at(y1, i), load<f32>(at(y1, i)) + a1 * xx);
+  store<f32>(at(y2, i), load<f32>(at(y2, i)) + a2 * xx);
+  store<f32>(at(y3, i), load<f32>(at(y3, i)) + a3 * xx);
 }
 
 /** y += a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3 over h floats. */
@@ -615,15 +619,21 @@ export function maxAbs(x: usize, n: i32): f32 {
   const v3 = f32x4.splat(a3);
   let i = 0;
 
-  for (; i + 4 <= h; i += 4) {
-    const s01 = madd(v1, v128.load(at(x1, i)), f32x4.mul(v0, v128.load(at(x0, i))));
-    const s23 = madd(v3, v128.load(at(x3, i)), f32x4.mul(v2, v128.load(at(x2, i))));
-    v128.store(at(y, i), f32x4.add(v128.load(at(y, i)), f32x4.add(s01, s23)));
-  }
-  for (; i < h; i++) {
-    const s = a0 * load<f32>(at(x0, i)) + a1 * load<f32>(at(x1, i)) + (a2 * load<f32>(at(x2, i)) + a3 * load<f32>(at(x3, i)));
-    store<f32>(at(y, i), load<f32>(at(y, i)) + s);
-  }
+  for (; i + 4 <= h; i += 4) gatherLanes(y, x0, x1, x2, x3, v0, v1, v2, v3, i);
+  for (; i < h; i++) gatherOne(y, x0, x1, x2, x3, a0, a1, a2, a3, i);
+}
+
+/** y[i..i+4) += sum over k < 4 of v_k * x_k[i..i+4). */
+@inline function gatherLanes(y: usize, x0: usize, x1: usize, x2: usize, x3: usize, v0: v128, v1: v128, v2: v128, v3: v128, i: i32): void {
+  const s01 = madd(v1, v128.load(at(x1, i)), f32x4.mul(v0, v128.load(at(x0, i))));
+  const s23 = madd(v3, v128.load(at(x3, i)), f32x4.mul(v2, v128.load(at(x2, i))));
+  v128.store(at(y, i), f32x4.add(v128.load(at(y, i)), f32x4.add(s01, s23)));
+}
+
+/** y[i] += sum over k < 4 of a_k * x_k[i]. */
+@inline function gatherOne(y: usize, x0: usize, x1: usize, x2: usize, x3: usize, a0: f32, a1: f32, a2: f32, a3: f32, i: i32): void {
+  const s = a0 * load<f32>(at(x0, i)) + a1 * load<f32>(at(x1, i)) + (a2 * load<f32>(at(x2, i)) + a3 * load<f32>(at(x3, i)));
+  store<f32>(at(y, i), load<f32>(at(y, i)) + s);
 }
 
 // Results of dot4, one per row (module globals: each thread has its own instance).
@@ -764,23 +774,12 @@ export function encodeColumnsBackward(
   const v3 = f32x4.splat(a3);
   let i = 0;
   for (; i + 4 <= h; i += 4) {
-    const vv = v128.load(at(v, i));
-    const s01 = madd(v1, v128.load(at(x1, i)), f32x4.mul(v0, v128.load(at(x0, i))));
-    const s23 = madd(v3, v128.load(at(x3, i)), f32x4.mul(v2, v128.load(at(x2, i))));
-    v128.store(at(dv, i), f32x4.add(v128.load(at(dv, i)), f32x4.add(s01, s23)));
-    v128.store(at(y0, i), madd(v0, vv, v128.load(at(y0, i))));
-    v128.store(at(y1, i), madd(v1, vv, v128.load(at(y1, i))));
-    v128.store(at(y2, i), madd(v2, vv, v128.load(at(y2, i))));
-    v128.store(at(y3, i), madd(v3, vv, v128.load(at(y3, i))));
+    gatherLanes(dv, x0, x1, x2, x3, v0, v1, v2, v3, i);
+    scatterLanes(y0, y1, y2, y3, v0, v1, v2, v3, v128.load(at(v, i)), i);
   }
   for (; i < h; i++) {
-    const vv = load<f32>(at(v, i));
-    const s = a0 * load<f32>(at(x0, i)) + a1 * load<f32>(at(x1, i)) + (a2 * load<f32>(at(x2, i)) + a3 * load<f32>(at(x3, i)));
-    store<f32>(at(dv, i), load<f32>(at(dv, i)) + s);
-    store<f32>(at(y0, i), load<f32>(at(y0, i)) + a0 * vv);
-    store<f32>(at(y1, i), load<f32>(at(y1, i)) + a1 * vv);
-    store<f32>(at(y2, i), load<f32>(at(y2, i)) + a2 * vv);
-    store<f32>(at(y3, i), load<f32>(at(y3, i)) + a3 * vv);
+    gatherOne(dv, x0, x1, x2, x3, a0, a1, a2, a3, i);
+    scatterOne(y0, y1, y2, y3, a0, a1, a2, a3, load<f32>(at(v, i)), i);
   }
 }
 
