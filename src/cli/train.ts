@@ -76,8 +76,8 @@ async function runTrain(flags: TrainFlags): Promise<void> {
       `${nHeldOut ? ` (${nHeldOut} held out for validation)` : ""}, ${data.test.size} test ratings, ` +
       `${data.userIds.size} users, ${data.itemIds.size} movies\n`,
   );
-  const plainBackend = createBackend(flags.kernels, flags.threads);
-  const backend = flags.profile ? profiledBackend(plainBackend) : plainBackend;
+  const created = createBackend(flags.kernels, flags.threads);
+  const backend = flags.profile ? profiledBackend(created) : created;
   try {
     say(
       `${describeSettings(flags.model, settings, data)}; kernels ${backend.kernels.name} x${backend.threads} ` +
@@ -117,6 +117,11 @@ async function runTrain(flags: TrainFlags): Promise<void> {
       },
     });
     const { model, history, bestEpoch, validation } = outcome;
+    if (backend.profile && !profile) {
+      // A closed-form fit has no epochs to read the profile at.
+      profile = backend.profile.entriesByTime();
+      profiledSeconds = (performance.now() - fitStarted) / 1000;
+    }
     const best = history[bestEpoch - 1];
     say(
       `trained ${history.length ? `${history.length} epochs ` : ""}in ${outcome.seconds.toFixed(1)}s` +
@@ -269,7 +274,7 @@ function describeProfile(profile: ProfileEntry[], seconds: number): string {
   const line = (name: string, s: number, calls: string) =>
     `  ${name.padEnd(22)} ${s.toFixed(3).padStart(9)} s ${((100 * s) / seconds).toFixed(1).padStart(5)}%  ${calls}\n`;
   return (
-    `where the fit's ${seconds.toFixed(2)} s went, up to its last epoch (kernels on worker threads count as the wait for them):\n` +
+    `where the fit's ${seconds.toFixed(2)} s went (kernels on worker threads count as the wait for them):\n` +
     profile.map((e) => line(e.name, e.seconds, `${e.calls} calls`)).join("") +
     line("other (JavaScript)", Math.max(0, seconds - timed), "")
   );
