@@ -84,6 +84,8 @@ describe.skipIf(!haveBrowser)("the web page", () => {
     }
     await expect.poll(() => page.locator(".because").count()).toBeGreaterThan(0);
     await page.screenshot({ path: join(dir, "page.png"), fullPage: true });
+    // The visitor's id: 128 random bits, so that nobody can guess another visitor's.
+    expect(await page.evaluate(() => localStorage.getItem("aerec.user"))).toMatch(/^guest-[0-9a-f]{32}$/);
     await page.reload();
     await expect.poll(() => page.locator("#ratings li .title").count()).toBe(3);
     await page

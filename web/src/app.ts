@@ -22,8 +22,10 @@ const VISITOR_KEY = "aerec.user";
 let user = localStorage.getItem(VISITOR_KEY) ?? newVisitor();
 let ratings = new Map<number, Rating>();
 
+/** A visitor id that nobody can guess: 128 random bits from the browser's cryptographic generator. */
 function newVisitor(): string {
-  const id = `guest-${Math.random().toString(36).slice(2, 10)}`;
+  const bits = crypto.getRandomValues(new Uint8Array(16));
+  const id = `guest-${Array.from(bits, (b) => b.toString(16).padStart(2, "0")).join("")}`;
   localStorage.setItem(VISITOR_KEY, id);
   return id;
 }
