@@ -61,22 +61,26 @@ export async function readSafetensors(
   if (bytes.length < 8) fail("shorter than its 8-byte header length");
   const headerLength = Number(bytes.readBigUInt64LE(0));
   if (headerLength > MAX_HEADER || 8 + headerLength > bytes.length) fail("the header is cut short");
-  let header: Record<string, unknown> = {};
+  let header: unknown = {};
   try {
     header = JSON.parse(bytes.toString("utf8", 8, 8 + headerLength));
   } catch {
     fail("the header is not JSON");
   }
+  if (!isObject(header)) fail("the header is not a JSON object");
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
   const tensors: Record<string, Tensor> = {};
   let metadata: Record<string, string> = {};
-  let covered = 0;
-  for (const [name, entry] of Object.entries(header)) {
+  const spans: [number, number][] = [];
+  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") {
+      if (!isObject(entry) || !Object.values(entry).every((v) => typeof v === "string"))
+        fail("__metadata__ is not an object of strings");
       metadata = entry as Record<string, string>;
       continue;
     }
+    if (!isObject(entry)) fail(`tensor ${name} is not described by an object`);
     const {
       dtype,
       shape,
@@ -99,7 +103,7 @@ export async function readSafetensors(
     ) {
       fail(`tensor ${name}'s data offsets do not match its shape or the file is truncated`);
     }
-    covered += end - begin;
+    spans.push([begin, end]);
     const copy = new Uint8Array(bytes.subarray(dataStart + begin, dataStart + end));
     tensors[name] = {
       dtype,
@@ -107,6 +111,18 @@ export async function readSafetensors(
       data: dtype === "F32" ? new Float32Array(copy.buffer, 0, count) : new Int32Array(copy.buffer, 0, count),
     } as Tensor;
   }
-  if (covered !== dataLength) fail("the data section has bytes no tensor accounts for");
+  // The tensors must tile the data section: back to back, none overlapping, no byte left over.
+  spans.sort((a, b) => a[0] - b[0]);
+  let at = 0;
+  for (const [begin, end] of spans) {
+    if (begin !== at)
+      fail(begin < at ? "two tensors overlap" : "the data section has bytes no tensor accounts for");
+    at = end;
+  }
+  if (at !== dataLength) fail("the data section has bytes no tensor accounts for");
   return { tensors, metadata };
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
 }

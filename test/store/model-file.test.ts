@@ -98,6 +98,19 @@ describe("model files", () => {
       const h = Buffer.from(text.padEnd(headerLength, " "));
       return Buffer.concat([bytes.subarray(0, 8), h, bytes.subarray(8 + headerLength)]);
     };
+    // Two tensors of 8 bytes each over the same 8 bytes, and 8 more bytes that nothing claims: the sizes add
+    // up to the data section, but the tensors do not tile it.
+    const overlapping = () => {
+      const h = Buffer.from(
+        JSON.stringify({
+          a: { dtype: "F32", shape: [2], data_offsets: [0, 8] },
+          b: { dtype: "F32", shape: [2], data_offsets: [0, 8] },
+        }),
+      );
+      const length = Buffer.alloc(8);
+      length.writeBigUInt64LE(BigInt(h.length));
+      return Buffer.concat([length, h, Buffer.alloc(16)]);
+    };
     const cases: [string, Buffer, RegExp][] = [
       ["truncated", bytes.subarray(0, bytes.length - 100), /truncated/],
       ["tiny", bytes.subarray(0, 5), /shorter than its 8-byte header length/],
@@ -113,6 +126,15 @@ describe("model files", () => {
         /model kind "xyz"/,
       ],
       ["no aerec header", withHeader(header.replace('"aerec"', '"other"')), /not an aerec model file/],
+      ["a null header", withHeader("null"), /the header is not a JSON object/],
+      ["an array header", withHeader("[1,2]"), /the header is not a JSON object/],
+      ["a null tensor entry", withHeader('{"w":null}'), /tensor w is not described by an object/],
+      [
+        "metadata that is not strings",
+        withHeader('{"__metadata__":{"aerec":1}}'),
+        /not an object of strings/,
+      ],
+      ["overlapping tensors", overlapping(), /two tensors overlap/],
     ];
     for (const [name, content, message] of cases) {
       const bad = join(dir, `${name}.safetensors`);
