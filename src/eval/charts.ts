@@ -94,20 +94,44 @@ export function lineChart(options: {
 }): string {
   const all = options.series.flatMap((s) => s.points).filter(([, v]) => Number.isFinite(v));
   const xs = all.map((p) => p[0]);
+  const [xMin, xMax] = [Math.min(...xs), Math.max(...xs)];
   const ys = all.map((p) => p[1]);
-  const pad = (Math.max(...ys) - Math.min(...ys)) * 0.05 || 0.05;
+  // A first point far outside the rest (a first epoch's loss) would flatten the curve people look at: the
+  // range then follows the later points, the line leaves the top or bottom, and a note gives its values.
+  const later = all.filter(([x]) => x > xMin).map((p) => p[1]);
+  const laterRange = Math.max(...later) - Math.min(...later);
+  const outlier = later.length >= 4 && Math.max(...ys) - Math.min(...ys) > 3 * laterRange;
+  const range = outlier ? later : ys;
+  const pad = (Math.max(...range) - Math.min(...range)) * 0.05 || 0.05;
+  const box = { left: 70, top: 40, width: 560, height: 300 };
   const f = frame(
-    { left: 70, top: 40, width: 560, height: 300 },
-    [Math.min(...xs), Math.max(...xs)],
-    [Math.min(...ys) - pad, Math.max(...ys) + pad],
+    box,
+    [xMin, xMax],
+    [Math.min(...range) - pad, Math.max(...range) + pad],
     { title: options.title, x: options.xLabel, y: options.yLabel },
     true,
   );
-  if (options.marker) {
-    const mx = f.x(options.marker.x).toFixed(1);
-    f.svg.push(`<line x1="${mx}" x2="${mx}" y1="40" y2="340" stroke="#555" stroke-dasharray="4 3"/>`);
+  f.svg.push(
+    `<clipPath id="plot"><rect x="${box.left}" y="${box.top}" width="${box.width}" height="${box.height}"/></clipPath>`,
+  );
+  if (outlier) {
+    const first = options.series
+      .map((s) => s.points.find(([x]) => x === xMin))
+      .filter((p) => p && Number.isFinite(p[1]))
+      .map((p) => label(p![1]));
     f.svg.push(
-      `<text x="${mx}" y="354" text-anchor="middle" font-size="11" fill="#555" ${FONT}>${escapeXml(options.marker.label)}</text>`,
+      `<text x="${box.left + 6}" y="${box.top + box.height + 34}" font-size="11" fill="#555" ${FONT}>${escapeXml(`${options.xLabel} ${xMin} is off the scale: ${first.join(", ")}`)}</text>`,
+    );
+  }
+  if (options.marker) {
+    const mx = f.x(options.marker.x);
+    f.svg.push(
+      `<line x1="${mx.toFixed(1)}" x2="${mx.toFixed(1)}" y1="${box.top}" y2="${box.top + box.height}" stroke="#555" stroke-dasharray="4 3"/>`,
+    );
+    // Inside the plot at its top, on the side of the line with more room: clear of the axis ticks.
+    const right = mx < box.left + box.width / 2;
+    f.svg.push(
+      `<text x="${(mx + (right ? 4 : -4)).toFixed(1)}" y="${box.top + 12}" text-anchor="${right ? "start" : "end"}" font-size="11" fill="#555" ${FONT}>${escapeXml(options.marker.label)}</text>`,
     );
   }
   options.series.forEach((s, i) => {
@@ -116,7 +140,7 @@ export function lineChart(options: {
       .filter(([, v]) => Number.isFinite(v))
       .map(([a, b], k) => `${k === 0 ? "M" : "L"}${f.x(a).toFixed(1)},${f.y(b).toFixed(1)}`)
       .join(" ");
-    f.svg.push(`<path d="${path}" fill="none" stroke="${color}" stroke-width="2"/>`);
+    f.svg.push(`<path d="${path}" fill="none" stroke="${color}" stroke-width="2" clip-path="url(#plot)"/>`);
     f.svg.push(
       `<line x1="470" x2="490" y1="${60 + 18 * i}" y2="${60 + 18 * i}" stroke="${color}" stroke-width="2"/>`,
     );

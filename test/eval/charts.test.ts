@@ -40,6 +40,32 @@ describe("charts", () => {
     expect(svg).not.toContain("NaN");
   });
 
+  it("keeps a far-off first epoch from flattening the curve, and says where it went", () => {
+    const points = (first: number): [number, number][] => [
+      [1, first],
+      ...Array.from({ length: 9 }, (_, i): [number, number] => [i + 2, 1 - i * 0.01]),
+    ];
+    const ticksOf = (svg: string) =>
+      [...svg.matchAll(/text-anchor="end"[^>]*>([\d.]+)</g)].map((m) => Number(m[1]));
+    const spiked = lineChart({
+      title: "t",
+      xLabel: "epoch",
+      yLabel: "RMSE",
+      series: [{ name: "a", points: points(3) }],
+    });
+    expect(spiked).toContain("epoch 1 is off the scale: 3");
+    expect(ticksOf(spiked).length).toBeGreaterThan(2);
+    expect(Math.max(...ticksOf(spiked))).toBeLessThan(1.1);
+    expect(spiked).toContain('clip-path="url(#plot)"');
+    const smooth = lineChart({
+      title: "t",
+      xLabel: "epoch",
+      yLabel: "RMSE",
+      series: [{ name: "a", points: points(1.02) }],
+    });
+    expect(smooth).not.toContain("off the scale");
+  });
+
   it("draws one bar per group in every panel, with error bars where there is spread", () => {
     const svg = barPanels({
       title: "compare",
