@@ -230,7 +230,11 @@ async function runEvaluate(flags: EvaluateFlags): Promise<void> {
     const svg = barPanels({
       title: `${flags.dataset}: ${splits.length} split${splits.length > 1 ? "s, mean ± std" : ""}`,
       groups: table.map((t) => t.model),
-      panels: shown.map((m) => ({ title: LABELS[m](flags.k), values: table.map((t) => t.metrics[m]) })),
+      panels: shown.map((m) => ({
+        title: LABELS[m](flags.k),
+        values: table.map((t) => t.metrics[m]),
+        better: m === "rmse" || m === "mae" ? ("lower" as const) : ("higher" as const),
+      })),
     });
     await writeFile(flags.plot, chartBytes(flags.plot, svg));
     say(`wrote the chart to ${flags.plot}\n`);

@@ -153,6 +153,8 @@ export function lineChart(options: {
 export interface BarPanel {
   title: string;
   values: { mean: number; std: number }[];
+  /** Which way is better, said under the title. */
+  better?: "lower" | "higher";
 }
 
 /**
@@ -173,15 +175,15 @@ export function barPanels(options: { title: string; groups: string[]; panels: Ba
     const top = 70 + Math.floor(p / columns) * (panelH + 70);
     const highs = panel.values.map((v) => v.mean + v.std);
     const lows = panel.values.map((v) => v.mean - v.std);
-    const lo = Math.min(...lows);
-    const hi = Math.max(...highs);
-    // Bars start from a floor just under the smallest value, so close results stay visible.
-    const floor = lo > 0 && lo / hi > 0.6 ? lo - (hi - lo) * 0.5 - 1e-9 : 0;
+    // Bars start at zero (a bar's length is its value), or below it for negative values; the top leaves
+    // room for the value above the highest error bar.
+    const floor = Math.min(0, ...lows);
+    const hi = Math.max(0, ...highs);
     const f = frame(
       { left, top, width: panelW, height: panelH },
       [0, 1],
-      [floor, hi + (hi - floor) * 0.08],
-      { title: panel.title },
+      [floor, hi + (hi - floor) * 0.12],
+      { title: panel.better ? `${panel.title} (${panel.better} is better)` : panel.title },
       false,
     );
     const slot = panelW / panel.values.length;
@@ -190,7 +192,7 @@ export function barPanels(options: { title: string; groups: string[]; panels: Ba
       const w = slot * 0.7;
       const color = COLORS[g % COLORS.length];
       f.svg.push(
-        `<rect x="${x0.toFixed(1)}" y="${f.y(v.mean).toFixed(1)}" width="${w.toFixed(1)}" height="${(f.y(floor) - f.y(v.mean)).toFixed(1)}" fill="${color}"/>`,
+        `<rect x="${x0.toFixed(1)}" y="${f.y(Math.max(v.mean, 0)).toFixed(1)}" width="${w.toFixed(1)}" height="${Math.abs(f.y(0) - f.y(v.mean)).toFixed(1)}" fill="${color}"/>`,
       );
       if (v.std > 0) {
         const cx = x0 + w / 2;
@@ -198,8 +200,9 @@ export function barPanels(options: { title: string; groups: string[]; panels: Ba
           `<line x1="${cx}" x2="${cx}" y1="${f.y(v.mean + v.std)}" y2="${f.y(v.mean - v.std)}" stroke="#111" stroke-width="1.5"/>`,
         );
       }
+      // Above the bar and its error bar, so that neither crosses the number.
       f.svg.push(
-        `<text x="${x0 + w / 2}" y="${f.y(v.mean) - 4}" text-anchor="middle" font-size="10" ${FONT}>${label(v.mean)}</text>`,
+        `<text x="${x0 + w / 2}" y="${f.y(v.mean + v.std) - 4}" text-anchor="middle" font-size="10" ${FONT}>${label(v.mean)}</text>`,
       );
     });
     body.push(...f.svg);

@@ -73,6 +73,7 @@ describe("charts", () => {
       panels: [
         {
           title: "RMSE",
+          better: "lower",
           values: [
             { mean: 0.9, std: 0.01 },
             { mean: 0.95, std: 0 },
@@ -91,5 +92,15 @@ describe("charts", () => {
     expect(svg.match(/<rect x="[\d.]+" y="[\d.]+" width="[\d.]+" height="[\d.]+" fill="#/g)).toHaveLength(6);
     expect(svg.match(/stroke-width="1.5"/g)).toHaveLength(3);
     expect(svg).not.toContain("NaN");
+    expect(svg).toContain(">RMSE (lower is better)<");
+    // Every bar reaches down to the same baseline, zero, close values or not (bars of 0.9 and 0.95).
+    const bottoms = [
+      ...svg.matchAll(/<rect x="[\d.]+" y="([\d.]+)" width="[\d.]+" height="([\d.]+)" fill="#/g),
+    ]
+      .slice(0, 4)
+      .map((m) => Number(m[1]) + Number(m[2]));
+    expect(new Set(bottoms.map((b) => b.toFixed(0))).size).toBe(1);
+    const heights = [...svg.matchAll(/height="([\d.]+)" fill="#/g)].map((m) => Number(m[1]));
+    expect(heights[0] / heights[1]).toBeCloseTo(0.9 / 0.95, 2);
   });
 });
