@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import type { LoadedData } from "../data/load.js";
-import { lineChart } from "../eval/charts.js";
+import { trainingCurve } from "../eval/charts.js";
 import { ratingMetrics, tutorialLoss } from "../eval/metrics.js";
 import { chartBytes } from "../eval/png.js";
 import { evaluateRanking } from "../eval/ranking.js";
@@ -153,31 +153,10 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     const rater = flags.rater ? fitRater(flags.rater, data, backend, flags.seed, say) : undefined;
     if (flags.show !== undefined) showTop(model, rater?.model, data, flags.show, say);
     if (flags.plot) {
-      if (history.length === 0)
-        throw new Error(`--plot: ${flags.model} is fitted in closed form, with no curve to draw`);
-      // A top-N model's curve is its validation NDCG: its training loss (a log-likelihood) has another scale.
-      const ranking = history[0].validationNdcg !== undefined;
-      const series = ranking
-        ? [
-            {
-              name: "validation NDCG@10",
-              points: history.map((e) => [e.epoch, e.validationNdcg!] as [number, number]),
-            },
-          ]
-        : [{ name: "training loss", points: history.map((e) => [e.epoch, e.trainLoss] as [number, number]) }];
-      if (!ranking && validation && best) {
-        series.push({
-          name: "validation RMSE",
-          points: history.map((e) => [e.epoch, e.validationRmse!] as [number, number]),
-        });
-      }
       const title = `${flags.model} on ${data.dataset} ${data.split}${validation ? `, best epoch ${bestEpoch}` : ""}`;
-      const marker = validation ? { x: bestEpoch, label: "kept" } : undefined;
-      const yLabel = ranking ? "NDCG@10" : "RMSE";
-      await writeFile(
-        flags.plot,
-        chartBytes(flags.plot, lineChart({ title, xLabel: "epoch", yLabel, series, marker })),
-      );
+      const svg = trainingCurve(history, title, validation ? bestEpoch : undefined);
+      if (!svg) throw new Error(`--plot: ${flags.model} is fitted in closed form, with no curve to draw`);
+      await writeFile(flags.plot, chartBytes(flags.plot, svg));
       say(`wrote the training curve to ${flags.plot}\n`);
     }
     if (flags.save) {

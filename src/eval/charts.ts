@@ -1,3 +1,4 @@
+import type { EpochReport } from "../model/model.js";
 /** A named series of (x, y) points for a line chart. */
 export interface Series {
   name: string;
@@ -215,4 +216,36 @@ export function barPanels(options: { title: string; groups: string[]; panels: Ba
     body.push(`<text x="${x + 18}" y="${y}" font-size="12" ${FONT}>${escapeXml(g)}</text>`);
   });
   return document(width, height, body);
+}
+
+/**
+ * A fit's training curve: a rating model's training loss and validation RMSE (both RMSE) per epoch, or a
+ * top-N model's validation NDCG@10 (its training loss, a log-likelihood, has another scale), with the
+ * epoch early stopping kept marked. Null for a closed-form fit, which has no epochs.
+ */
+export function trainingCurve(history: EpochReport[], title: string, keptEpoch?: number): string | null {
+  if (history.length === 0) return null;
+  const ranking = history[0].validationNdcg !== undefined;
+  const points = (value: (e: EpochReport) => number | undefined) =>
+    history.map((e) => [e.epoch, value(e) ?? Number.NaN] as [number, number]);
+  const series = ranking
+    ? [{ name: "validation NDCG@10", points: points((e) => e.validationNdcg) }]
+    : [{ name: "training loss", points: points((e) => e.trainLoss) }];
+  if (!ranking && history.some((e) => e.validationRmse !== undefined))
+    series.push({ name: "validation RMSE", points: points((e) => e.validationRmse) });
+  const marker = keptEpoch ? { x: keptEpoch, label: "kept" } : undefined;
+  return lineChart({ title, xLabel: "epoch", yLabel: ranking ? "NDCG@10" : "RMSE", series, marker });
+}
+
+/** The epoch early stopping keeps: the first with the best validation NDCG@10 or RMSE; none without validation. */
+export function keptEpoch(history: EpochReport[]): number | undefined {
+  // Higher is better for both: NDCG as it is, RMSE negated.
+  const score = (e: EpochReport) =>
+    e.validationNdcg ?? (e.validationRmse === undefined ? undefined : -e.validationRmse);
+  let best: { epoch: number; score: number } | undefined;
+  for (const e of history) {
+    const s = score(e);
+    if (s !== undefined && (!best || s > best.score)) best = { epoch: e.epoch, score: s };
+  }
+  return best?.epoch;
 }

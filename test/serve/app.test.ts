@@ -66,6 +66,14 @@ describe("aerec service", () => {
     expect([css.statusCode, css.headers["content-type"]]).toEqual([200, "text/css; charset=utf-8"]);
   });
 
+  it("draws the training curve as an SVG chart", async () => {
+    const res = await call("GET", "/api/model/curve.svg");
+    expect([res.statusCode, res.headers["content-type"]]).toEqual([200, "image/svg+xml"]);
+    expect(res.body.startsWith("<svg")).toBe(true);
+    for (const text of [">training loss<", ">validation RMSE<", ">kept<", ">epoch<"])
+      expect(res.body).toContain(text);
+  });
+
   it("searches movies by title and genre with paging", async () => {
     const page = (await call("GET", "/api/movies?q=film%201&genre=drama&page=1&pageSize=3")).json();
     expect(page.items).toHaveLength(3);

@@ -237,52 +237,12 @@ async function showModel(): Promise<void> {
   $("model-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
   $("curve").replaceChildren(
     model.history.length > 0
-      ? curve(model.history)
+      ? el("img", {
+          src: "/api/model/curve.svg",
+          alt: `Training curve of ${model.kind}: ${model.history.length} epochs`,
+        })
       : el("p", {}, "No training curve: this model has no epochs."),
   );
-}
-
-/** The training curve as an inline SVG: training loss and validation RMSE per epoch. */
-function curve(history: { epoch: number; trainLoss: number; validationRmse?: number }[]): SVGSVGElement {
-  const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", "0 0 600 260");
-  svg.setAttribute("role", "img");
-  const series = [
-    { name: "training loss", color: "#1f77b4", ys: history.map((h) => h.trainLoss) },
-    { name: "validation RMSE", color: "#d62728", ys: history.map((h) => h.validationRmse ?? Number.NaN) },
-  ].filter((s) => s.ys.some(Number.isFinite));
-  const all = series.flatMap((s) => s.ys).filter(Number.isFinite);
-  const [lo, hi] = [Math.min(...all), Math.max(...all)];
-  const x = (i: number) => 40 + (i / Math.max(1, history.length - 1)) * 540;
-  const y = (v: number) => 230 - ((v - lo) / (hi - lo || 1)) * 210;
-  for (const [i, s] of series.entries()) {
-    const path = document.createElementNS(ns, "path");
-    const d = s.ys
-      .map((v, k) =>
-        Number.isFinite(v) ? `${k === 0 ? "M" : "L"}${x(k).toFixed(1)},${y(v).toFixed(1)}` : "",
-      )
-      .join(" ");
-    path.setAttribute("d", d);
-    path.setAttribute("fill", "none");
-    path.setAttribute("stroke", s.color);
-    path.setAttribute("stroke-width", "2");
-    const label = document.createElementNS(ns, "text");
-    label.setAttribute("x", "420");
-    label.setAttribute("y", String(20 + 16 * i));
-    label.setAttribute("fill", s.color);
-    label.textContent = s.name;
-    svg.append(path, label);
-  }
-  for (const v of [lo, hi]) {
-    const t = document.createElementNS(ns, "text");
-    t.setAttribute("x", "0");
-    t.setAttribute("y", String(y(v) + 4));
-    t.setAttribute("font-size", "11");
-    t.textContent = v.toFixed(3);
-    svg.append(t);
-  }
-  return svg;
 }
 
 function route(): void {

@@ -1,4 +1,6 @@
 import type { FastifyPluginAsync } from "fastify";
+import { keptEpoch, trainingCurve } from "../../eval/charts.js";
+import { HttpError } from "../errors.js";
 import type { RouteContext } from "./context.js";
 
 /** GET /api/model: what the model is, its metrics and its training curve. */
@@ -19,6 +21,28 @@ export const modelRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =>
           validationRmse,
         })),
       };
+    },
+  );
+
+  app.get(
+    "/api/model/curve.svg",
+    {
+      schema: {
+        tags: ["model"],
+        summary: "the training curve as an SVG chart (404 for a model fitted in closed form)",
+        produces: ["image/svg+xml"],
+      },
+    },
+    async (_request, reply) => {
+      const { info } = ctx.state();
+      const svg = trainingCurve(
+        info.history,
+        `${info.kind} on ${info.dataset} ${info.split}`,
+        keptEpoch(info.history),
+      );
+      if (!svg) throw new HttpError(404, `${info.kind} is fitted in closed form: it has no training curve`);
+      // A reload swaps the model under the same URL.
+      return reply.type("image/svg+xml").header("cache-control", "no-cache").send(svg);
     },
   );
 };
