@@ -75,6 +75,7 @@ export function registerServe(program: Command): void {
 Endpoints (JSON; the OpenAPI document is at /openapi.json, browsable at /docs):
   GET    /health, /ready
   GET    /api/model                                  what the model is, its metrics and training curve
+  GET    /api/model/curve.svg                        the training curve as a chart
   GET    /api/movies?q=star&genre=Sci-Fi&page=1      search, most rated first
   GET    /api/movies/:movieId?k=10                   a movie and its most similar movies
   GET    /api/users/:user/recommendations?k=10       top k, with "because you rated ..."
