@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Rng } from "../../src/data/random.js";
 import { Ratings } from "../../src/data/ratings.js";
-import { type Backend, createBackend } from "../../src/kernels/index.js";
+import { createBackend } from "../../src/kernels/index.js";
 import { setColumnBatchMin } from "../../src/model/autoencoder.js";
 import { type AutoencoderConfig, AutoencoderModel } from "../../src/model/autoencoder-model.js";
 import { predict } from "../../src/model/model.js";

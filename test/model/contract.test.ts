@@ -33,13 +33,13 @@ function smallSettings(name: string, seed = 1): unknown {
   return kind.override({ seed });
 }
 
-function fit(name: string, seed = 1): Model {
+function fitKind(name: string, seed = 1): Model {
   const members = name === "blend" ? { members: ["bias", "mf", "mean"], seed } : undefined;
   return fitModel(name, data, { backend, settings: members ?? smallSettings(name, seed) }).model;
 }
 
 describe.each(MODEL_REGISTRY.map((k) => k.name))("the %s model", (name) => {
-  const model = fit(name);
+  const model = fitKind(name);
 
   it("says what it is and scores every item for a batch of users", () => {
     expect(model.kind).toBe(name);
@@ -105,7 +105,7 @@ describe.each(MODEL_REGISTRY.map((k) => k.name))("the %s model", (name) => {
   });
 
   it("gives the same result for the same seed", () => {
-    expect(predict(fit(name), data.test)).toEqual(predict(model, data.test));
+    expect(predict(fitKind(name), data.test)).toEqual(predict(model, data.test));
   });
 
   it("saves and loads to identical predictions, scores and fold-in", async () => {
