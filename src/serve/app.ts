@@ -158,8 +158,8 @@ export async function buildApp(options: {
     reload,
     maxRatings: options.maxRatings ?? MAX_RATINGS,
   };
-  for (const routes of [serviceRoutes, modelRoutes, movieRoutes, recommendationRoutes, ratingRoutes])
-    await app.register(routes, context);
+  for (const plugin of [serviceRoutes, modelRoutes, movieRoutes, recommendationRoutes, ratingRoutes])
+    await app.register(plugin, context);
 
   /**
    * Loads the model again and swaps it in; requests in flight finish on the old one. A file that does not
