@@ -363,6 +363,9 @@ describe("aerec service", () => {
     expect(index.statusCode).toBe(200);
     expect(index.body).toMatch(/<title>aerec/);
     expect((await call("GET", "/app.js")).statusCode).toBe(200);
+    const icon = await call("GET", "/favicon.ico");
+    expect([icon.statusCode, icon.rawPayload.subarray(1, 4).toString()]).toEqual([200, "PNG"]);
+    expect((await call("GET", "/favicon.svg")).statusCode).toBe(200);
     for (const path of [
       "/../package.json",
       "/%2e%2e/package.json",

@@ -66,6 +66,11 @@ describe.skipIf(!haveBrowser)("the web page", () => {
   it("rates three movies, updates recommendations after each, and keeps the ratings after a reload", async () => {
     await page.goto(url);
     await expect.poll(() => page.locator("#recs-note").textContent()).toMatch(/Most rated movies/);
+    // A title that carries its year ("Film 1 (1991)") is not followed by the year again.
+    const firstRow = await page.locator("#recommendations li").first().textContent();
+    expect(firstRow).toMatch(/\((\d{4})\)/);
+    expect(firstRow).not.toMatch(/\((\d{4})\)\s*\1/);
+    expect(await page.getByRole("link", { name: "API" }).getAttribute("href")).toBe("/docs/");
     let previous = await recommendationText();
     const steps: [string, number][] = [
       ["Film 1", 5],

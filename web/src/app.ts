@@ -90,9 +90,9 @@ function movieRow(
 ): HTMLLIElement {
   const li = el("li");
   li.append(el("span", { class: "title" }, movie.title ?? `movie ${movie.movieId}`));
-  const meta = [("year" in movie && movie.year) || "", ("genres" in movie && movie.genres?.join(", ")) || ""]
-    .filter(Boolean)
-    .join(" · ");
+  // MovieLens titles carry their year ("Star Wars (1977)"): say it once.
+  const year = "year" in movie && movie.year && !movie.title?.endsWith(`(${movie.year})`) ? movie.year : "";
+  const meta = [year, ("genres" in movie && movie.genres?.join(", ")) || ""].filter(Boolean).join(" · ");
   if (meta) li.append(" ", el("span", { class: "meta" }, meta));
   if (withStars)
     li.append(
