@@ -79,6 +79,12 @@ describe.skipIf(!haveBrowser)("the web page", () => {
     ];
     for (const [query, stars] of steps) {
       const first = await searchFor(query);
+      // The stars sit on a row of their own, under the title and genres.
+      const [meta, picker] = await Promise.all([
+        first.locator(".meta").boundingBox(),
+        first.locator(".stars").boundingBox(),
+      ]);
+      expect(picker!.y).toBeGreaterThanOrEqual(meta!.y + meta!.height - 1);
       const title = await first.locator(".title").textContent();
       await first.locator(`label[aria-label="${stars} star${stars > 1 ? "s" : ""}"]`).click();
       await expect.poll(() => page.locator("#ratings li .title").allTextContents()).toContain(title);
@@ -88,6 +94,24 @@ describe.skipIf(!haveBrowser)("the web page", () => {
       expect(await recommended()).not.toContain(title);
     }
     await expect.poll(() => page.locator(".because").count()).toBeGreaterThan(0);
+    // Stars, lit or not, and predicted stars read at 4.5:1 or more against the white page.
+    const contrasts = await page.evaluate(() => {
+      const luminance = (css: string) => {
+        const [r, g, b] = css
+          .match(/\d+/g)!
+          .slice(0, 3)
+          .map((v) => {
+            const c = Number(v) / 255;
+            return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+          });
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+      };
+      return [".stars label", ".stars label.on", ".predicted"].map((selector) => {
+        const node = document.querySelector(selector);
+        return node ? 1.05 / (luminance(getComputedStyle(node).color) + 0.05) : 0;
+      });
+    });
+    for (const ratio of contrasts) expect(ratio).toBeGreaterThanOrEqual(4.5);
     await page.screenshot({ path: join(dir, "page.png"), fullPage: true });
     // The visitor's id: 128 random bits, so that nobody can guess another visitor's.
     expect(await page.evaluate(() => localStorage.getItem("aerec.user"))).toMatch(/^guest-[0-9a-f]{32}$/);
