@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadData } from "../dist/index.js";
-import { machineLine } from "./machine.mjs";
+import { machineLine, median } from "./common.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -47,13 +47,6 @@ function run(label, command, args) {
     ...JSON.parse(child.stdout.trim().split("\n").at(-1)),
     wallSeconds: (performance.now() - started) / 1000,
   };
-}
-
-/** The median of a list of numbers. */
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** Writes the training ratings in the peer's format (0-based indices). */

@@ -8,10 +8,11 @@
 // Usage: MOVIELENS_DIR=../shared/data node bench/ease.mjs [--threads 2] [--lambda 500] [--items 10000]
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createBackend, easeKind, loadData } from "../dist/index.js";
+import { machineLine } from "./common.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -79,8 +80,8 @@ try {
 }
 
 console.log(
-  `\nEASE fit from the positives (ratings >= 4) to B, lambda ${lambda}, ${threads} threads each; CPU ${cpus()[0].model}, ` +
-    `Node ${process.version}, NumPy ${rows[0]?.numpy}`,
+  `\n${machineLine(threads)}; NumPy ${rows[0]?.numpy}\n` +
+    `EASE fit from the positives (ratings >= 4) to B, lambda ${lambda}, ${threads} threads each`,
 );
 const header = [
   "data",

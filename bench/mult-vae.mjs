@@ -8,10 +8,11 @@
 // Usage: MOVIELENS_DIR=../shared/data node bench/mult-vae.mjs [--epochs 5] [--threads 2]
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createBackend, loadData, multVaeKind } from "../dist/index.js";
+import { machineLine, median } from "./common.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -23,12 +24,6 @@ const { values } = parseArgs({
 const epochs = Number(values.epochs);
 const threads = Number(values.threads);
 const dir = mkdtempSync(join(tmpdir(), "aerec-vae-"));
-
-/** The median of a list of numbers. */
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 const cases = [["synthetic:ml-1m", "ratio:0.9"]];
 if (process.env.MOVIELENS_DIR) cases.unshift(["ml-100k", "u1"]);
@@ -90,8 +85,8 @@ try {
 }
 
 console.log(
-  `\nMult-VAE I-600-200-600-I, batch 500, ${threads} threads each, the median of ${epochs} training epochs; CPU ` +
-    `${cpus()[0].model}, Node ${process.version}, PyTorch ${rows[0]?.torch}`,
+  `\n${machineLine(threads)}; PyTorch ${rows[0]?.torch}\n` +
+    `Mult-VAE I-600-200-600-I, batch 500, ${threads} threads each, the median of ${epochs} training epochs`,
 );
 console.log(
   ["data", "users", "items", "positives", "PyTorch s/ep", "aerec s/ep", "speed-up", "aerec GFLOP/s"].join(

@@ -1,5 +1,5 @@
-// The machine a benchmark ran on, printed beside its ratios: CPU model, caches, Node, the kernels' build
-// and the threads each side used.
+// What the benchmarks share: the line naming the machine they ran on (CPU model, caches, Node, the
+// kernels' build and the threads each side used), printed beside their ratios, and the median they report.
 import { execFileSync } from "node:child_process";
 import { availableParallelism, cpus } from "node:os";
 import { createBackend } from "../dist/index.js";
@@ -34,4 +34,11 @@ export function machineLine(threads) {
     `machine: ${cpus()[0].model.trim()} (${availableParallelism()} vCPUs)` +
     `${c ? `, L2 ${c.l2}, L3 ${c.l3}` : ""}; Node ${process.version}; kernels ${kernels}; ${threads} threads each side`
   );
+}
+
+/** The median of a list of numbers. */
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
