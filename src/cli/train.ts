@@ -99,7 +99,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
       onEpoch: (e) => {
         profile = backend.profile?.entriesByTime();
         profiledSeconds = (performance.now() - fitStarted) / 1000;
-        if (e.phase !== phase) {
+        if (e.phase && e.phase !== phase) {
           // A new run of the same fit: say what it is, and give it a bar of its own.
           phase = e.phase;
           say(describePhase(e.phase, e.epochs, data.train.size));
@@ -240,11 +240,11 @@ function testRanking(model: Model, data: LoadedData) {
 }
 
 /** The line that announces a fit's next run. */
-function describePhase(phase: string | undefined, epochs: number | undefined, nTrain: number): string {
+function describePhase(phase: string, epochs: number | undefined, nTrain: number): string {
   if (phase === "refit") {
     return `refitting on all ${nTrain} training ratings for ${epochs} epochs (the count validation chose)\n`;
   }
-  return `training again with ${phase ?? "the first setting"}\n`;
+  return `training again with ${phase}\n`;
 }
 
 /** Each kernel's share of the fit's time, the largest first; the rest is untimed JavaScript. */

@@ -17,9 +17,12 @@ export async function forEachLine(file: string, visit: LineVisitor): Promise<num
   let pieces: Buffer[] = [];
   let line = 0;
   let bytes = 0;
-  const finish = (buf: Buffer, end: number) => {
-    line++;
-    visit(buf, 0, end > 0 && buf[end - 1] === 13 ? end - 1 : end, line);
+  // Each line's end, before a CR that ends it.
+  const withoutCr = (buf: Buffer, start: number, end: number) =>
+    end > start && buf[end - 1] === 13 ? end - 1 : end;
+  const whole = (parts: Buffer[]) => {
+    const joined = Buffer.concat(parts);
+    visit(joined, 0, withoutCr(joined, 0, joined.length), ++line);
   };
   for await (const data of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
     const chunk = bytes === 0 && startsWithBom(data) ? data.subarray(3) : data;
@@ -29,24 +32,19 @@ export async function forEachLine(file: string, visit: LineVisitor): Promise<num
     if (pieces.length > 0 && nl !== -1) {
       // The line carried over from earlier chunks ends here.
       pieces.push(chunk.subarray(0, nl));
-      const joined = Buffer.concat(pieces);
+      whole(pieces);
       pieces = [];
-      finish(joined, joined.length);
       start = nl + 1;
       nl = chunk.indexOf(10, start);
     }
     for (; nl !== -1; nl = chunk.indexOf(10, start)) {
-      line++;
-      visit(chunk, start, nl > start && chunk[nl - 1] === 13 ? nl - 1 : nl, line);
+      visit(chunk, start, withoutCr(chunk, start, nl), ++line);
       start = nl + 1;
     }
     // The stream may reuse its buffers: keep a copy of what is left.
     if (start < chunk.length) pieces.push(Buffer.from(chunk.subarray(start)));
   }
-  if (pieces.length > 0) {
-    const joined = Buffer.concat(pieces);
-    finish(joined, joined.length);
-  }
+  if (pieces.length > 0) whole(pieces);
   if (bytes === 0) throw new DataFormatError(file, 0, "the file is empty");
   return line;
 }

@@ -48,12 +48,12 @@ export function timed<T>(backend: Backend, name: string, work: () => T): T {
 export function profiledBackend(backend: Backend): Backend & { profile: KernelProfile } {
   const profile = new KernelProfile();
   const inner = backend.kernels;
-  const timed: Record<string, unknown> = { name: inner.name };
+  const wrapped: Record<string, unknown> = { name: inner.name };
   for (const key of Object.keys(inner).concat(Object.getOwnPropertyNames(Object.getPrototypeOf(inner)))) {
     const value = (inner as unknown as Record<string, unknown>)[key];
-    if (key === "constructor" || typeof value !== "function" || key in timed) continue;
+    if (key === "constructor" || typeof value !== "function" || key in wrapped) continue;
     const kernel = value as (...args: unknown[]) => unknown;
-    timed[key] = (...args: unknown[]) => {
+    wrapped[key] = (...args: unknown[]) => {
       const started = performance.now();
       try {
         return kernel.apply(inner, args);
@@ -62,5 +62,5 @@ export function profiledBackend(backend: Backend): Backend & { profile: KernelPr
       }
     };
   }
-  return { ...backend, kernels: timed as unknown as Kernels, profile };
+  return { ...backend, kernels: wrapped as unknown as Kernels, profile };
 }
