@@ -83,6 +83,9 @@ export function relaxedSimdAvailable(): boolean {
       const bytes = kernelBytes("relaxed-simd");
       if (!WebAssembly.validate(bytes)) setFlagsFromString("--experimental-wasm-relaxed-simd");
       relaxed = WebAssembly.validate(bytes);
+      // Compiled from the bytes just read: it is asked for next (see createBackend).
+      if (relaxed && !compiled.has("relaxed-simd"))
+        compiled.set("relaxed-simd", new WebAssembly.Module(bytes));
     } catch {
       relaxed = false;
     }
