@@ -243,7 +243,7 @@ if (!values["skip-32m"]) {
     "aerec autorec-i, one epoch on synthetic:ml-32m",
     process.execPath,
     // Without the test metrics: scoring 200,948 users against 87,585 movies takes longer than the epoch.
-    [...aerecArgs("synthetic:ml-32m", "ratio:0.9", "adam", "1"), "--no-test"],
+    [...aerecArgs("synthetic:ml-32m", "ratio:0.9", "adam", "1"), "--skip-test"],
   );
   console.log(
     `\nsynthetic:ml-32m (200,948 users, 87,585 movies, 32,000,204 ratings): one autorec-i Adam epoch in ` +

@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { DATASET_NAMES } from "../data/datasets.js";
+import { DATASET_NAMES, relevantFrom } from "../data/datasets.js";
 import type { LoadedData } from "../data/load.js";
 import { holdOutUsers } from "../data/splits.js";
 import { barPanels } from "../eval/charts.js";
@@ -18,11 +18,11 @@ import { type Backend, createBackend, type KernelChoice } from "../kernels/index
 import type { Model } from "../model/model.js";
 import { BLEND_MEMBERS, fitBlend } from "../train/fit-blend.js";
 import { fitModel, MODEL_KINDS, MODEL_REGISTRY, modelKind } from "../train/registry.js";
-import { loadOrDownload } from "./data-flags.js";
+import { addFileOptions, loadOrDownload, type SourceFlags } from "./data-flags.js";
 import { intArg, kernelsOption, numberArg } from "./options.js";
 import { ProgressBar } from "./progress.js";
 
-interface EvaluateFlags {
+interface EvaluateFlags extends SourceFlags {
   dataset: string;
   minItemRatings?: number;
   holdoutUsers?: number;
@@ -32,7 +32,8 @@ interface EvaluateFlags {
   split?: string;
   repeats: number;
   k: number;
-  threshold: number;
+  /** Relevant test ratings start here (default: 4 stars, moved to the data's scale). */
+  threshold?: number;
   seed: number;
   threads: number;
   kernels: KernelChoice;
@@ -44,7 +45,9 @@ interface EvaluateFlags {
 }
 
 /** The splits to run: "u1..u5" or "u1,u3" folds, or `--split S --repeats N` (seeds seed..seed+N-1). */
-function splitsFrom(flags: EvaluateFlags): { split: string; seed: number }[] {
+function splitsFrom(flags: EvaluateFlags): { split?: string; seed: number }[] {
+  // Fixed train and test files are the one split.
+  if (flags.train || flags.test) return [{ seed: flags.seed }];
   if (flags.folds) {
     const range = /^u([1-5])\.\.u([1-5])$/.exec(flags.folds);
     const names = range
@@ -125,7 +128,7 @@ function heldOutRuns(
   const { train, heldOut } = holdOutUsers(
     data.train.concat(data.test),
     flags.holdoutUsers!,
-    flags.threshold,
+    ranking.threshold,
     seed,
   );
   say(
@@ -154,12 +157,16 @@ async function runEvaluate(flags: EvaluateFlags): Promise<void> {
     "--blend",
   );
   const splits = splitsFrom(flags);
-  const ranking = { k: flags.k, threshold: flags.threshold };
+  let ranking = { k: flags.k, threshold: flags.threshold ?? 4 };
   const runs: RunResult[] = [];
   const bar = new ProgressBar("run", process.stderr);
   const total = splits.length * models.length;
-  for (const { split, seed } of splits) {
-    const data = await loadOrDownload({ ...flags, split, seed }, say);
+  let datasetName = flags.dataset;
+  for (const { split: asked, seed } of splits) {
+    const data = await loadOrDownload({ ...flags, split: asked, seed }, say);
+    ranking = { k: flags.k, threshold: flags.threshold ?? relevantFrom(data.scale) };
+    datasetName = data.dataset;
+    const split = data.split;
     if (flags.holdoutUsers !== undefined) {
       runs.push(...heldOutRuns(data, models, flags, seed, ranking, say));
       bar.update({ done: runs.length, total, fields: { split } });
@@ -212,8 +219,8 @@ async function runEvaluate(flags: EvaluateFlags): Promise<void> {
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   say(
-    `\n${flags.dataset}, ${splits.length} split${splits.length > 1 ? "s" : ""} (${[...new Set(splits.map((s) => s.split))].join(", ")})` +
-      `${splits.length > 1 ? ": mean ± std" : ""}; relevant = test rating >= ${flags.threshold}\n`,
+    `\n${datasetName}, ${splits.length} split${splits.length > 1 ? "s" : ""} (${[...new Set(runs.map((r) => r.split))].join(", ")})` +
+      `${splits.length > 1 ? ": mean ± std" : ""}; relevant = test rating >= ${ranking.threshold}\n`,
   );
   for (const r of [header, ...rows])
     say(`${r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ")}\n`);
@@ -228,7 +235,7 @@ async function runEvaluate(flags: EvaluateFlags): Promise<void> {
   if (flags.plot) {
     const shown: MetricKey[] = ["rmse", "mae", "ndcg", "precision", "recall", "coverage"];
     const svg = barPanels({
-      title: `${flags.dataset}: ${splits.length} split${splits.length > 1 ? "s, mean ± std" : ""}`,
+      title: `${datasetName}: ${splits.length} split${splits.length > 1 ? "s, mean ± std" : ""}`,
       groups: table.map((t) => t.model),
       panels: shown.map((m) => ({
         title: LABELS[m](flags.k),
@@ -241,14 +248,13 @@ async function runEvaluate(flags: EvaluateFlags): Promise<void> {
   }
   if (flags.json)
     process.stdout.write(
-      `${JSON.stringify({ dataset: flags.dataset, k: flags.k, threshold: flags.threshold, summary: table, runs })}\n`,
+      `${JSON.stringify({ dataset: datasetName, k: flags.k, threshold: ranking.threshold, summary: table, runs })}\n`,
     );
 }
 
 /** `aerec evaluate`. */
 export function registerEvaluate(program: Command): void {
-  program
-    .command("evaluate")
+  addFileOptions(program.command("evaluate"))
     .description("compare models over folds or repeated splits: rating and ranking metrics, mean ± std")
     .option("--dataset <name>", `${DATASET_NAMES.join(", ")}, or synthetic:SHAPE`, "ml-100k")
     .option("--models <list>", `comma-separated, from ${MODEL_KINDS.join(", ")}`, MODEL_KINDS.join(","))
@@ -261,7 +267,11 @@ export function registerEvaluate(program: Command): void {
     .option("--split <split>", "a random split to repeat instead of folds (default ratio:0.9)")
     .option("--repeats <n>", "how many seeds of --split", intArg(1), 5)
     .option("-k, --k <n>", "cut-off of the ranking metrics", intArg(1), 10)
-    .option("--threshold <rating>", "a test rating at least this is relevant", numberArg(0), 4)
+    .option(
+      "--threshold <rating>",
+      "a test rating at least this is relevant (default: 4 on 1..5 stars, the same place on other scales)",
+      numberArg(0),
+    )
     .option(
       "--holdout-users <n>",
       "strong generalisation: hold out n whole users, fold in 80% of each one's positives, find the rest",

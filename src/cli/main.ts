@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { registerPredict } from "./batch.js";
 import { registerDownload } from "./download.js";
 import { registerEvaluate } from "./evaluate.js";
 import { registerInfo } from "./info.js";
 import { registerRecommend } from "./recommend.js";
 import { registerServe } from "./serve.js";
+import { registerSplit } from "./split.js";
 import { registerTrain } from "./train.js";
 import { registerTune } from "./tune.js";
 
@@ -21,6 +23,8 @@ const program = new Command("aerec")
 registerTrain(program);
 registerTune(program);
 registerRecommend(program);
+registerPredict(program);
+registerSplit(program);
 registerEvaluate(program);
 registerInfo(program);
 registerServe(program);

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, Option } from "commander";
+import { type RawId, rawIdOf } from "../data/ratings.js";
 import { KERNEL_CHOICES } from "../kernels/index.js";
 
 /** Commander parser for an integer flag within [min, max]. */
@@ -12,6 +13,12 @@ export function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
     }
     return n;
   };
+}
+
+/** Commander parser for a user or movie id as the data state it (numbers for MovieLens, any text in general). */
+export function rawIdArg(text: string): RawId {
+  if (text.trim() === "") throw new InvalidArgumentError("expected an id");
+  return rawIdOf(text.trim());
 }
 
 /** Commander parser for a number flag within [min, max]. */

@@ -1,12 +1,14 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { DataFormatError } from "../data/errors.js";
+import { type RawId, rawIdOf } from "../data/ratings.js";
 import type { KernelChoice } from "../kernels/index.js";
 import type { MovieRating, MovieScore, Recommender } from "../model/recommender.js";
 import { openRecommender } from "../store/open-recommender.js";
-import { intArg, kernelsOption } from "./options.js";
+import { jsonItem, recommendAllUsers } from "./batch.js";
+import { intArg, kernelsOption, rawIdArg } from "./options.js";
 
-/** Reads `movieId,rating` lines (a header line `movieId,rating` is allowed). */
+/** Reads `movieId,rating` lines (a header line `movieId,rating` is allowed; ids may be any text). */
 export async function readRatingsCsv(file: string): Promise<MovieRating[]> {
   const text = await readFile(file, "utf8").catch(() => {
     throw new Error(`${file}: file not found`);
@@ -14,19 +16,19 @@ export async function readRatingsCsv(file: string): Promise<MovieRating[]> {
   const out: MovieRating[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.trim();
-    if (line === "" || (i === 0 && /^movieId\s*,\s*rating$/i.test(line))) return;
-    const m = /^(\d+)\s*,\s*(\d+(?:\.\d+)?)$/.exec(line);
+    if (line === "" || (i === 0 && /^(movie|item)id\s*,\s*rating$/i.test(line))) return;
+    const m = /^(.+?)\s*,\s*(\d+(?:\.\d+)?)$/.exec(line);
     if (!m) throw new DataFormatError(file, i + 1, `expected "movieId,rating", found ${JSON.stringify(raw)}`);
-    out.push({ movieId: Number(m[1]), rating: Number(m[2]) });
+    out.push({ movieId: rawIdOf(m[1]), rating: Number(m[2]) });
   });
   if (out.length === 0) throw new DataFormatError(file, 0, "no ratings in the file");
   return out;
 }
 
 function parseRate(text: string, previous: MovieRating[] = []): MovieRating[] {
-  const m = /^(\d+)=(\d+(?:\.\d+)?)$/.exec(text);
+  const m = /^(.+)=(\d+(?:\.\d+)?)$/.exec(text);
   if (!m) throw new Error(`--rate takes MOVIE_ID=RATING, e.g. --rate 50=5 (got "${text}")`);
-  return [...previous, { movieId: Number(m[1]), rating: Number(m[2]) }];
+  return [...previous, { movieId: rawIdOf(m[1]), rating: Number(m[2]) }];
 }
 
 function printMovies(items: MovieScore[], label: string, value: (m: MovieScore) => number | null): void {
@@ -40,15 +42,7 @@ function printMovies(items: MovieScore[], label: string, value: (m: MovieScore) 
   });
 }
 
-const jsonItems = (items: MovieScore[]) =>
-  items.map(({ movieId, title, year, genres, score, predicted }) => ({
-    movieId,
-    title,
-    year,
-    genres,
-    score,
-    predicted,
-  }));
+const jsonItems = (items: MovieScore[]) => items.map(jsonItem);
 
 /** What the numbers beside a list are, as its heading says it. */
 function starsLabel(recommender: Recommender): string {
@@ -60,9 +54,11 @@ function starsLabel(recommender: Recommender): string {
 interface RecommendFlags {
   modelFile: string;
   ratingModelFile?: string;
-  user?: number;
+  user?: RawId;
   ratings?: string;
   rate?: MovieRating[];
+  allUsers?: boolean;
+  out?: string;
   k: number;
   json?: boolean;
   kernels: KernelChoice;
@@ -71,7 +67,7 @@ interface RecommendFlags {
 
 interface SimilarFlags {
   modelFile: string;
-  movie: number;
+  movie: RawId;
   k: number;
   minRatings: number;
   json?: boolean;
@@ -79,17 +75,27 @@ interface SimilarFlags {
 }
 
 async function runRecommend(flags: RecommendFlags): Promise<void> {
-  const sources = [flags.user !== undefined, flags.ratings !== undefined, flags.rate !== undefined].filter(
-    Boolean,
+  const sources = [flags.user, flags.ratings, flags.rate, flags.allUsers].filter(
+    (s) => s !== undefined,
   ).length;
-  if (sources !== 1)
-    throw new Error("give exactly one of --user ID, --ratings FILE.csv or --rate MOVIE=RATING (repeatable)");
+  if (sources !== 1) {
+    throw new Error(
+      "give exactly one of --user ID, --ratings FILE.csv, --rate MOVIE=RATING (repeatable) or --all-users --out FILE",
+    );
+  }
+  if (flags.allUsers && !flags.out)
+    throw new Error("--all-users writes a file: give --out recs.csv (or .jsonl)");
   const { recommender } = await openRecommender(
     flags.modelFile,
     flags.kernels,
     flags.minRatings,
     flags.ratingModelFile,
   );
+  if (flags.allUsers) {
+    const n = await recommendAllUsers(recommender, flags.k, flags.out!);
+    process.stderr.write(`wrote the top ${flags.k} of ${n} users to ${flags.out}\n`);
+    return;
+  }
   if (flags.user !== undefined) {
     if (recommender.userIds.indexOf(flags.user) < 0) {
       throw new Error(
@@ -131,9 +137,14 @@ export function registerRecommend(program: Command): void {
       "--rating-model-file <file>",
       "a rating model trained on the same data, for the stars beside a top-N model's list",
     )
-    .option("--user <id>", "a user the model was trained with", intArg(1))
+    .option("--user <id>", "a user the model was trained with", rawIdArg)
     .option("--ratings <file>", "a CSV of movieId,rating lines: recommend for that person")
     .option("--rate <movie=rating>", "one rating, e.g. --rate 50=5 (repeat the flag)", parseRate)
+    .option("--all-users", "every user's top k, to --out (the nightly batch job)")
+    .option(
+      "--out <file>",
+      "with --all-users: a .csv (user, rank, item, title, score, predicted) or .jsonl file",
+    )
     .option("-k, --k <n>", "how many movies", intArg(1, 10000), 10)
     .option(
       "--min-ratings <n>",
@@ -160,7 +171,8 @@ null when there is none.
 Examples:
   aerec recommend --model-file ease.safetensors --user 1
   aerec recommend --model-file ease.safetensors --rate 50=5 --rate 172=4 --rate 181=5 --json
-  aerec recommend --model-file ease.safetensors --rating-model-file autorec.safetensors --user 1`,
+  aerec recommend --model-file ease.safetensors --rating-model-file autorec.safetensors --user 1
+  aerec recommend --model-file ease.safetensors --all-users -k 20 --out recs.csv`,
     )
     .action((opts: RecommendFlags) => runRecommend(opts));
 
@@ -168,7 +180,7 @@ Examples:
     .command("similar")
     .description("movies most similar to a movie by the model's learned representations")
     .requiredOption("--model-file <file>", "a model saved by aerec train --save")
-    .requiredOption("--movie <id>", "a movie id", intArg(1))
+    .requiredOption("--movie <id>", "a movie id", rawIdArg)
     .option("-k, --k <n>", "how many movies", intArg(1, 10000), 10)
     .option("--min-ratings <n>", "only list movies with at least this many training ratings", intArg(0), 10)
     .option("--json", 'print {"movie", "items": [{"movieId", "title", "score"}, ...]} as the last line')

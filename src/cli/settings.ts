@@ -1,6 +1,7 @@
 import { type Command, Option } from "commander";
+import { type RatingScale, STAR_SCALE } from "../data/datasets.js";
 import { ACTIVATIONS } from "../kernels/index.js";
-import { OVERRIDE_FIELDS, type SettingOverrides } from "../model/model.js";
+import { defaultsOn, OVERRIDE_FIELDS, type SettingOverrides } from "../model/model.js";
 import {
   AUTOENCODER_KINDS,
   type AutoencoderKindName,
@@ -18,10 +19,10 @@ export interface SettingFlags extends SettingOverrides {
 }
 
 /**
- * The model's defaults (or the tutorial preset) with the command-line overrides applied, checked against
+ * The model's defaults on `scale` (or the tutorial preset) with the command-line overrides applied, checked against
  * the kind's schema. A flag the kind does not take is an error that names it.
  */
-export function settingsFrom(flags: SettingFlags): unknown {
+export function settingsFrom(flags: SettingFlags, scale: RatingScale = STAR_SCALE): unknown {
   const kind = modelKind(flags.model);
   if (flags.preset !== undefined && flags.preset !== "tutorial") {
     throw new Error(`unknown preset "${flags.preset}": the only preset is "tutorial" (with --model sae)`);
@@ -29,7 +30,7 @@ export function settingsFrom(flags: SettingFlags): unknown {
   if (flags.preset === "tutorial" && flags.model !== "sae")
     throw new Error("--preset tutorial goes with --model sae");
   const { model: _model, preset, ...overrides } = flags;
-  const base = preset === "tutorial" ? TUTORIAL_PRESET : kind.defaults;
+  const base = preset === "tutorial" ? TUTORIAL_PRESET : defaultsOn(kind, scale);
   const known = Object.fromEntries(
     Object.entries(overrides).filter(([key]) => OVERRIDE_FIELDS.includes(key as keyof SettingOverrides)),
   );

@@ -1,6 +1,8 @@
 import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
+import { relevantFrom } from "../data/datasets.js";
 import type { LoadedData } from "../data/load.js";
+import type { RawId } from "../data/ratings.js";
 import { trainingCurve } from "../eval/charts.js";
 import { ratingMetrics, tutorialLoss } from "../eval/metrics.js";
 import { chartBytes } from "../eval/png.js";
@@ -18,9 +20,9 @@ import { Recommender } from "../model/recommender.js";
 import { loadModel, saveModel } from "../store/model-file.js";
 import type { Checkpoint } from "../train/fit.js";
 import type { ModelSettings } from "../train/presets.js";
-import { fitModel, MODEL_REGISTRY, modelKind } from "../train/registry.js";
+import { defaultSettings, fitModel, MODEL_REGISTRY, modelKind } from "../train/registry.js";
 import { addDataOptions, loadOrDownload } from "./data-flags.js";
-import { intArg } from "./options.js";
+import { intArg, rawIdArg } from "./options.js";
 import { ProgressBar } from "./progress.js";
 import { addSettingOptions, describeSettings, type SettingFlags, settingsFrom } from "./settings.js";
 
@@ -32,13 +34,12 @@ interface TrainFlags extends SettingFlags {
   save?: string;
   json?: boolean;
   dataDir?: string;
-  show?: number;
+  show?: RawId;
   plot?: string;
   resume?: string;
   rater?: string;
   profile?: boolean;
-  /** False with --no-test: skip the test metrics. */
-  test: boolean;
+  skipTest?: boolean;
   download: boolean;
 }
 
@@ -65,10 +66,10 @@ async function resumeFrom(flags: TrainFlags): Promise<{ settings: unknown; check
 async function runTrain(flags: TrainFlags): Promise<void> {
   const say = (s: string) => (flags.json ? process.stderr : process.stdout).write(s);
   const resumed = flags.resume ? await resumeFrom(flags) : undefined;
-  const settings = resumed?.settings ?? settingsFrom(flags);
   if (resumed) say(`resuming ${flags.resume} after epoch ${resumed.checkpoint.state.epoch}\n`);
   const started = performance.now();
   const data = await loadOrDownload(flags, say);
+  const settings = resumed?.settings ?? settingsFrom(flags, data.scale);
   const validationShare = (settings as { validation?: number }).validation ?? 0;
   const nHeldOut = Math.round(validationShare * data.train.size);
   say(
@@ -132,21 +133,21 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     if (profile) say(describeProfile(profile, profiledSeconds));
     // A top-N model predicts no ratings: it has no RMSE of its own (a rating model beside it, --rater, has).
     const test =
-      model.ranksOnly || !flags.test
+      model.ranksOnly || flags.skipTest
         ? null
         : {
             ...ratingMetrics(predict(model, data.test), data.test.values),
             tutorialLoss: userBasedTutorialLoss(model, data),
           };
-    const ranking = flags.test ? testRanking(model, data) : null;
-    if (!ranking) say("test metrics skipped (--no-test)\n");
+    const ranking = !flags.skipTest ? testRanking(model, data) : null;
+    if (!ranking) say("test metrics skipped (--skip-test)\n");
     else {
       say(
         (test
           ? `test RMSE ${test.rmse.toFixed(4)}  MAE ${test.mae.toFixed(4)}` +
             `${test.tutorialLoss !== null ? `  tutorial loss ${test.tutorialLoss.toFixed(4)}` : ""}\n`
           : `${flags.model} ranks and predicts no stars (no RMSE; --rater adds a rating model for them)\n`) +
-          `test ranking (every unrated movie a candidate; relevant: test ratings >= ${RELEVANT_FROM}): ` +
+          `test ranking (every unrated movie a candidate; relevant: test ratings >= ${relevantFrom(data.scale)}): ` +
           `NDCG@10 ${ranking.ndcg.toFixed(4)}  Precision@10 ${ranking.precision.toFixed(4)}  Recall@10 ${ranking.recall.toFixed(4)}\n`,
       );
     }
@@ -218,9 +219,6 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   }
 }
 
-/** A test rating at least this is relevant to the ranking metrics train reports. */
-const RELEVANT_FROM = 4;
-
 /**
  * NDCG@10, Precision@10 and Recall@10 of `model`'s lists against the test ratings (the per-user detail
  * dropped), with a bar once it has taken over two seconds (scoring every movie for every user).
@@ -229,7 +227,7 @@ function testRanking(model: Model, data: LoadedData) {
   let bar: ProgressBar | undefined;
   const { users: _users, ...ranking } = evaluateRanking(batchedScores(model), data.train, data.test, {
     k: 10,
-    threshold: RELEVANT_FROM,
+    threshold: relevantFrom(data.scale),
     onProgress: (done, total) => {
       // In a log (no terminal), a line every tenth of the users.
       bar ??= new ProgressBar("ranking test users", process.stderr, Math.ceil(total / 10), 2);
@@ -291,7 +289,7 @@ function fitRater(kind: string, data: LoadedData, backend: Backend, seed: number
         .join(", ")})`,
     );
   say(`fitting the rating model ${kind} for the predicted stars\n`);
-  const settings = raterKind.override({ seed });
+  const settings = defaultSettings(kind, data.scale, seed);
   const outcome = fitModel(kind, data, { backend, settings });
   const test = ratingMetrics(predict(outcome.model, data.test), data.test.values);
   say(
@@ -304,7 +302,7 @@ function showTop(
   model: Model,
   rater: Model | undefined,
   data: LoadedData,
-  userId: number,
+  userId: RawId,
   say: (s: string) => void,
 ): void {
   const recommender = new Recommender(model, data.userIds, data.itemIds, data.movies, { rater });
@@ -329,7 +327,7 @@ export function registerTrain(program: Command): void {
     .command("train")
     .description("train a model, report its test metrics, and optionally save it");
   addSettingOptions(addDataOptions(command))
-    .option("--show <userId>", "print this user's top 10 unrated movies at the end", intArg(1))
+    .option("--show <userId>", "print this user's top 10 unrated movies at the end", rawIdArg)
     .option(
       "--rater <model>",
       "with a top-N model: also fit this rating model (e.g. autorec-i) for the predicted stars, saved in the same file",
@@ -348,7 +346,7 @@ export function registerTrain(program: Command): void {
     )
     .option("--json", "print one JSON summary as the last line of stdout (human text goes to stderr)")
     .option(
-      "--no-test",
+      "--skip-test",
       "skip the test metrics (a run that only trains and saves; scoring every user can take long on big data)",
     )
     .option(

@@ -76,7 +76,7 @@ async function runTune(flags: TuneFlags): Promise<void> {
       `tune searches rating models by validation RMSE; ${flags.model} chooses its own settings on validation NDCG when it trains (aerec train --model ${flags.model})`,
     );
   }
-  const base = settingsFrom(flags) as ModelSettings;
+  const base = settingsFrom(flags, data.scale) as ModelSettings;
   if (!(base.validation > 0))
     throw new Error(
       `tune chooses on validation ratings: --model ${flags.model} holds out none (--validation)`,
@@ -88,13 +88,16 @@ async function runTune(flags: TuneFlags): Promise<void> {
   const trials: Trial[] = [];
   const bar = new ProgressBar("setting", process.stderr);
   for (const point of points) {
-    const settings = settingsFrom({
-      ...flags,
-      lambda: point.lambda ?? flags.lambda,
-      hidden: point.hidden ?? flags.hidden,
-      lr: point.lr ?? flags.lr,
-      inputOffset: point.inputOffset ?? flags.inputOffset,
-    });
+    const settings = settingsFrom(
+      {
+        ...flags,
+        lambda: point.lambda ?? flags.lambda,
+        hidden: point.hidden ?? flags.hidden,
+        lr: point.lr ?? flags.lr,
+        inputOffset: point.inputOffset ?? flags.inputOffset,
+      },
+      data.scale,
+    );
     const backend = createBackend(flags.kernels, flags.threads);
     try {
       const result = fitModel(flags.model, data, { backend, settings });

@@ -112,3 +112,22 @@ export function datasetInfo(name: string): DatasetInfo {
   }
   return DATASETS[name as DatasetName];
 }
+
+/** The 1..5 star scale that aerec's default thresholds (positives and relevant ratings from 4) are set on. */
+export const STAR_SCALE: RatingScale = STARS;
+
+/**
+ * The rating on `scale` at the place `stars` has on the 1..5 star scale, rounded up to a step: 4 stars is 4
+ * on half stars, 8 on 1..10, 1 on implicit data (every rating 1). 0 ("every rating") stays 0.
+ */
+export function scaledRating(stars: number, scale: RatingScale): number {
+  if (stars <= 0) return stars;
+  const { min, max, step } = scale;
+  const steps = Math.ceil(((stars - 1) / 4) * ((max - min) / step) - 1e-9);
+  return Math.min(max, Number((min + steps * step).toFixed(10)));
+}
+
+/** A test rating at least this is relevant to the ranking metrics by default: 4 stars, moved to `scale`. */
+export function relevantFrom(scale: RatingScale): number {
+  return scaledRating(4, scale);
+}

@@ -1,5 +1,5 @@
 type TypedArrayCtor<T> = { new (n: number): T; BYTES_PER_ELEMENT: number };
-type Growable = Int32Array | Uint32Array | Float32Array;
+type Growable = Int32Array | Uint32Array | Float32Array | Float64Array;
 
 /** An append-only typed array that doubles its capacity; `view()` returns the filled part. */
 export class GrowableArray<T extends Growable> {

@@ -3,11 +3,11 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { type DatasetInfo, datasetInfo, type RatingScale, type RatingsFormat } from "./datasets.js";
 import { DataFormatError, DataNotFoundError } from "./errors.js";
-import { forEachLine } from "./lines.js";
+import { recordLine } from "./lines.js";
 import { type Movie, parseMovies, parseUsers, type UserInfo } from "./movies.js";
 import { parseRatingsFile, type RawRatings } from "./parse-ratings.js";
-import { findDuplicate, IdMap, Ratings } from "./ratings.js";
-import { kfoldSplit, parseSplit, ratioSplit } from "./splits.js";
+import { findDuplicate, IdMap, Ratings, type RawId } from "./ratings.js";
+import { kfoldSplit, parseSplit, ratioSplit, timeSplit } from "./splits.js";
 import { generateRatings, parseSyntheticShape } from "./synthetic.js";
 
 /** Where to read data from and how to split it. */
@@ -28,13 +28,17 @@ export interface LoadedData {
   userIds: IdMap;
   itemIds: IdMap;
   /** Movie metadata by raw movie id (empty for synthetic data). */
-  movies: Map<number, Movie>;
+  movies: Map<RawId, Movie>;
   /** User demographics by raw user id, where the data set has them. */
   users: Map<number, UserInfo>;
   train: Ratings;
   test: Ratings;
   /** The rating files read. */
   files: string[];
+  /** True when the data are interactions without ratings (every one a positive): top-N models only. */
+  implicit: boolean;
+  /** What was inferred or changed while loading (a file's layout, its scale), for the log. */
+  notes: string[];
 }
 
 const STAR_SCALE: RatingScale = { min: 1, max: 5, step: 1 };
@@ -90,6 +94,8 @@ export async function loadData(dataset: string, options: DataOptions = {}): Prom
       users: new Map(),
       ...applySplit(all, split, seed, dataset),
       files: [],
+      implicit: false,
+      notes: [],
     };
   }
   const info = datasetInfo(dataset);
@@ -113,13 +119,26 @@ export async function loadData(dataset: string, options: DataOptions = {}): Prom
     spec.kind === "predefined"
       ? { train: ratings[0], test: ratings[1] }
       : applySplit(ratings[0], split, seed, dataset);
-  return { dataset, split, scale: info.scale, userIds, itemIds, movies, users, ...trainTest, files };
+  return {
+    dataset,
+    split,
+    scale: info.scale,
+    userIds,
+    itemIds,
+    movies,
+    users,
+    ...trainTest,
+    files,
+    implicit: false,
+    notes: [],
+  };
 }
 
-function applySplit(all: Ratings, split: string, seed: number, dataset: string) {
+export function applySplit(all: Ratings, split: string, seed: number, dataset: string) {
   const spec = parseSplit(split);
   if (spec.kind === "ratio") return ratioSplit(all, spec.trainFraction, seed);
   if (spec.kind === "kfold") return kfoldSplit(all, spec.k, spec.fold, seed);
+  if (spec.kind === "time") return timeSplit(all, spec.trainFraction, spec.perUser);
   throw new Error(`${dataset} has no predefined split "${split}": use ratio:0.9 or kfold:5:1`);
 }
 
@@ -138,6 +157,7 @@ async function indexRatings(parts: RawRatings[], format: RatingsFormat) {
         p.values,
         userIds.size,
         itemIds.size,
+        p.timestamps,
       ),
   );
   const all =
@@ -167,7 +187,7 @@ async function indexRatings(parts: RawRatings[], format: RatingsFormat) {
     for (const p of parts) {
       for (let i = 0; i < p.userIds.length; i++) {
         if (p.userIds[i] === user && p.itemIds[i] === movie)
-          places.push({ file: p.file, line: await recordLine(p.file, format, i) });
+          places.push({ file: p.file, line: await recordLine(p.file, format === "csv", i) });
       }
     }
     const [first, second] = places;
@@ -188,15 +208,4 @@ function concat<T extends Int32Array | Float32Array>(ctor: new (n: number) => T,
     at += a.length;
   }
   return out;
-}
-
-/** The 1-based line of the `index`-th rating in `file` (skipping the CSV header and empty lines). */
-async function recordLine(file: string, format: RatingsFormat, index: number): Promise<number> {
-  let seen = -1;
-  let found = 0;
-  await forEachLine(file, (_buf, start, end, line) => {
-    if (found || start === end || (format === "csv" && line === 1)) return;
-    if (++seen === index) found = line;
-  });
-  return found;
 }

@@ -1,10 +1,11 @@
 import type { MoviesFormat } from "./datasets.js";
 import { DataFormatError } from "./errors.js";
+import type { RawId } from "./ratings.js";
 import { parseCsv, readTextFile, splitLines } from "./text.js";
 
 /** A movie as the data set describes it. */
 export interface Movie {
-  id: number;
+  id: RawId;
   title: string;
   /** Release year from the title's "(YYYY)" (or ML-100K's release date); null when absent. */
   year: number | null;
@@ -51,15 +52,16 @@ function positiveId(text: string, file: string, line: number, what: string): num
   return id;
 }
 
-function yearOf(title: string): number | null {
+/** The release year a title ends with, "Heat (1995)", or null. */
+export function titleYear(title: string): number | null {
   const m = /\((\d{4})(?:[-–]\d{0,4})?\)\s*$/.exec(title);
   return m ? Number(m[1]) : null;
 }
 
 /** Reads a movie file (u.item, movies.dat or movies.csv) into a map from raw movie id to Movie. */
-export async function parseMovies(file: string, format: MoviesFormat): Promise<Map<number, Movie>> {
+export async function parseMovies(file: string, format: MoviesFormat): Promise<Map<RawId, Movie>> {
   const text = await readTextFile(file);
-  const movies = new Map<number, Movie>();
+  const movies = new Map<RawId, Movie>();
   const add = (line: number, movie: Movie) => {
     if (movies.has(movie.id)) throw new DataFormatError(file, line, `movie id ${movie.id} appears twice`);
     movies.set(movie.id, movie);
@@ -105,7 +107,7 @@ export async function parseMovies(file: string, format: MoviesFormat): Promise<M
     add(line, {
       id: positiveId(fields[0], file, line, "movie id"),
       title,
-      year: yearOf(title) ?? (released ? Number(released[1]) : null),
+      year: titleYear(title) ?? (released ? Number(released[1]) : null),
       genres: ML100K_GENRES.filter((_, g) => flags[g] === "1"),
     });
   });
@@ -118,7 +120,7 @@ function titledMovie(fields: string[], file: string, line: number): Movie {
   return {
     id: positiveId(fields[0], file, line, "movie id"),
     title,
-    year: yearOf(title),
+    year: titleYear(title),
     genres: genreList(fields[2]),
   };
 }

@@ -107,7 +107,7 @@ export function onScale(x: number, scale: RatingScale): boolean {
 }
 
 /** Parses unsigned `digits[.digits]` from buf[start..end); NaN for anything else (signs, exponents, blanks). */
-function parseDecimal(buf: Buffer, start: number, end: number): number {
+export function parseDecimal(buf: Buffer, start: number, end: number): number {
   if (start === end) return Number.NaN;
   let whole = 0;
   let i = start;

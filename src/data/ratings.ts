@@ -7,18 +7,53 @@ export interface Csr {
   values: Float32Array;
 }
 
-/** A two-way map between raw ids (as files state them) and dense indices 0..size-1, ordered by raw id. */
-export class IdMap {
-  private readonly lookup: Int32Array;
+/**
+ * A raw id as a file states it: a number when the text is a plain integer (digits, no leading zero, at most
+ * 15 of them, so that it is exact as a double), otherwise the text itself. "42" and 42 are one id; "042" is
+ * another.
+ */
+export type RawId = number | string;
 
-  /** `ids` must be ascending and unique: ids[index] is the raw id of that index. */
-  constructor(readonly ids: Int32Array) {
-    const maxId = ids.length > 0 ? ids[ids.length - 1] : 0;
-    this.lookup = new Int32Array(maxId + 1).fill(-1);
-    for (let i = 0; i < ids.length; i++) this.lookup[ids[i]] = i;
+const PLAIN_INTEGER = /^(0|[1-9]\d{0,14})$/;
+
+/** The RawId that `text` names (see RawId). */
+export function rawIdOf(text: string): RawId {
+  return PLAIN_INTEGER.test(text) ? Number(text) : text;
+}
+
+/** Numbers first, ascending, then texts in code-unit order: the order of an IdMap's indices. */
+export function compareRawIds(a: RawId, b: RawId): number {
+  if (typeof a === "number") return typeof b === "number" ? a - b : -1;
+  if (typeof b === "number") return 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Largest id a dense lookup table may be sized for, relative to the number of ids (beyond it: a Map). */
+const DENSE_SLACK = 4;
+
+/**
+ * A two-way map between raw ids (as files state them) and dense indices 0..size-1, ordered by raw id
+ * (compareRawIds). Small non-negative integer ids (MovieLens's) are kept in an Int32Array with an array
+ * lookup; any other ids (text, or integers too large for a table) in an array with a Map lookup.
+ */
+export class IdMap {
+  private readonly table?: Int32Array;
+  private readonly map?: Map<RawId, number>;
+
+  /** `ids` must be ascending (compareRawIds) and unique: ids[index] is the raw id of that index. */
+  constructor(readonly ids: Int32Array | readonly RawId[]) {
+    const n = ids.length;
+    const maxId = n > 0 ? ids[n - 1] : 0;
+    if (ids instanceof Int32Array && (maxId as number) <= DENSE_SLACK * n + (1 << 20)) {
+      this.table = new Int32Array((maxId as number) + 1).fill(-1);
+      for (let i = 0; i < n; i++) this.table[ids[i]] = i;
+    } else {
+      this.map = new Map();
+      for (let i = 0; i < n; i++) this.map.set(ids[i], i);
+    }
   }
 
-  /** The map of every id present in any of `arrays`. */
+  /** The map of every id present in any of `arrays` (non-negative integers). */
   static of(...arrays: Int32Array[]): IdMap {
     let maxId = 0;
     for (const a of arrays) for (let i = 0; i < a.length; i++) if (a[i] > maxId) maxId = a[i];
@@ -37,20 +72,48 @@ export class IdMap {
     return new IdMap(ids);
   }
 
+  /** The map of `ids` in any order, repeats allowed. */
+  static fromRaw(ids: Iterable<RawId>): IdMap {
+    const unique = [...new Set(ids)].sort(compareRawIds);
+    const small = unique.every((id) => typeof id === "number" && id <= 0x7fffffff);
+    return new IdMap(small ? Int32Array.from(unique as number[]) : unique);
+  }
+
   get size(): number {
     return this.ids.length;
   }
 
-  /** Dense index of `rawId`, or -1 when it is unknown. */
-  indexOf(rawId: number): number {
-    return Number.isInteger(rawId) && rawId >= 0 && rawId < this.lookup.length ? this.lookup[rawId] : -1;
+  /** True when every id is a number (as MovieLens's are). */
+  get numeric(): boolean {
+    return this.ids instanceof Int32Array || this.ids.every((id) => typeof id === "number");
+  }
+
+  /** The raw id of dense index `index`. */
+  idAt(index: number): RawId {
+    return this.ids[index];
+  }
+
+  /** Dense index of `rawId` (a number, or text that rawIdOf reads), or -1 when it is unknown. */
+  indexOf(rawId: RawId): number {
+    const id = typeof rawId === "string" ? rawIdOf(rawId) : rawId;
+    if (this.table) {
+      return typeof id === "number" && Number.isInteger(id) && id >= 0 && id < this.table.length
+        ? this.table[id]
+        : -1;
+    }
+    return this.map!.get(id) ?? -1;
   }
 
   /** Dense indices for every raw id in `rawIds` (which must all be known). */
-  indicesOf(rawIds: Int32Array): Int32Array {
+  indicesOf(rawIds: Int32Array | readonly RawId[]): Int32Array {
     const out = new Int32Array(rawIds.length);
-    for (let i = 0; i < rawIds.length; i++) out[i] = this.lookup[rawIds[i]];
+    for (let i = 0; i < rawIds.length; i++) out[i] = this.indexOf(rawIds[i]);
     return out;
+  }
+
+  /** True when both maps hold the same ids in the same order. */
+  equals(other: IdMap): boolean {
+    return this.size === other.size && this.ids.every((id: RawId, i: number) => other.ids[i] === id);
   }
 }
 
@@ -118,6 +181,8 @@ export class Ratings {
     readonly values: Float32Array,
     readonly nUsers: number,
     readonly nItems: number,
+    /** When each rating was given (seconds, or whatever the file's unit is), where the file says. */
+    readonly times?: Uint32Array | Float64Array,
   ) {}
 
   /** Number of ratings. */
@@ -143,18 +208,21 @@ export class Ratings {
     const users = new Int32Array(n);
     const items = new Int32Array(n);
     const values = new Float32Array(n);
+    const source = this.times;
+    const times = source && new (source.constructor as new (n: number) => Uint32Array | Float64Array)(n);
     for (let i = 0; i < n; i++) {
       const p = positions[i];
       users[i] = this.users[p];
       items[i] = this.items[p];
       values[i] = this.values[p];
+      if (times) times[i] = source[p];
     }
-    return new Ratings(users, items, values, this.nUsers, this.nItems);
+    return new Ratings(users, items, values, this.nUsers, this.nItems, times);
   }
 
   /** These ratings followed by `other`'s, in this index space (which must hold both). */
   concat(other: Ratings): Ratings {
-    const join = <T extends Int32Array | Float32Array>(a: T, b: T): T => {
+    const join = <T extends Int32Array | Float32Array | Uint32Array | Float64Array>(a: T, b: T): T => {
       const out = new (a.constructor as new (n: number) => T)(a.length + b.length);
       out.set(a);
       out.set(b, a.length);
@@ -166,6 +234,9 @@ export class Ratings {
       join(this.values, other.values),
       Math.max(this.nUsers, other.nUsers),
       Math.max(this.nItems, other.nItems),
+      this.times && other.times
+        ? join(Float64Array.from(this.times), Float64Array.from(other.times))
+        : undefined,
     );
   }
 

@@ -1,18 +1,24 @@
 import { permutation, Rng } from "./random.js";
-import { IdMap, Ratings } from "./ratings.js";
+import { IdMap, Ratings, type RawId } from "./ratings.js";
 
 /** How to split ratings into train and test. */
 export type SplitSpec =
   | { kind: "predefined"; name: string }
   | { kind: "ratio"; trainFraction: number }
-  | { kind: "kfold"; k: number; fold: number };
+  | { kind: "kfold"; k: number; fold: number }
+  | { kind: "time"; trainFraction: number; perUser: boolean };
 
 /**
  * Parses a split name: `u1`..`u5`, `ua`, `ub` (ML-100K's own files), `ratio:F` (a seeded random F of the
- * ratings for training, the AutoRec papers' protocol with F = 0.9) or `kfold:K:I` (fold I of K, 1-based).
+ * ratings for training, the AutoRec papers' protocol with F = 0.9), `kfold:K:I` (fold I of K, 1-based),
+ * `time:F` (each user's earliest F of his ratings for training, his latest for test) or `time-global:F`
+ * (the earliest F of all ratings for training: one cut-off time for everyone).
  */
 export function parseSplit(text: string): SplitSpec {
   if (/^u[1-5ab]$/.test(text)) return { kind: "predefined", name: text };
+  const time = /^(time|time-global):(0?\.\d+)$/.exec(text);
+  if (time && Number(time[2]) > 0)
+    return { kind: "time", trainFraction: Number(time[2]), perUser: time[1] === "time" };
   const ratio = /^ratio:(0?\.\d+|1(?:\.0*)?|0)$/.exec(text);
   if (ratio) {
     const f = Number(ratio[1]);
@@ -25,7 +31,7 @@ export function parseSplit(text: string): SplitSpec {
     if (k >= 2 && fold >= 1 && fold <= k) return { kind: "kfold", k, fold };
   }
   throw new Error(
-    `bad split "${text}": use u1..u5, ua or ub (ML-100K), ratio:F with 0 < F < 1 (e.g. ratio:0.9), or kfold:K:I (fold I of K)`,
+    `bad split "${text}": use u1..u5, ua or ub (ML-100K), ratio:F with 0 < F < 1 (e.g. ratio:0.9), kfold:K:I (fold I of K), time:F (each user's latest ratings for test) or time-global:F`,
   );
 }
 
@@ -40,6 +46,30 @@ export function ratioSplit(ratings: Ratings, fraction: number, seed: number): Tr
   const order = permutation(ratings.size, new Rng(seed));
   const nTrain = Math.round(fraction * ratings.size);
   return { train: ratings.select(order.subarray(0, nTrain)), test: ratings.select(order.subarray(nTrain)) };
+}
+
+/**
+ * A split by time: with `perUser`, each user's earliest `fraction` of his ratings (rounded; ties in file
+ * order) train and the rest test; without, the earliest `fraction` of all ratings train. Needs timestamps.
+ */
+export function timeSplit(ratings: Ratings, fraction: number, perUser: boolean): TrainTest {
+  const { times } = ratings;
+  if (!times) throw new Error("a time split needs a timestamp column, and these ratings have none");
+  const byTime = (a: number, b: number) => times[a] - times[b] || a - b;
+  const train: number[] = [];
+  const test: number[] = [];
+  const cut = (positions: number[]) => {
+    positions.sort(byTime);
+    const n = Math.round(fraction * positions.length);
+    for (let i = 0; i < positions.length; i++) (i < n ? train : test).push(positions[i]);
+  };
+  if (!perUser) cut(Array.from({ length: ratings.size }, (_, k) => k));
+  else {
+    const groups: number[][] = Array.from({ length: ratings.nUsers }, () => []);
+    for (let k = 0; k < ratings.size; k++) groups[ratings.users[k]].push(k);
+    for (const g of groups) cut(g);
+  }
+  return { train: ratings.select(train), test: ratings.select(test) };
 }
 
 /** Fold `fold` (1-based) of a seeded k-fold partition: that fold is the test part, the others train. */
@@ -136,9 +166,9 @@ export function keepItemsRatedAtLeast<D extends { itemIds: IdMap; train: Ratings
   const counts = new Int32Array(data.train.nItems);
   for (let k = 0; k < data.train.size; k++) counts[data.train.items[k]]++;
   const newIndex = new Int32Array(counts.length).fill(-1);
-  const kept: number[] = [];
+  const kept: RawId[] = [];
   counts.forEach((c, i) => {
-    if (c >= minRatings) newIndex[i] = kept.push(data.itemIds.ids[i]) - 1;
+    if (c >= minRatings) newIndex[i] = kept.push(data.itemIds.idAt(i)) - 1;
   });
   const restrict = (r: Ratings) => {
     const positions: number[] = [];
@@ -154,7 +184,7 @@ export function keepItemsRatedAtLeast<D extends { itemIds: IdMap; train: Ratings
   };
   return {
     ...data,
-    itemIds: new IdMap(Int32Array.from(kept)),
+    itemIds: IdMap.fromRaw(kept),
     train: restrict(data.train),
     test: restrict(data.test),
   };

@@ -1,13 +1,16 @@
 import { readFile } from "node:fs/promises";
+import { gunzipSync } from "node:zlib";
 import { ensureFile } from "./lines.js";
 
 /**
  * Reads a small text file whole. MovieLens metadata is Latin-1 up to ML-1M and UTF-8 later; a file that is
- * valid UTF-8 is read as UTF-8, anything else as Latin-1, so both come out right.
+ * valid UTF-8 is read as UTF-8, anything else as Latin-1, so both come out right. A .gz file is
+ * decompressed first.
  */
 export async function readTextFile(file: string): Promise<string> {
   await ensureFile(file);
-  const bytes = await readFile(file);
+  const stored = await readFile(file);
+  const bytes = file.endsWith(".gz") ? gunzipSync(stored) : stored;
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {

@@ -1,6 +1,6 @@
 import { totalmem } from "node:os";
 import { z } from "zod";
-import type { RatingScale } from "../data/datasets.js";
+import { type RatingScale, scaledRating } from "../data/datasets.js";
 import type { Ratings } from "../data/ratings.js";
 import { minRatingsForItems, validationSplit } from "../data/splits.js";
 import type { Backend } from "../kernels/index.js";
@@ -368,6 +368,17 @@ export const easeKind: ModelKind<EaseSettings, EaseModel> = {
       seed: o.seed ?? base.seed,
     };
   },
+  forScale: (s, scale) => ({
+    ...s,
+    // A threshold at the bottom of the scale (every rating on implicit data) is "every rating": one candidate.
+    positiveFrom: [
+      ...new Set(
+        s.positiveFrom.map((t) => (scaledRating(t, scale) <= scale.min ? 0 : scaledRating(t, scale))),
+      ),
+    ],
+    otherFrom: scaledRating(s.otherFrom, scale),
+    relevantFrom: scaledRating(s.relevantFrom, scale),
+  }),
   fit(data, settings, { backend }): FitOutcome<EaseModel> {
     const started = performance.now();
     const work = workMatrix(data.train, backend);

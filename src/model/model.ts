@@ -68,6 +68,8 @@ export interface Model {
 export interface TrainingSet {
   train: Ratings;
   scale: RatingScale;
+  /** Interactions without ratings (every one a positive): only top-N models can learn from them. */
+  implicit?: boolean;
 }
 
 /** What one epoch of an iterative fit did. */
@@ -229,10 +231,20 @@ export interface ModelKind<S = unknown, M extends Model = Model> {
   readonly configSchema: z.ZodType<unknown>;
   /** `defaults` (or `base`) with `overrides` applied; throws naming any override the kind does not take. */
   override(overrides: SettingOverrides, base?: S): S;
+  /**
+   * `settings` with their rating thresholds (set on 1..5 stars) moved to `scale` (see scaledRating), for
+   * kinds whose settings name ratings; the defaults go through it before any override is applied.
+   */
+  forScale?(settings: S, scale: RatingScale): S;
   /** Fits on `data.train` (holding out validation ratings from it when the kind early-stops). */
   fit(data: TrainingSet, settings: S, context: FitContext): FitOutcome<M>;
   /** Rebuilds a model from what save() wrote (the config already checked against configSchema). */
   load(saved: SavedParameters, context: LoadContext): M;
+}
+
+/** A kind's defaults with their rating thresholds moved to `scale` (ModelKind.forScale). */
+export function defaultsOn<S>(kind: ModelKind<S>, scale: RatingScale): S {
+  return kind.forScale ? kind.forScale(kind.defaults, scale) : kind.defaults;
 }
 
 const meansOf = new WeakMap<Ratings, RatingMeans>();

@@ -1,13 +1,14 @@
+import { relevantFrom } from "../data/datasets.js";
 import type { Movie } from "../data/movies.js";
 import { onScale } from "../data/parse-ratings.js";
-import type { IdMap } from "../data/ratings.js";
+import type { IdMap, RawId } from "../data/ratings.js";
 import { type Backend, createBackend } from "../kernels/index.js";
 import { cachedMeans, clipToScale, type Model } from "./model.js";
 import { topK } from "./recommend.js";
 
 /** A recommended (or similar) movie as people see it. */
 export interface MovieScore {
-  movieId: number;
+  movieId: RawId;
   title: string;
   year: number | null;
   genres: string[];
@@ -22,7 +23,7 @@ export interface MovieScore {
 
 /** One rating given by raw movie id. */
 export interface MovieRating {
-  movieId: number;
+  movieId: RawId;
   rating: number;
 }
 
@@ -59,7 +60,7 @@ export class Recommender {
     readonly model: Model,
     readonly userIds: IdMap,
     readonly itemIds: IdMap,
-    readonly movies: Map<number, Movie>,
+    readonly movies: Map<RawId, Movie>,
     options: {
       /**
        * The rating model that predicts the stars shown beside a top-N model's list (trained on the same
@@ -86,24 +87,33 @@ export class Recommender {
   }
 
   /** The k best unrated movies for a known user; for an unknown one, the k most rated movies. */
-  forUser(userId: number, k = 10): UserRecommendations {
+  forUser(userId: RawId, k = 10): UserRecommendations {
     const user = this.userIds.indexOf(userId);
     if (user < 0) return { known: false, items: this.popular(k) };
+    return { known: true, items: this.forUserIndices([user], k)[0] };
+  }
+
+  /** The k best unrated movies for each of the model's users `users` (dense indices), scored in one batch. */
+  forUserIndices(users: number[], k = 10): MovieScore[][] {
+    const n = this.itemIds.size;
     const csr = this.model.train.byUser();
-    const rated = csr.indices.subarray(csr.indptr[user], csr.indptr[user + 1]);
-    const ranked = topK(this.model.scoreUsers([user]), k, [...rated, ...this.rare]);
-    const stars = this.rater && this.rater !== this.model ? this.rater.scoreUsers([user]) : null;
-    return { known: true, items: this.ranked(ranked, stars) };
+    const scores = this.model.scoreUsers(users);
+    const stars = this.rater && this.rater !== this.model ? this.rater.scoreUsers(users) : null;
+    return users.map((user, b) => {
+      const rated = csr.indices.subarray(csr.indptr[user], csr.indptr[user + 1]);
+      const ranked = topK(scores.subarray(b * n, (b + 1) * n), k, [...rated, ...this.rare]);
+      return this.ranked(ranked, stars && stars.subarray(b * n, (b + 1) * n));
+    });
   }
 
   /** A known user's training ratings, by raw ids (empty for an unknown user). */
-  trainingRatings(userId: number): MovieRating[] {
+  trainingRatings(userId: RawId): MovieRating[] {
     const user = this.userIds.indexOf(userId);
     if (user < 0) return [];
     const csr = this.model.train.byUser();
     const out: MovieRating[] = [];
     for (let k = csr.indptr[user]; k < csr.indptr[user + 1]; k++) {
-      out.push({ movieId: this.itemIds.ids[csr.indices[k]], rating: csr.values[k] });
+      out.push({ movieId: this.itemIds.idAt(csr.indices[k]), rating: csr.values[k] });
     }
     return out;
   }
@@ -119,12 +129,12 @@ export class Recommender {
       throw new RatingsError(
         `rating ${off.rating} for movie ${off.movieId} is off the scale ${scale.min}..${scale.max} in steps of ${scale.step}`,
       );
-    const seen = new Set<number>();
-    for (const r of ratings) {
-      if (seen.has(r.movieId)) throw new RatingsError(`movie ${r.movieId} is rated twice`);
-      seen.add(r.movieId);
-    }
     const items = Int32Array.from(ratings, (r) => this.itemIds.indexOf(r.movieId));
+    const seen = new Set<number>();
+    for (const [i, item] of items.entries()) {
+      if (seen.has(item)) throw new RatingsError(`movie ${ratings[i].movieId} is rated twice`);
+      seen.add(item);
+    }
     const values = Float32Array.from(ratings, (r) => r.rating);
     const ranked = topK(this.model.foldIn(items, values), k, [...items, ...this.rare]);
     const stars = this.rater && this.rater !== this.model ? this.rater.foldIn(items, values) : null;
@@ -135,7 +145,7 @@ export class Recommender {
    * The k movies most similar to `movieId` by cosine similarity of the model's movie vectors: each movie's
    * code for item-based models, each movie's output weights for user-based ones.
    */
-  similar(movieId: number, k = 10): MovieScore[] {
+  similar(movieId: RawId, k = 10): MovieScore[] {
     const item = this.itemIds.indexOf(movieId);
     if (item < 0) throw new Error(`unknown movie id ${movieId}`);
     const sims = Float32Array.from({ length: this.itemIds.size }, (_, i) => this.cosine(item, i));
@@ -148,7 +158,11 @@ export class Recommender {
    * model's movie vectors); null when none does. All pairs are scored in one kernel
    * call: recommended x liked dot products of unit vectors.
    */
-  because(movieIds: number[], ratings: MovieRating[], liked = 4): (MovieScore | null)[] {
+  because(
+    movieIds: RawId[],
+    ratings: MovieRating[],
+    liked = relevantFrom(this.model.scale),
+  ): (MovieScore | null)[] {
     const likedRatings = ratings.filter((r) => r.rating >= liked && this.itemIds.indexOf(r.movieId) >= 0);
     const likedItems = likedRatings.map((r) => this.itemIds.indexOf(r.movieId));
     if (likedItems.length === 0 || movieIds.length === 0) return movieIds.map(() => null);
@@ -222,7 +236,7 @@ export class Recommender {
   }
 
   /** A movie with its training mean as the score, or null for a movie the model does not know. */
-  movieInfo(movieId: number): MovieScore | null {
+  movieInfo(movieId: RawId): MovieScore | null {
     const item = this.itemIds.indexOf(movieId);
     return item < 0 ? null : this.withMean(item);
   }
@@ -260,7 +274,7 @@ export class Recommender {
   }
 
   private movie(item: number, score: number, predicted: number | null): MovieScore {
-    const movieId = this.itemIds.ids[item];
+    const movieId = this.itemIds.idAt(item);
     const m = this.movies.get(movieId);
     return {
       movieId,

@@ -1,11 +1,12 @@
 import Database from "better-sqlite3";
+import type { RawId } from "../data/ratings.js";
 
 /** The schema version this code writes; a database of a newer version is refused. */
 export const SCHEMA_VERSION = 1;
 
 /** A rating someone gave through the service. */
 export interface StoredRating {
-  movieId: number;
+  movieId: RawId;
   rating: number;
   /** Milliseconds since the epoch. */
   updatedAt: number;
@@ -27,7 +28,7 @@ export class RatingsDb {
     this.db.pragma("busy_timeout = 5000");
     this.migrate();
     this.statements = {
-      list: this.db.prepare<[string], { movieId: number; rating: number; updatedAt: number }>(
+      list: this.db.prepare<[string], { movieId: RawId; rating: number; updatedAt: number }>(
         "SELECT movie_id AS movieId, rating, updated_at AS updatedAt FROM ratings WHERE user = ? ORDER BY updated_at, movie_id",
       ),
       upsert: this.db.prepare(
@@ -52,8 +53,9 @@ export class RatingsDb {
     }
     if (version < 1) {
       this.db.transaction(() => {
+        // movie_id has no type affinity, so that ids are kept as given: text "042" stays text, 42 a number.
         this.db.exec(
-          "CREATE TABLE ratings (user TEXT NOT NULL, movie_id INTEGER NOT NULL, rating REAL NOT NULL, " +
+          "CREATE TABLE ratings (user TEXT NOT NULL, movie_id BLOB NOT NULL, rating REAL NOT NULL, " +
             "updated_at INTEGER NOT NULL, PRIMARY KEY (user, movie_id)) WITHOUT ROWID",
         );
         this.db
@@ -69,14 +71,14 @@ export class RatingsDb {
   }
 
   /** Adds or changes a rating; returns it as stored. */
-  put(user: string, movieId: number, rating: number): StoredRating {
+  put(user: string, movieId: RawId, rating: number): StoredRating {
     const updatedAt = Date.now();
     this.statements.upsert.run(user, movieId, rating, updatedAt);
     return { movieId, rating, updatedAt };
   }
 
   /** Removes a rating; false when there was none. */
-  remove(user: string, movieId: number): boolean {
+  remove(user: string, movieId: RawId): boolean {
     return this.statements.remove.run(user, movieId).changes > 0;
   }
 

@@ -6,11 +6,29 @@ export const MAX_K = 100;
  */
 export const MAX_RATINGS = 500;
 
+/** Longest user or movie id the API takes. */
+const MAX_ID_LENGTH = 200;
+
+/** A raw user or movie id in a body or a response: a number, or text where the data's ids are text. */
+function rawIdSchema() {
+  return { type: ["integer", "string"], minimum: 0, maxLength: MAX_ID_LENGTH } as const;
+}
+
+/** A movie id in a request body. */
+export const movieIdBody = {
+  ...rawIdSchema(),
+  minLength: 1,
+  description: "a movie id as the data states it",
+};
+
+/** The :movieId path parameter: a movie id as the data states it. */
+export const movieIdParam = { type: "string", minLength: 1, maxLength: MAX_ID_LENGTH } as const;
+
 /** A movie as the API shows it. */
 export const movieSchema = {
   type: "object",
   properties: {
-    movieId: { type: "integer" },
+    movieId: rawIdSchema(),
     title: { type: "string" },
     year: { type: ["integer", "null"] },
     genres: { type: "array", items: { type: "string" } },
@@ -27,7 +45,7 @@ export const recommendedSchema = {
     because: {
       anyOf: [
         { type: "null" },
-        { type: "object", properties: { movieId: { type: "integer" }, title: { type: "string" } } },
+        { type: "object", properties: { movieId: rawIdSchema(), title: { type: "string" } } },
       ],
     },
   },
@@ -41,8 +59,10 @@ export const errorSchema = {
 /** The :user path parameter. */
 export const userParam = {
   type: "string",
-  pattern: "^[A-Za-z0-9_-]{1,64}$",
-  description: "a user id of the model, or any visitor id",
+  minLength: 1,
+  maxLength: MAX_ID_LENGTH,
+  pattern: "^[^\\u0000-\\u001f]+$",
+  description: "a user id of the model, or any visitor id (visitors need no account)",
 };
 /** The ?k= query parameter: how many movies. */
 export const kQuery = { type: "integer", minimum: 1, maximum: MAX_K, default: 10 };

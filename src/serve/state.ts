@@ -1,4 +1,5 @@
 import type { RatingScale } from "../data/datasets.js";
+import type { RawId } from "../data/ratings.js";
 import type { EpochReport } from "../model/model.js";
 import type { MovieScore, Recommender } from "../model/recommender.js";
 import { openRecommender } from "../store/open-recommender.js";
@@ -21,7 +22,7 @@ export interface ServiceState {
   info: ModelInfo;
   recommender: Recommender;
   scale: RatingScale;
-  movie(movieId: number): MovieScore | null;
+  movie(movieId: RawId): MovieScore | null;
   search(query: { q?: string; genre?: string; page: number; pageSize: number }): {
     total: number;
     page: number;
@@ -34,7 +35,7 @@ export interface ServiceState {
 export function serviceState(recommender: Recommender, info: ModelInfo): ServiceState {
   const counts = recommender.ratingCounts();
   // Search lists the most rated first: that is what people look for. Described once, searched per request.
-  const catalogue = Array.from(recommender.itemIds.ids)
+  const catalogue = Array.from(recommender.itemIds.ids as ArrayLike<RawId>)
     .map((movieId, item) => ({ item, movie: recommender.movieInfo(movieId)! }))
     .sort((a, b) => counts[b.item] - counts[a.item] || a.item - b.item)
     .map(({ movie }) => movie);

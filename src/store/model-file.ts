@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { Movie } from "../data/movies.js";
-import { IdMap, Ratings } from "../data/ratings.js";
+import { IdMap, Ratings, type RawId } from "../data/ratings.js";
 import type { Backend } from "../kernels/index.js";
 import { type EpochReport, type Model, type SavedParameters, tensorsUnder } from "../model/model.js";
 import type { Checkpoint } from "../train/fit.js";
@@ -19,6 +19,8 @@ const epochSchema = z.object({
   seconds: z.number(),
   evaluations: z.number().int().optional(),
 });
+
+const rawIdSchema = z.union([z.number().int().nonnegative(), z.string()]);
 
 const headerSchema = z.object({
   format: z.literal("aerec-model"),
@@ -44,7 +46,9 @@ const headerSchema = z.object({
   metrics: z.record(z.string(), z.unknown()),
   /** SHA-256 of every tensor's name, dtype, shape and bytes, in name order: the whole data section. */
   fingerprint: z.string().regex(/^[0-9a-f]{64}$/),
-  movies: z.array(z.tuple([z.number().int(), z.string(), z.number().int().nullable(), z.array(z.string())])),
+  movies: z.array(z.tuple([rawIdSchema, z.string(), z.number().int().nullable(), z.array(z.string())])),
+  /** Raw ids that are not all small integers (those are the I32 tensors ids.users and ids.items). */
+  ids: z.object({ users: z.array(rawIdSchema), items: z.array(rawIdSchema) }).optional(),
   /** A rating model saved beside a top-N one, to predict the stars shown beside its lists. */
   rater: z.object({ kind: z.string(), config: z.unknown(), settings: z.unknown() }).optional(),
   checkpoint: z
@@ -73,7 +77,7 @@ export interface LoadedModel {
   checkpoint?: Checkpoint;
   userIds: IdMap;
   itemIds: IdMap;
-  movies: Map<number, Movie>;
+  movies: Map<RawId, Movie>;
 }
 
 /** Everything about a trained model that goes into its file besides its own parameters. */
@@ -83,7 +87,7 @@ export interface ModelDescription {
   split: string;
   userIds: IdMap;
   itemIds: IdMap;
-  movies: Map<number, Movie>;
+  movies: Map<RawId, Movie>;
   history: EpochReport[];
   kernels?: string;
   threads?: number;
@@ -131,8 +135,12 @@ export async function saveModel(file: string, model: Model, about: ModelDescript
       throw new Error("the rating model was trained on other ratings than the model it is saved with");
     for (const [name, t] of Object.entries(rater.saved.tensors)) tensors[`rater.${name}`] = t;
   }
-  tensors["ids.users"] = { dtype: "I32", shape: [about.userIds.size], data: about.userIds.ids };
-  tensors["ids.items"] = { dtype: "I32", shape: [about.itemIds.size], data: about.itemIds.ids };
+  const { userIds, itemIds } = about;
+  const tableIds = userIds.ids instanceof Int32Array && itemIds.ids instanceof Int32Array;
+  if (tableIds) {
+    tensors["ids.users"] = { dtype: "I32", shape: [userIds.size], data: userIds.ids };
+    tensors["ids.items"] = { dtype: "I32", shape: [itemIds.size], data: itemIds.ids };
+  }
   const header: ModelHeader = {
     format: "aerec-model",
     version: MODEL_FORMAT_VERSION,
@@ -158,10 +166,11 @@ export async function saveModel(file: string, model: Model, about: ModelDescript
         rmse: Number.isFinite(saved.state.best.rmse) ? saved.state.best.rmse : null,
       },
     },
-    movies: [...about.itemIds.ids].flatMap((id) => {
+    movies: Array.from(itemIds.ids as ArrayLike<RawId>).flatMap((id) => {
       const m = about.movies.get(id);
-      return m ? [[m.id, m.title, m.year, m.genres] as [number, string, number | null, string[]]] : [];
+      return m ? [[m.id, m.title, m.year, m.genres] as [RawId, string, number | null, string[]]] : [];
     }),
+    ids: tableIds ? undefined : { users: [...userIds.ids], items: [...itemIds.ids] },
   };
   await writeSafetensors(file, tensors, { aerec: JSON.stringify(header) });
 }
@@ -218,8 +227,16 @@ export async function loadModel(file: string, backend: Backend): Promise<LoadedM
   if (indptr[0] !== 0 || indptr.some((x, i) => i > 0 && x < indptr[i - 1]))
     fail("ratings.indptr is not ascending");
   if (items.some((i) => i < 0 || i >= nItems)) fail("ratings.items holds an index outside the catalogue");
-  const userIds = new IdMap(need("ids.users", [nUsers], "I32").data as Int32Array);
-  const itemIds = new IdMap(need("ids.items", [nItems], "I32").data as Int32Array);
+  const idMap = (saved: RawId[] | undefined, tensor: string, n: number, what: string) => {
+    if (!saved) return new IdMap(need(tensor, [n], "I32").data as Int32Array);
+    if (saved.length !== n) fail(`the header lists ${saved.length} ${what} ids for ${n} ${what}`);
+    const map = IdMap.fromRaw(saved);
+    if (map.size !== n || !saved.every((id, i) => map.idAt(i) === id))
+      fail(`the header's ${what} ids are not unique and ascending`);
+    return map;
+  };
+  const userIds = idMap(header.ids?.users, "ids.users", nUsers, "user");
+  const itemIds = idMap(header.ids?.items, "ids.items", nItems, "item");
   const users = new Int32Array(nnz);
   for (let u = 0; u < nUsers; u++) users.fill(u, indptr[u], indptr[u + 1]);
   const train = new Ratings(users, items, values, nUsers, nItems);

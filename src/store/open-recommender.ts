@@ -18,12 +18,11 @@ export async function openRecommender(
   let rater = loaded.rater;
   if (ratingModelFile) {
     const other = await loadModel(ratingModelFile, backend);
-    const same = (a: Int32Array, b: Int32Array) => a.length === b.length && a.every((x, i) => x === b[i]);
     if (
       other.header.dataset !== loaded.header.dataset ||
       other.header.split !== loaded.header.split ||
-      !same(other.userIds.ids, loaded.userIds.ids) ||
-      !same(other.itemIds.ids, loaded.itemIds.ids)
+      !other.userIds.equals(loaded.userIds) ||
+      !other.itemIds.equals(loaded.itemIds)
     ) {
       throw new Error(
         `${ratingModelFile} was trained on ${other.header.dataset} ${other.header.split}, ${file} on ` +

@@ -3,6 +3,7 @@ import type { Ratings } from "../data/ratings.js";
 import { validationSplit } from "../data/splits.js";
 import { Blend, blendWeights, crossValidatedBlendRmse } from "../model/blend.js";
 import {
+  defaultsOn,
   type FitContext,
   type FitOutcome,
   type Model,
@@ -78,7 +79,7 @@ export function fitBlend(
     context.onMember?.(name);
     const kind = kinds(name);
     if (kind.name === "blend") throw new Error("members: a blend cannot hold a blend");
-    const memberSettings = kind.override({ seed: settings.seed });
+    const memberSettings = kind.override({ seed: settings.seed }, defaultsOn(kind, data.scale));
     const memberStarted = performance.now();
     const outcome = kind.fit(data, memberSettings, { ...context, onEpoch: undefined });
     if (outcome.validation && outcome.validationPredictions && samePairs(outcome.validation, validation)) {

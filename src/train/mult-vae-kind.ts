@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { scaledRating } from "../data/datasets.js";
 import { Rng } from "../data/random.js";
 import type { Ratings } from "../data/ratings.js";
 import { validationSplit } from "../data/splits.js";
@@ -224,6 +225,11 @@ function multKind(name: string, summary: string, defaults: MultSettings): ModelK
         seed: o.seed ?? base.seed,
       };
     },
+    forScale: (s, scale) => ({
+      ...s,
+      relevantFrom: scaledRating(s.relevantFrom, scale),
+      model: { ...s.model, positiveFrom: scaledRating(s.model.positiveFrom, scale) },
+    }),
     fit: (data, settings, context) => fitMult(name, data, settings, context.backend, context.onEpoch),
     load: (saved, { train, scale, backend }) => MultModel.load(name, saved, train, scale, backend),
   };

@@ -1,9 +1,16 @@
+import type { RatingScale } from "../data/datasets.js";
 import type { Backend } from "../kernels/index.js";
 import { biasKind } from "../model/bias.js";
 import { easeKind } from "../model/ease.js";
 import { globalMeanKind } from "../model/global-mean.js";
 import { matrixFactorizationKind } from "../model/matrix-factorization.js";
-import type { EpochReport, FitOutcome, ModelKind, TrainingSet } from "../model/model.js";
+import {
+  defaultsOn,
+  type EpochReport,
+  type FitOutcome,
+  type ModelKind,
+  type TrainingSet,
+} from "../model/model.js";
 import { autorecItemKind, autorecUserKind, deepAutoencoderKind, saeKind } from "./autoencoder-kinds.js";
 import { blendKind } from "./fit-blend.js";
 import { multDaeKind, multVaeKind } from "./mult-vae-kind.js";
@@ -50,6 +57,12 @@ export function checkSettings(name: string, settings: unknown): unknown {
   return parsed.data;
 }
 
+/** The defaults of kind `name` on `scale` (its rating thresholds moved there) with `seed`. */
+export function defaultSettings(name: string, scale: RatingScale, seed?: number): unknown {
+  const kind = modelKind(name);
+  return kind.override({ seed }, defaultsOn(kind, scale));
+}
+
 /**
  * Fits a model of kind `name` on `data.train` with `settings` (checked by the kind's schema), or with its
  * defaults and `seed`. The test ratings are never read. `onEpoch` hears every epoch of every run the fit
@@ -68,6 +81,14 @@ export function fitModel(
   },
 ): FitOutcome {
   const kind = modelKind(name);
-  const settings = checkSettings(name, options.settings ?? kind.override({ seed: options.seed }));
+  if (data.implicit && kind.family === "rating") {
+    throw new Error(
+      `${name} predicts ratings, and these data have none (implicit feedback: every line a positive): ` +
+        `choose a top-N model (${MODEL_REGISTRY.filter((k) => k.family === "top-n")
+          .map((k) => k.name)
+          .join(", ")})`,
+    );
+  }
+  const settings = checkSettings(name, options.settings ?? defaultSettings(name, data.scale, options.seed));
   return kind.fit(data, settings, { ...options, kinds: modelKind });
 }

@@ -127,16 +127,16 @@ describe("aerec train", () => {
     expect(s.secondsPerEpoch * s.epochs + s.refitSeconds).toBeCloseTo(s.trainSeconds, 6);
   });
 
-  it("--no-test trains and saves without the test metrics", async () => {
+  it("--skip-test trains and saves without the test metrics", async () => {
     const file = join(dir, "no-test.safetensors");
     const { code, stdout, stderr } = await aerec([
       "train",
       ...["--dataset", "synthetic:users=150,items=60,ratings=4000,min=10", "--epochs", "2"],
-      ...["--no-test", "--save", file, "--json"],
+      ...["--skip-test", "--save", file, "--json"],
     ]);
     expect(code, stderr).toBe(0);
     expect(lastJson(stdout)).toMatchObject({ epochs: 2, test: null, ranking: null });
-    expect(stderr).toContain("test metrics skipped (--no-test)");
+    expect(stderr).toContain("test metrics skipped (--skip-test)");
     expect(stderr).not.toContain("test RMSE");
     expect((await aerec(["info", "--model-file", file])).code).toBe(0);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Ratings } from "../../src/data/ratings.js";
+import { compareRawIds, Ratings, type RawId } from "../../src/data/ratings.js";
 import { kfoldSplit, parseSplit, ratioSplit, validationSplit } from "../../src/data/splits.js";
 
 const ratings = (n: number) =>
@@ -83,7 +83,7 @@ describe("keepItemsRatedAtLeast", () => {
     const { loadData } = await import("../../src/data/load.js");
     const { keepItemsRatedAtLeast, minRatingsForItems } = await import("../../src/data/splits.js");
     const data = await loadData("synthetic:users=100,items=60,ratings=3000,min=5,skew=1.5", { seed: 2 });
-    const counts = new Map<number, number>();
+    const counts = new Map<RawId, number>();
     for (let k = 0; k < data.train.size; k++) {
       const id = data.itemIds.ids[data.train.items[k]];
       counts.set(id, (counts.get(id) ?? 0) + 1);
@@ -93,7 +93,7 @@ describe("keepItemsRatedAtLeast", () => {
       [...counts]
         .filter(([, c]) => c >= 40)
         .map(([id]) => id)
-        .sort((a, b) => a - b),
+        .sort(compareRawIds),
     );
     expect(kept.train.nItems).toBe(kept.itemIds.size);
     for (const part of [kept.train, kept.test])

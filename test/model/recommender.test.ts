@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadData } from "../../src/data/load.js";
+import type { RawId } from "../../src/data/ratings.js";
 import { createBackend } from "../../src/kernels/index.js";
 import { Recommender } from "../../src/model/recommender.js";
 import { MODEL_DEFAULTS } from "../../src/train/presets.js";
@@ -27,7 +28,7 @@ describe.each(["sae", "autorec-i"] as const)("Recommender over %s", (kind) => {
   const model = trained(kind);
   const rec = new Recommender(model, data.userIds, data.itemIds, movies, { minRatings: 30 });
   const counts = model.train.byItem();
-  const count = (movieId: number) => {
+  const count = (movieId: RawId) => {
     const i = data.itemIds.indexOf(movieId);
     return counts.indptr[i + 1] - counts.indptr[i];
   };

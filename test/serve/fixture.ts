@@ -15,7 +15,7 @@ import { fitModel } from "../../src/train/registry.js";
 export async function smallModelFile(dir: string, seed: number, ranker = false): Promise<string> {
   const data = await loadData("synthetic:users=200,items=80,ratings=8000,min=10", { seed });
   const movies = new Map<number, Movie>(
-    Array.from(data.itemIds.ids, (id) => [
+    Array.from(data.itemIds.ids as Int32Array, (id) => [
       id,
       {
         id,

@@ -81,13 +81,13 @@ describe("route plugins over an injected recommender", () => {
         app.inject({ method: "PUT", url: `/api/users/visitor-2/ratings/${movie}`, payload: { rating } });
       const list = async (k: number) =>
         (await app.inject({ url: `/api/users/visitor-2/recommendations?k=${k}` })).json().items;
-      await rate(data.itemIds.ids[3], 5);
+      await rate(data.itemIds.idAt(3) as number, 5);
       const first = await list(4);
       expect(await list(4)).toEqual(first);
       expect(foldIn).toHaveBeenCalledTimes(1);
       await list(6);
       expect(foldIn).toHaveBeenCalledTimes(2);
-      await rate(data.itemIds.ids[4], 2);
+      await rate(data.itemIds.idAt(4) as number, 2);
       await list(4);
       expect(foldIn).toHaveBeenCalledTimes(3);
     } finally {

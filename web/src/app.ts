@@ -1,17 +1,19 @@
 // The aerec page: search, rate with stars, recommendations that update after every rating, and the model
 // page. It talks to the aerec API only; a visitor's id is kept in localStorage.
 
+/** A movie id as the data states it: a number for MovieLens, text for data with text ids. */
+type MovieId = number | string;
 interface Movie {
-  movieId: number;
+  movieId: MovieId;
   title: string;
   year: number | null;
   genres: string[];
   score: number;
   predicted?: number | null;
-  because?: { movieId: number; title: string } | null;
+  because?: { movieId: MovieId; title: string } | null;
 }
 interface Rating {
-  movieId: number;
+  movieId: MovieId;
   rating: number;
   title: string | null;
 }
@@ -20,7 +22,7 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 const VISITOR_KEY = "aerec.user";
 
 let user = localStorage.getItem(VISITOR_KEY) ?? newVisitor();
-let ratings = new Map<number, Rating>();
+let ratings = new Map<MovieId, Rating>();
 
 /** A visitor id that nobody can guess: 128 random bits from the browser's cryptographic generator. */
 function newVisitor(): string {
@@ -59,18 +61,34 @@ function el<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
+/** Each movie's short key for element ids (movie ids may hold any text). */
+const domKeys = new Map<MovieId, number>();
+const domKey = (movieId: MovieId) => {
+  if (!domKeys.has(movieId)) domKeys.set(movieId, domKeys.size);
+  return domKeys.get(movieId)!;
+};
+
+/** The visitor's rating of a movie, as a URL. */
+const ratingUrl = (movieId: MovieId) =>
+  `/api/users/${encodeURIComponent(user)}/ratings/${encodeURIComponent(String(movieId))}`;
+
 const starText = (score: number) => "★".repeat(Math.round(score)) + "☆".repeat(5 - Math.round(score));
 
 /** A row of five star radio buttons: keyboard users move with the arrow keys, as with any radio group. */
 function starPicker(
-  movie: { movieId: number; title: string },
+  movie: { movieId: MovieId; title: string },
   current: number | undefined,
 ): HTMLFieldSetElement {
   const set = el("fieldset", { class: "stars" });
   set.append(el("legend", {}, `Your rating of ${movie.title}`));
   for (let s = 1; s <= 5; s++) {
-    const id = `star-${movie.movieId}-${s}`;
-    const input = el("input", { type: "radio", name: `stars-${movie.movieId}`, id, value: String(s) });
+    const id = `star-${domKey(movie.movieId)}-${s}`;
+    const input = el("input", {
+      type: "radio",
+      name: `stars-${domKey(movie.movieId)}`,
+      id,
+      value: String(s),
+    });
     if (current === s) input.setAttribute("checked", "");
     const label = el(
       "label",
@@ -101,16 +119,18 @@ function movieRow(
   return li;
 }
 
-async function rate(movie: { movieId: number; title: string }, stars: number): Promise<void> {
+async function rate(movie: { movieId: MovieId; title: string }, stars: number): Promise<void> {
   try {
-    await api(`/api/users/${user}/ratings/${movie.movieId}`, {
+    await api(ratingUrl(movie.movieId), {
       method: "PUT",
       body: JSON.stringify({ rating: stars }),
     });
     ratings.set(movie.movieId, { movieId: movie.movieId, rating: stars, title: movie.title });
     renderRatings();
     await refreshRecommendations();
-    for (const label of document.querySelectorAll<HTMLLabelElement>(`label[for^="star-${movie.movieId}-"]`)) {
+    for (const label of document.querySelectorAll<HTMLLabelElement>(
+      `label[for^="star-${domKey(movie.movieId)}-"]`,
+    )) {
       const s = Number(label.htmlFor.split("-").pop());
       label.classList.toggle("on", s <= stars);
     }
@@ -138,7 +158,7 @@ function renderRatings(): void {
     );
     remove.addEventListener("click", async () => {
       try {
-        await api(`/api/users/${user}/ratings/${r.movieId}`, { method: "DELETE" });
+        await api(ratingUrl(r.movieId), { method: "DELETE" });
         ratings.delete(r.movieId);
         renderRatings();
         await refreshRecommendations();
@@ -153,7 +173,7 @@ function renderRatings(): void {
 
 async function refreshRecommendations(): Promise<void> {
   const { known, items } = await api<{ known: boolean; items: Movie[] }>(
-    `/api/users/${user}/recommendations?k=10`,
+    `/api/users/${encodeURIComponent(user)}/recommendations?k=10`,
   );
   $("recs-note").textContent = known
     ? "Ranked for you, with predicted stars and the movie you rated that led here."
@@ -195,7 +215,7 @@ async function loadUser(): Promise<void> {
   $("identity").textContent = user.startsWith("guest-")
     ? `You are a visitor (${user}); your ratings are kept for this browser.`
     : `You are user ${user}.`;
-  const stored = await api<{ ratings: Rating[] }>(`/api/users/${user}/ratings`);
+  const stored = await api<{ ratings: Rating[] }>(`/api/users/${encodeURIComponent(user)}/ratings`);
   ratings = new Map(stored.ratings.map((r) => [r.movieId, r]));
   renderRatings();
   await refreshRecommendations();
@@ -271,8 +291,7 @@ $("as-user").addEventListener("submit", (e) => {
 });
 $("start-over").addEventListener("click", async () => {
   try {
-    for (const r of ratings.values())
-      await api(`/api/users/${user}/ratings/${r.movieId}`, { method: "DELETE" });
+    for (const r of ratings.values()) await api(ratingUrl(r.movieId), { method: "DELETE" });
     user = newVisitor();
     await loadUser();
   } catch (e) {

@@ -1,4 +1,5 @@
 import { onScale } from "../../data/parse-ratings.js";
+import type { RawId } from "../../data/ratings.js";
 import type { MovieRating, MovieScore } from "../../model/recommender.js";
 import { HttpError } from "../errors.js";
 import type { RatingsDb, StoredRating } from "../ratings-db.js";
@@ -24,15 +25,24 @@ export class RouteHelpers {
   }
 
   /** The movie `movieId`, or a 404. */
-  movieOr404(movieId: number): MovieScore {
+  movieOr404(movieId: RawId): MovieScore {
     const movie = this.state().movie(movieId);
     if (!movie) throw new HttpError(404, `unknown movie id ${movieId}`);
     return movie;
   }
 
-  /** Numeric ids name users of the model; other ids are visitors, who need no account. */
+  /** True when `user` is a user of the model (other ids are visitors, who need no account). */
+  isModelUser(user: string): boolean {
+    return this.state().recommender.userIds.indexOf(user) >= 0;
+  }
+
+  /**
+   * Where the model's users have numeric ids, an unknown numeric id is a 404 (a mistyped user, not a new
+   * visitor): a visitor id then has a letter in it.
+   */
   checkUser(user: string): void {
-    if (/^\d+$/.test(user) && this.state().recommender.userIds.indexOf(Number(user)) < 0) {
+    const { userIds } = this.state().recommender;
+    if (/^\d+$/.test(user) && userIds.numeric && !this.isModelUser(user)) {
       throw new HttpError(
         404,
         `unknown user ${user}: numeric ids are the model's users; a visitor id has a letter in it`,
@@ -53,10 +63,12 @@ export class RouteHelpers {
 
   /** A user's ratings: his training ratings (model users), overridden and extended by those stored here. */
   ratingsOf(user: string, stored: StoredRating[]): MovieRating[] {
-    const merged = new Map<number, number>();
-    if (/^\d+$/.test(user))
-      for (const r of this.state().recommender.trainingRatings(Number(user))) merged.set(r.movieId, r.rating);
-    for (const r of stored) if (this.state().movie(r.movieId)) merged.set(r.movieId, r.rating);
+    const merged = new Map<RawId, number>();
+    for (const r of this.state().recommender.trainingRatings(user)) merged.set(r.movieId, r.rating);
+    for (const r of stored) {
+      const movie = this.state().movie(r.movieId);
+      if (movie) merged.set(movie.movieId, r.rating);
+    }
     return [...merged].map(([movieId, rating]) => ({ movieId, rating }));
   }
 

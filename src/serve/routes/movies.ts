@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from "fastify";
-import { errorSchema, kQuery, MAX_K, movieSchema } from "../schemas.js";
+import { errorSchema, kQuery, MAX_K, movieIdParam, movieSchema } from "../schemas.js";
 import { type RouteContext, RouteHelpers } from "./context.js";
 
 /** Movie search and similar movies. */
@@ -26,7 +26,7 @@ export const movieRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =>
     async (request) => ctx.state().search(request.query),
   );
 
-  app.get<{ Params: { movieId: number }; Querystring: { k: number } }>(
+  app.get<{ Params: { movieId: string }; Querystring: { k: number } }>(
     "/api/movies/:movieId",
     {
       schema: {
@@ -34,7 +34,7 @@ export const movieRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =>
         summary: "a movie and the movies most similar to it",
         params: {
           type: "object",
-          properties: { movieId: { type: "integer", minimum: 1 } },
+          properties: { movieId: movieIdParam },
           required: ["movieId"],
         },
         querystring: { type: "object", properties: { k: kQuery }, additionalProperties: false },
@@ -49,7 +49,7 @@ export const movieRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =>
     },
     async (request) => {
       const movie = check.movieOr404(request.params.movieId);
-      return { movie, similar: ctx.state().recommender.similar(request.params.movieId, request.query.k) };
+      return { movie, similar: ctx.state().recommender.similar(movie.movieId, request.query.k) };
     },
   );
 };

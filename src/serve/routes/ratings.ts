@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from "fastify";
+import { rawIdOf } from "../../data/ratings.js";
 import { HttpError } from "../errors.js";
-import { ratingBody, userParam } from "../schemas.js";
+import { movieIdParam, ratingBody, userParam } from "../schemas.js";
 import { type RouteContext, RouteHelpers } from "./context.js";
 
 /** A user's stored ratings: list, add or change, remove. */
@@ -8,7 +9,7 @@ export const ratingRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
   const check = new RouteHelpers(ctx);
   const ratingParams = {
     type: "object",
-    properties: { user: userParam, movieId: { type: "integer", minimum: 1 } },
+    properties: { user: userParam, movieId: movieIdParam },
     required: ["user", "movieId"],
   } as const;
 
@@ -31,7 +32,7 @@ export const ratingRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
     },
   );
 
-  app.put<{ Params: { user: string; movieId: number }; Body: { rating: number } }>(
+  app.put<{ Params: { user: string; movieId: string }; Body: { rating: number } }>(
     "/api/users/:user/ratings/:movieId",
     {
       schema: {
@@ -47,9 +48,9 @@ export const ratingRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
       },
     },
     async (request) => {
-      const { user, movieId } = request.params;
+      const { user } = request.params;
       check.checkUser(user);
-      check.movieOr404(movieId);
+      const { movieId } = check.movieOr404(request.params.movieId);
       check.checkRating(request.body.rating, "rating");
       const stored = ctx.db.list(user);
       if (stored.length >= ctx.maxRatings && !stored.some((r) => r.movieId === movieId)) {
@@ -62,13 +63,13 @@ export const ratingRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
     },
   );
 
-  app.delete<{ Params: { user: string; movieId: number } }>(
+  app.delete<{ Params: { user: string; movieId: string } }>(
     "/api/users/:user/ratings/:movieId",
     { schema: { tags: ["ratings"], summary: "remove a stored rating", params: ratingParams } },
     async (request, reply) => {
       const { user, movieId } = request.params;
       check.checkUser(user);
-      if (!ctx.db.remove(user, movieId))
+      if (!ctx.db.remove(user, rawIdOf(movieId)))
         throw new HttpError(404, `user ${user} has no stored rating for movie ${movieId}`);
       return reply.status(204).send();
     },

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { MovieRating, MovieScore } from "../../model/recommender.js";
 import { HttpError } from "../errors.js";
-import { kQuery, ratingBody, recommendedSchema, userParam } from "../schemas.js";
+import { kQuery, movieIdBody, ratingBody, recommendedSchema, userParam } from "../schemas.js";
 import { type RouteContext, RouteHelpers } from "./context.js";
 
 /** Recommendations for stored users and for anonymous ratings (fold-in). */
@@ -40,7 +40,7 @@ export const recommendationRoutes: FastifyPluginAsync<RouteContext> = async (app
       const items =
         stored.length > 0
           ? folded.get(state, user, k, ratings, () => state.recommender.forRatings(ratings, k))
-          : state.recommender.forUser(Number(user), k).items;
+          : state.recommender.forUser(user, k).items;
       return { user, known: true, items: check.withReasons(items, ratings) };
     },
   );
@@ -65,7 +65,7 @@ export const recommendationRoutes: FastifyPluginAsync<RouteContext> = async (app
                 type: "object",
                 required: ["movieId", "rating"],
                 additionalProperties: false,
-                properties: { movieId: { type: "integer", minimum: 1 }, rating: ratingBody },
+                properties: { movieId: movieIdBody, rating: ratingBody },
               },
             },
             k: kQuery,
