@@ -72,6 +72,19 @@ const KNOWN_NAMES: Record<ColumnRole, string[]> = {
   timestamp: ["timestamp", "time", "ts", "when", "date", "datetime", "unixtime", "unixreviewtime"],
 };
 
+/** Name starts that mark a user column when no name matches exactly. */
+const USER_PREFIXES = [
+  "user",
+  "customer",
+  "reader",
+  "member",
+  "visitor",
+  "reviewer",
+  "client",
+  "buyer",
+  "person",
+];
+
 /** Separators tried, in order, when none is given. */
 const SEPARATORS = ["::", "\t", ",", ";", "|"];
 
@@ -113,6 +126,12 @@ const SPACE = 32;
 const UNIT_SEPARATOR = "\x1f";
 const LARGEST_PLAIN = 9;
 
+/** True for an empty line or one of spaces and tabs only. */
+function isBlank(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buf[i] !== SPACE && buf[i] !== 9) return false;
+  return true;
+}
+
 function normalName(name: string): string {
   return name.toLowerCase().replace(/[\s_-]/g, "");
 }
@@ -151,23 +170,26 @@ export function splitFields(line: string, sep: string): string[] {
 export async function firstLines(file: string, n: number): Promise<{ line: number; text: string }[]> {
   const lines: { line: number; text: string }[] = [];
   await forEachLine(file, (buf, start, end, line) => {
-    if (start < end) lines.push({ line, text: buf.toString("utf8", start, end) });
+    if (!isBlank(buf, start, end)) lines.push({ line, text: buf.toString("utf8", start, end) });
     return lines.length >= n;
   });
   return lines;
 }
 
-/** The separator that splits every sampled line into the same number (two or more) of fields. */
+/**
+ * The first separator that splits the first line into two or more fields and most sampled lines into as
+ * many (a line that differs is then reported by the reader, with its number).
+ */
 export function detectSeparator(file: string, lines: string[]): string {
   for (const sep of SEPARATORS) {
     const counts = lines.map((l) => splitFields(l, sep).length);
-    if (counts[0] >= 2 && counts.every((c) => c === counts[0])) return sep;
+    if (counts[0] >= 2 && counts.filter((c) => c === counts[0]).length * 2 > counts.length) return sep;
   }
   throw new DataFormatError(
     file,
     0,
-    "could not tell how fields are separated (tried tab, comma, ::, ; and |, looking for the same number of " +
-      'fields on every line): pass --sep, e.g. --sep "," or --sep tab',
+    "could not tell how fields are separated (tried ::, tab, comma, ; and |, looking for the same number of " +
+      'fields on most lines): pass --sep, e.g. --sep "," or --sep tab',
   );
 }
 
@@ -251,8 +273,11 @@ function resolveColumns(
     return columns;
   }
   if (names) {
-    for (const role of ROLES)
-      columns[role] = names.findIndex((n) => KNOWN_NAMES[role].includes(normalName(n)));
+    const normal = names.map(normalName);
+    for (const role of ROLES) columns[role] = normal.findIndex((n) => KNOWN_NAMES[role].includes(n));
+    // Else a user-like name (reader_id, customer) and, for the item, another "...id" column (book_id).
+    if (columns.user < 0) columns.user = normal.findIndex((n) => USER_PREFIXES.some((p) => n.startsWith(p)));
+    if (columns.item < 0) columns.item = normal.findIndex((n, c) => c !== columns.user && n.endsWith("id"));
     if (columns.user < 0 || columns.item < 0) {
       throw new DataFormatError(
         file,
@@ -320,7 +345,7 @@ export async function readCodedRatings(
   const columnName = (c: number) => `column ${c + 1}${names ? ` (${names[c]})` : ""}`;
 
   await forEachLine(file, (lineBuf, lineStart, lineEnd, line) => {
-    if (lineStart === lineEnd || (format.header && line === 1)) return;
+    if (isBlank(lineBuf, lineStart, lineEnd) || (format.header && line === 1)) return;
     let buf = lineBuf;
     let start = lineStart;
     let end = lineEnd;

@@ -213,7 +213,13 @@ export async function readItems(
         `no column ${JSON.stringify(columns[bad])} (lines have ${first.length} fields${header ? `: ${first.join(", ")}` : ""})`,
       );
   } else if (header) {
-    at = [byName(ITEM_NAMES.id), byName(ITEM_NAMES.title), byName(ITEM_NAMES.genres)];
+    const id = byName(ITEM_NAMES.id);
+    // Else the first "...id" column (book_id).
+    at = [
+      id >= 0 ? id : first.findIndex((f) => norm(f).endsWith("id")),
+      byName(ITEM_NAMES.title),
+      byName(ITEM_NAMES.genres),
+    ];
     if (at[0] < 0 || at[1] < 0)
       throw new DataFormatError(
         file,

@@ -89,6 +89,8 @@ export async function buildApp(options: {
   const app = Fastify({
     logger: options.logger === "errors" ? { level: "error" } : (options.logger ?? false),
     bodyLimit: BODY_LIMIT,
+    // Longer than the longest id the schemas take (MAX_ID_LENGTH, URL-encoded), so that they, not the router, answer.
+    routerOptions: { maxParamLength: 1024 },
     requestTimeout: timeouts.requestMs,
     keepAliveTimeout: timeouts.keepAliveMs,
     connectionTimeout: timeouts.idleMs,
