@@ -1,10 +1,10 @@
 /**
- * aerec: autoencoder recommenders for MovieLens ratings. The public library API.
+ * aerec: autoencoder recommenders for ratings (MovieLens, or your own files). The public library API.
  *
  * @example
  * ```ts
- * import { createBackend, fitModel, loadData, predict } from "aerec";
- * const data = await loadData("ml-100k", { split: "u1" });
+ * import { createBackend, fitModel, loadData, loadRatingsFile, predict } from "aerec";
+ * const data = await loadData("ml-100k", { split: "u1" }); // or: await loadRatingsFile("ratings.csv")
  * const { model } = fitModel("autorec-i", data, { backend: createBackend() });
  * const predictions = predict(model, data.test);
  * ```
@@ -15,14 +15,25 @@ export {
   type DatasetName,
   datasetInfo,
   type RatingScale,
+  relevantFrom,
+  scaledRating,
 } from "./data/datasets.js";
+export { type DelimitedFormat, type DelimitedOptions, inferScale } from "./data/delimited.js";
 export { DownloadError, type DownloadOptions, downloadDataset } from "./data/download.js";
 export { DataFormatError, DataNotFoundError } from "./data/errors.js";
+export { type FileSource, loadFiles, loadRatingsFile, readItems } from "./data/files.js";
 export { cacheDir, type DataOptions, type LoadedData, loadData } from "./data/load.js";
 export type { Movie, UserInfo } from "./data/movies.js";
 export { Rng } from "./data/random.js";
-export { buildCsr, type Csr, IdMap, Ratings } from "./data/ratings.js";
-export { kfoldSplit, parseSplit, ratioSplit, type SplitSpec, validationSplit } from "./data/splits.js";
+export { buildCsr, type Csr, compareRawIds, IdMap, Ratings, type RawId, rawIdOf } from "./data/ratings.js";
+export {
+  kfoldSplit,
+  parseSplit,
+  ratioSplit,
+  type SplitSpec,
+  timeSplit,
+  validationSplit,
+} from "./data/splits.js";
 export {
   generateRatings,
   parseSyntheticShape,
@@ -116,7 +127,14 @@ export {
   type ModelSettings,
   TUTORIAL_PRESET,
 } from "./train/presets.js";
-export { checkSettings, fitModel, MODEL_KINDS, MODEL_REGISTRY, modelKind } from "./train/registry.js";
+export {
+  checkSettings,
+  defaultSettings,
+  fitModel,
+  MODEL_KINDS,
+  MODEL_REGISTRY,
+  modelKind,
+} from "./train/registry.js";
 export {
   type TrainConfig,
   type TrainResult,

@@ -249,3 +249,18 @@ export async function readItems(
   }
   return movies;
 }
+
+/**
+ * Loads one ratings (or interactions) file and splits it: `loadFiles({ ratings: file, ...options }, options)`.
+ *
+ * @example
+ * ```ts
+ * const data = await loadRatingsFile("ratings.csv", { split: "time:0.9", items: "items.csv" });
+ * ```
+ */
+export function loadRatingsFile(
+  file: string,
+  options: Omit<FileSource, "ratings" | "train" | "test"> & DataOptions = {},
+): Promise<LoadedData> {
+  return loadFiles({ ...options, ratings: file }, options);
+}
