@@ -294,25 +294,33 @@ function resolveColumns(
   return columns;
 }
 
-/** Field boundaries of one line (reused). */
+/** Field boundaries of one line, spaces around each field trimmed (reused from line to line). */
 class FieldBounds {
   starts = new Int32Array(64);
   ends = new Int32Array(64);
   count = 0;
+  /** Whether the line holds a double quote (its fields may be quoted). */
+  quoted = false;
 
   /** Splits buf[start..end) at `sep` (bytes); false when the line has more than `max` fields. */
   split(buf: Buffer, start: number, end: number, sep: Buffer, max: number): boolean {
     this.count = 0;
+    this.quoted = false;
     let fieldStart = start;
     const first = sep[0];
     const width = sep.length;
     for (let i = start; i <= end; i++) {
-      const atSep =
-        i < end && buf[i] === first && (width === 1 || buf.compare(sep, 0, width, i, i + width) === 0);
+      const byte = i < end ? buf[i] : -1;
+      if (byte === QUOTE) this.quoted = true;
+      const atSep = byte === first && (width === 1 || buf.compare(sep, 0, width, i, i + width) === 0);
       if (i === end || atSep) {
         if (this.count === max) return false;
-        this.starts[this.count] = fieldStart;
-        this.ends[this.count] = i;
+        let s = fieldStart;
+        let e = i;
+        while (s < e && buf[s] === SPACE) s++;
+        while (e > s && buf[e - 1] === SPACE) e--;
+        this.starts[this.count] = s;
+        this.ends[this.count] = e;
         this.count++;
         if (atSep) i += width - 1;
         fieldStart = i + 1;
@@ -320,6 +328,26 @@ class FieldBounds {
     }
     return true;
   }
+}
+
+/** The code of the id in buf[s..e) (see CodedRatings); null for an empty field. */
+function idCode(buf: Buffer, s: number, e: number, interner: IdInterner): number | null {
+  if (s === e) return null;
+  if (e - s <= LARGEST_PLAIN && (e - s === 1 || buf[s] !== 48)) {
+    const plain = parseDecimal(buf, s, e);
+    if (Number.isInteger(plain)) return plain;
+  }
+  return interner.code(rawIdOf(buf.toString("utf8", s, e)));
+}
+
+/** The number in buf[s..e) (ISO 8601 dates too, as seconds, when `dates`); NaN when it is none. */
+function numberIn(buf: Buffer, s: number, e: number, dates: boolean): number {
+  const fast = parseDecimal(buf, s, e);
+  if (!Number.isNaN(fast)) return fast;
+  const text = buf.toString("utf8", s, e);
+  const x = text.trim() === "" ? Number.NaN : Number(text);
+  if (Number.isFinite(x) || !dates) return Number.isFinite(x) ? x : Number.NaN;
+  return Date.parse(text) / 1000;
 }
 
 /**
@@ -339,72 +367,61 @@ export async function readCodedRatings(
   const values = new GrowableArray(Float32Array, 1 << 16);
   const times = format.columns.timestamp >= 0 ? new GrowableArray(Float64Array, 1 << 16) : null;
   const sep = Buffer.from(format.sep, "utf8");
+  const unitSep = Buffer.from(UNIT_SEPARATOR);
   const bounds = new FieldBounds();
   const { user, item, rating, timestamp } = format.columns;
-  const names = format.names;
-  const columnName = (c: number) => `column ${c + 1}${names ? ` (${names[c]})` : ""}`;
+  const columnName = (c: number) => `column ${c + 1}${format.names ? ` (${format.names[c]})` : ""}`;
 
   await forEachLine(file, (lineBuf, lineStart, lineEnd, line) => {
     if (isBlank(lineBuf, lineStart, lineEnd) || (format.header && line === 1)) return;
-    let buf = lineBuf;
-    let start = lineStart;
-    let end = lineEnd;
-    let sepBytes = sep;
-    if (sep.length === 1 && buf.indexOf(QUOTE, start) !== -1 && buf.indexOf(QUOTE, start) < end) {
-      // Quoted fields: unquote them and split the result at a byte no field holds.
-      const unquoted = splitFields(buf.toString("utf8", start, end), format.sep).join(UNIT_SEPARATOR);
-      buf = Buffer.from(unquoted, "utf8");
-      [start, end, sepBytes] = [0, buf.length, Buffer.from(UNIT_SEPARATOR)];
-    }
     const fail = (why: string): never => {
       throw new DataFormatError(file, line, `${why} in ${lineText(lineBuf, lineStart, lineEnd)}`);
     };
-    if (!bounds.split(buf, start, end, sepBytes, format.fields) || bounds.count !== format.fields) {
+    let buf = lineBuf;
+    let fits = bounds.split(buf, lineStart, lineEnd, sep, format.fields);
+    if (bounds.quoted && sep.length === 1) {
+      // Quoted fields: unquote them and split the result at a byte no field holds.
+      buf = Buffer.from(
+        splitFields(buf.toString("utf8", lineStart, lineEnd), format.sep).join(UNIT_SEPARATOR),
+      );
+      fits = bounds.split(buf, 0, buf.length, unitSep, format.fields);
+    }
+    if (!fits || bounds.count !== format.fields) {
       fail(
-        `expected ${format.fields} fields separated by ${JSON.stringify(format.sep)}, found ${bounds.count === format.fields ? "more" : bounds.count}`,
+        `expected ${format.fields} fields separated by ${JSON.stringify(format.sep)}, found ${fits ? bounds.count : "more"}`,
       );
     }
-    const field = (c: number): [number, number] => {
-      let s = bounds.starts[c];
-      let e = bounds.ends[c];
-      while (s < e && buf[s] === SPACE) s++;
-      while (e > s && buf[e - 1] === SPACE) e--;
-      return [s, e];
-    };
-    const id = (c: number, interner: IdInterner): number => {
-      const [s, e] = field(c);
-      if (s === e) fail(`${columnName(c)}, the ${c === user ? "user" : "item"} id, is empty`);
-      const plain =
-        e - s <= LARGEST_PLAIN && (e - s === 1 || buf[s] !== 48) ? parseDecimal(buf, s, e) : Number.NaN;
-      if (Number.isInteger(plain)) return plain;
-      return interner.code(rawIdOf(buf.toString("utf8", s, e)));
-    };
-    const number = (c: number, what: string): number => {
-      const [s, e] = field(c);
-      const fast = parseDecimal(buf, s, e);
-      if (!Number.isNaN(fast)) return fast;
-      const text = buf.toString("utf8", s, e);
-      const x = text === "" ? Number.NaN : Number(text);
-      if (Number.isFinite(x)) return x;
-      if (what === "timestamp") {
-        const ms = Date.parse(text);
-        if (Number.isFinite(ms)) return ms / 1000;
-        return fail(
-          `${columnName(c)}, the timestamp, is neither a number nor an ISO 8601 date: ${JSON.stringify(text)}`,
+    const { starts, ends } = bounds;
+    const u = idCode(buf, starts[user], ends[user], interned.users);
+    if (u === null) fail(`${columnName(user)}, the user id, is empty`);
+    const i = idCode(buf, starts[item], ends[item], interned.items);
+    if (i === null) fail(`${columnName(item)}, the item id, is empty`);
+    let value = 1;
+    if (rating >= 0) {
+      value = numberIn(buf, starts[rating], ends[rating], false);
+      if (Number.isNaN(value)) {
+        fail(
+          `${columnName(rating)}, the rating, is not a number: ${lineText(buf, starts[rating], ends[rating])}`,
         );
       }
-      return fail(`${columnName(c)}, the ${what}, is not a number: ${JSON.stringify(text)}`);
-    };
-    users.push(id(user, interned.users));
-    items.push(id(item, interned.items));
-    const value = rating >= 0 ? number(rating, "rating") : 1;
-    if (scale && rating >= 0 && !onScale(value, scale)) {
-      fail(
-        `${columnName(rating)}: rating ${value} is not on the scale ${scale.min}..${scale.max} in steps of ${scale.step}`,
-      );
+      if (scale && !onScale(value, scale)) {
+        fail(
+          `${columnName(rating)}: rating ${value} is not on the scale ${scale.min}..${scale.max} in steps of ${scale.step}`,
+        );
+      }
     }
+    if (times) {
+      const t = numberIn(buf, starts[timestamp], ends[timestamp], true);
+      if (Number.isNaN(t)) {
+        fail(
+          `${columnName(timestamp)}, the timestamp, is neither a number nor an ISO 8601 date: ${lineText(buf, starts[timestamp], ends[timestamp])}`,
+        );
+      }
+      times.push(t);
+    }
+    users.push(u!);
+    items.push(i!);
     values.push(value);
-    if (times) times.push(number(timestamp, "timestamp"));
   });
   if (values.length === 0)
     throw new DataFormatError(file, 0, "the file has no ratings (only blank lines, or only the header)");

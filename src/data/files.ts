@@ -70,11 +70,16 @@ export async function loadFiles(source: FileSource, options: DataOptions = {}): 
     parts.map((p) => p.items),
     interned.items,
   );
+  const indices = (codes: Int32Array, indexOf: (code: number) => number) => {
+    const out = new Int32Array(codes.length);
+    for (let k = 0; k < codes.length; k++) out[k] = indexOf(codes[k]);
+    return out;
+  };
   let ratings = parts.map(
     (p) =>
       new Ratings(
-        Int32Array.from(p.users, users.indexOf),
-        Int32Array.from(p.items, items.indexOf),
+        indices(p.users, users.indexOf),
+        indices(p.items, items.indexOf),
         p.values,
         users.ids.size,
         items.ids.size,
