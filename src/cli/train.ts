@@ -370,7 +370,13 @@ calls optimizer.zero_grad()). Flags given next to it still override it.
 Metrics: global RMSE and MAE over every test rating (predictions clipped to the rating scale; a user or
 movie with no training ratings gets the movie's, user's or global mean), for user-based models the
 tutorial's own per-user test loss, and for every model the ranking of the test ratings (NDCG@10,
-Precision@10, Recall@10; every unrated movie a candidate, test ratings >= 4 relevant).
+Precision@10, Recall@10; every unrated movie a candidate, test ratings >= 4 relevant, or the same place on
+another scale).
+
+Your own data: --ratings FILE (any delimited file; separator, header, columns and scale are detected and
+printed, or set with --sep, --columns, --header, --scale), or --train FILE --test FILE for a fixed split;
+--items FILE for titles; --implicit (or a file with no rating column) for interactions, which the top-N
+models learn from.
 
 Examples:
   aerec train --dataset ml-100k --split u1 --model sae --preset tutorial
@@ -378,7 +384,10 @@ Examples:
   aerec train --model autorec-i --dataset synthetic:ml-1m --split ratio:0.9 --threads 2
   aerec train --dataset ml-100k --show 1 --save sae.safetensors
   aerec train --model mf --save mf.safetensors    (then: aerec serve --model-file mf.safetensors)
-  aerec train --model ease --rater autorec-i --show 1 --save ease.safetensors`,
+  aerec train --model ease --rater autorec-i --show 1 --save ease.safetensors
+  aerec train --ratings ratings.csv --items items.csv --model ease --rater autorec-i --save mine.safetensors
+  aerec train --ratings plays.tsv.gz --columns user_id,track_id --model mult-vae --split time:0.9
+  aerec train --train my-split/train.csv --test my-split/test.csv --model autorec-i`,
     )
     .action((opts: TrainFlags) => runTrain(opts));
 }

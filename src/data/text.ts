@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { gunzipSync } from "node:zlib";
+import { DataFormatError } from "./errors.js";
 import { ensureFile } from "./lines.js";
 
 /**
@@ -10,7 +11,14 @@ import { ensureFile } from "./lines.js";
 export async function readTextFile(file: string): Promise<string> {
   await ensureFile(file);
   const stored = await readFile(file);
-  const bytes = file.endsWith(".gz") ? gunzipSync(stored) : stored;
+  let bytes = stored;
+  if (file.endsWith(".gz")) {
+    try {
+      bytes = gunzipSync(stored);
+    } catch (e) {
+      throw new DataFormatError(file, 0, `not readable as gzip: ${(e as Error).message}`);
+    }
+  }
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
