@@ -11,6 +11,8 @@ interface ServeFlags {
   db: string;
   quiet?: boolean;
   maxRatings: number;
+  foldInWorkers: number;
+  maxQueued: number;
 }
 
 async function runServe(flags: ServeFlags): Promise<void> {
@@ -22,6 +24,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     // --quiet drops the request log, never the errors.
     logger: flags.quiet ? "errors" : true,
     maxRatings: flags.maxRatings,
+    foldIn: { workers: flags.foldInWorkers, maxQueued: flags.maxQueued },
   });
   await app.listen({ port: flags.port, host: flags.host });
   process.stderr.write(
@@ -67,6 +70,18 @@ export function registerServe(program: Command): void {
       "most ratings one anonymous request may carry and one user may have stored (bounds a fold-in's cost)",
       intArg(1, 100_000),
       MAX_RATINGS,
+    )
+    .option(
+      "--fold-in-workers <n>",
+      "worker threads that fold people in off the event loop, each with a copy of the model (0: none)",
+      intArg(0, 64),
+      1,
+    )
+    .option(
+      "--max-queued <n>",
+      "fold-ins that may wait for a worker; more are answered 503 with Retry-After",
+      intArg(0, 10_000),
+      16,
     )
     .option("--quiet", "no request log (errors are still logged)")
     .addHelpText(

@@ -8,6 +8,7 @@ import { Ajv, type ErrorObject } from "ajv";
 import Fastify, { type FastifyInstance } from "fastify";
 import { RatingsError } from "../model/recommender.js";
 import { HttpError } from "./errors.js";
+import type { FoldInPoolOptions } from "./fold-in-pool.js";
 import type { RatingsDb } from "./ratings-db.js";
 import type { RouteContext } from "./routes/context.js";
 import { modelRoutes } from "./routes/model.js";
@@ -30,6 +31,8 @@ export interface ServiceOptions {
   maxRatings?: number;
   /** Overrides of TIMEOUTS. */
   timeouts?: Partial<Timeouts>;
+  /** The fold-in worker threads (default: one worker, 16 queued, 10 s each). */
+  foldIn?: FoldInPoolOptions;
 }
 
 export { MAX_K, MAX_RATINGS } from "./schemas.js";
@@ -65,7 +68,7 @@ export const TIMEOUTS: Timeouts = {
 export async function buildService(
   options: ServiceOptions,
 ): Promise<{ app: FastifyInstance; reload: () => Promise<void> }> {
-  const load = () => openService(options.modelFile, options.ratingModelFile);
+  const load = () => openService(options.modelFile, options.ratingModelFile, options.foldIn);
   return buildApp({ ...options, state: await load(), load });
 }
 
@@ -124,7 +127,7 @@ export async function buildApp(options: {
       return reply.status(400).send({ error: "Bad Request", message: error.message });
     if (error instanceof HttpError) {
       const name = STATUS_CODES[error.status] ?? "Client Error";
-      return reply.status(error.status).send({ error: name, message: error.message });
+      return reply.status(error.status).headers(error.headers).send({ error: name, message: error.message });
     }
     const status = error.statusCode;
     if (status && status >= 400 && status < 500) {
@@ -162,6 +165,7 @@ export async function buildApp(options: {
   };
   for (const plugin of [serviceRoutes, modelRoutes, movieRoutes, recommendationRoutes, ratingRoutes])
     await app.register(plugin, context);
+  app.addHook("onClose", () => state.close());
 
   /**
    * Loads the model again and swaps it in; requests in flight finish on the old one. A file that does not
@@ -170,7 +174,10 @@ export async function buildApp(options: {
   async function reload(): Promise<void> {
     if (!options.load) throw new HttpError(409, "this service has no model file to reload");
     try {
+      const previous = state;
       state = await options.load();
+      // Fold-ins under way on the old model finish there before its workers stop.
+      previous.close().catch((e) => app.log.error({ err: e }, "closing the previous model's workers failed"));
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
       app.log.error({ err: e }, "model reload failed; still serving the previous model");

@@ -1,8 +1,9 @@
 import type { RatingScale } from "../data/datasets.js";
 import type { RawId } from "../data/ratings.js";
 import type { EpochReport } from "../model/model.js";
-import type { MovieScore, Recommender } from "../model/recommender.js";
+import type { MovieRating, MovieScore, Recommender } from "../model/recommender.js";
 import { openRecommender } from "../store/open-recommender.js";
+import { FoldInPool, type FoldInPoolOptions } from "./fold-in-pool.js";
 
 /** What the service says about the model it serves, besides what the recommender holds. */
 export interface ModelInfo {
@@ -23,6 +24,10 @@ export interface ServiceState {
   recommender: Recommender;
   scale: RatingScale;
   movie(movieId: RawId): MovieScore | null;
+  /** Someone's top k from his ratings (fold-in): in a worker thread where the state has a pool. */
+  foldIn(ratings: MovieRating[], k: number): Promise<MovieScore[]>;
+  /** Stops what the state runs (its fold-in workers), once the requests on it have finished. */
+  close(): Promise<void>;
   search(query: { q?: string; genre?: string; page: number; pageSize: number }): {
     total: number;
     page: number;
@@ -32,7 +37,7 @@ export interface ServiceState {
 }
 
 /** The state the routes serve from a recommender (of any model kind) and what is known of its model. */
-export function serviceState(recommender: Recommender, info: ModelInfo): ServiceState {
+export function serviceState(recommender: Recommender, info: ModelInfo, pool?: FoldInPool): ServiceState {
   const counts = recommender.ratingCounts();
   // Search lists the most rated first: that is what people look for. Described once, searched per request.
   const catalogue = Array.from(recommender.itemIds.ids as ArrayLike<RawId>)
@@ -44,6 +49,8 @@ export function serviceState(recommender: Recommender, info: ModelInfo): Service
     recommender,
     scale: recommender.model.scale,
     movie: (movieId) => recommender.movieInfo(movieId),
+    foldIn: async (ratings, k) => (pool ? pool.run(ratings, k) : recommender.forRatings(ratings, k)),
+    close: async () => pool?.close(),
     search({ q, genre, page, pageSize }) {
       const needle = q?.trim().toLowerCase() ?? "";
       const wanted = genre?.toLowerCase();
@@ -62,18 +69,33 @@ export function serviceState(recommender: Recommender, info: ModelInfo): Service
   };
 }
 
-/** Loads a model file for serving (and the rating model beside a top-N one, when it is a file of its own). */
-export async function openService(modelFile: string, ratingModelFile?: string): Promise<ServiceState> {
+/**
+ * Loads a model file for serving (and the rating model beside a top-N one, when it is a file of its own),
+ * with `foldIn.workers` worker threads for fold-ins (0: on the event loop).
+ */
+export async function openService(
+  modelFile: string,
+  ratingModelFile?: string,
+  foldIn: FoldInPoolOptions = {},
+): Promise<ServiceState> {
   const { loaded, recommender } = await openRecommender(modelFile, "auto", undefined, ratingModelFile);
   const h = loaded.header;
-  return serviceState(recommender, {
-    kind: h.kind,
-    rater: recommender.rater?.kind ?? null,
-    dataset: h.dataset,
-    split: h.split,
-    config: h.config,
-    scale: h.scale,
-    metrics: h.metrics,
-    history: h.training.history,
-  });
+  const pool =
+    (foldIn.workers ?? 1) > 0
+      ? await FoldInPool.start({ modelFile, ratingModelFile, fingerprint: h.fingerprint }, foldIn)
+      : undefined;
+  return serviceState(
+    recommender,
+    {
+      kind: h.kind,
+      rater: recommender.rater?.kind ?? null,
+      dataset: h.dataset,
+      split: h.split,
+      config: h.config,
+      scale: h.scale,
+      metrics: h.metrics,
+      history: h.training.history,
+    },
+    pool,
+  );
 }

@@ -152,7 +152,13 @@ describe("your own ratings files", () => {
     const backend = createBackend("reference");
     const { model } = fitModel("mf", data, { backend });
     const saved = join(dir, "m.safetensors");
-    const about = { settings: defaultSettings("mf", data.scale), dataset: data.dataset, split: data.split, history: [], metrics: {} };
+    const about = {
+      settings: defaultSettings("mf", data.scale),
+      dataset: data.dataset,
+      split: data.split,
+      history: [],
+      metrics: {},
+    };
     await saveModel(saved, model, {
       ...about,
       userIds: data.userIds,

@@ -491,3 +491,45 @@ describe("RatingsDb", () => {
     }
   });
 });
+
+describe("fold-ins in worker threads", () => {
+  it("answers /health while fold-ins run, and 503 with Retry-After past the queue", async () => {
+    const { dir: d, cleanup: done } = await tempDir();
+    const file = await smallModelFile(d, 5);
+    const ratings = new RatingsDb(join(d, "r.db"));
+    const { app: server } = await buildService({
+      modelFile: file,
+      db: ratings,
+      foldIn: { workers: 1, maxQueued: 0 },
+    });
+    try {
+      const movies = (await server.inject({ url: "/api/movies?pageSize=40" })).json().items;
+      const body = {
+        ratings: movies.map((m: { movieId: number }, i: number) => ({
+          movieId: m.movieId,
+          rating: 1 + (i % 5),
+        })),
+      };
+      const post = () => server.inject({ method: "POST", url: "/api/recommendations", payload: body });
+      const [a, b, c, health] = await Promise.all([
+        post(),
+        post(),
+        post(),
+        server.inject({ url: "/health" }),
+      ]);
+      expect(health.statusCode).toBe(200);
+      const statuses = [a, b, c].map((r) => r.statusCode).sort();
+      expect(statuses[0]).toBe(200);
+      expect(statuses.at(-1)).toBe(503);
+      const busy = [a, b, c].find((r) => r.statusCode === 503)!;
+      expect(busy.headers["retry-after"]).toBe("1");
+      expect(busy.json().message).toMatch(/^busy: /);
+      // The worker's list is the in-process recommender's.
+      expect(a.statusCode === 200 ? a.json() : (await post()).json()).toEqual((await post()).json());
+    } finally {
+      await server.close();
+      ratings.close();
+      await done();
+    }
+  });
+});

@@ -39,7 +39,7 @@ export const recommendationRoutes: FastifyPluginAsync<RouteContext> = async (app
       const state = ctx.state();
       const items =
         stored.length > 0
-          ? folded.get(state, user, k, ratings, () => state.recommender.forRatings(ratings, k))
+          ? await folded.get(state, user, k, ratings, () => state.foldIn(ratings, k))
           : state.recommender.forUser(user, k).items;
       return { user, known: true, items: check.withReasons(items, ratings) };
     },
@@ -86,7 +86,7 @@ export const recommendationRoutes: FastifyPluginAsync<RouteContext> = async (app
           throw new HttpError(400, `ratings[${i}].movieId: unknown movie id ${r.movieId}`);
         check.checkRating(r.rating, `ratings[${i}].rating`);
       });
-      const items = ctx.state().recommender.forRatings(ratings, request.body.k ?? 10);
+      const items = await ctx.state().foldIn(ratings, request.body.k ?? 10);
       return { user: null, items: check.withReasons(items, ratings) };
     },
   );
@@ -101,7 +101,7 @@ const FOLD_IN_CACHE_SIZE = 1000;
  * out first.
  */
 class FoldInCache {
-  private readonly entries = new Map<string, { state: object; key: string; items: MovieScore[] }>();
+  private readonly entries = new Map<string, { state: object; key: string; items: Promise<MovieScore[]> }>();
 
   constructor(private readonly size: number) {}
 
@@ -110,8 +110,8 @@ class FoldInCache {
     user: string,
     k: number,
     ratings: MovieRating[],
-    fold: () => MovieScore[],
-  ): MovieScore[] {
+    fold: () => Promise<MovieScore[]>,
+  ): Promise<MovieScore[]> {
     const key = `${k}|${ratings.map((r) => `${r.movieId}:${r.rating}`).join(",")}`;
     const hit = this.entries.get(user);
     this.entries.delete(user);
@@ -121,6 +121,10 @@ class FoldInCache {
     }
     const items = fold();
     this.entries.set(user, { state, key, items });
+    // A fold-in that fails (busy, timed out) is not remembered.
+    items.catch(() => {
+      if (this.entries.get(user)?.items === items) this.entries.delete(user);
+    });
     if (this.entries.size > this.size) this.entries.delete(this.entries.keys().next().value!);
     return items;
   }
