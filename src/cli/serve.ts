@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { buildService, MAX_RATINGS } from "../serve/app.js";
-import { RatingsDb } from "../serve/ratings-db.js";
+import { openRatingsStore } from "../serve/postgres-ratings.js";
 import { intArg } from "./options.js";
 
 interface ServeFlags {
@@ -16,7 +16,7 @@ interface ServeFlags {
 }
 
 async function runServe(flags: ServeFlags): Promise<void> {
-  const db = new RatingsDb(flags.db);
+  const db = await openRatingsStore(flags.db);
   const { app, reload } = await buildService({
     modelFile: flags.modelFile,
     ratingModelFile: flags.ratingModelFile,
@@ -28,7 +28,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
   });
   await app.listen({ port: flags.port, host: flags.host });
   process.stderr.write(
-    `aerec serving ${flags.modelFile} on http://${flags.host}:${flags.port} (API docs: /docs, ratings in ${flags.db}); ` +
+    `aerec serving ${flags.modelFile} on http://${flags.host}:${flags.port} (API docs: /docs, ratings in ${db.where}); ` +
       "SIGHUP reloads the model file\n",
   );
   process.on("SIGHUP", () => {
@@ -61,8 +61,8 @@ export function registerServe(program: Command): void {
     .option("--port <port>", "TCP port", intArg(0, 65535), 8080)
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option(
-      "--db <file>",
-      "SQLite file for the ratings people add (created on first start)",
+      "--db <file|url>",
+      "where the ratings people add are kept: a SQLite file (created on first start), or postgres://user:password@host/db for several replicas",
       "aerec-ratings.db",
     )
     .option(

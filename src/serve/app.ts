@@ -9,7 +9,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { RatingsError } from "../model/recommender.js";
 import { HttpError } from "./errors.js";
 import type { FoldInPoolOptions } from "./fold-in-pool.js";
-import type { RatingsDb } from "./ratings-db.js";
+import type { RatingsStore } from "./ratings-db.js";
 import type { RouteContext } from "./routes/context.js";
 import { modelRoutes } from "./routes/model.js";
 import { movieRoutes } from "./routes/movies.js";
@@ -24,7 +24,7 @@ export interface ServiceOptions {
   modelFile: string;
   /** A rating model trained on the same data, for the stars beside a top-N model's lists. */
   ratingModelFile?: string;
-  db: RatingsDb;
+  db: RatingsStore;
   /** Fastify's logger: true for JSON lines on stdout, "errors" for error lines only, false for none. */
   logger?: boolean | "errors";
   /** Most ratings an anonymous request may carry and a user may have stored (default MAX_RATINGS). */
@@ -78,7 +78,7 @@ export async function buildService(
  */
 export async function buildApp(options: {
   state: ServiceState;
-  db: RatingsDb;
+  db: RatingsStore;
   load?: () => Promise<ServiceState>;
   logger?: boolean | "errors";
   maxRatings?: number;

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import Database from "better-sqlite3";
 import type { RawId } from "../data/ratings.js";
 
@@ -13,11 +14,40 @@ export interface StoredRating {
 }
 
 /**
+ * Where the service keeps the ratings people add: SQLite (RatingsDb, the default) or PostgreSQL
+ * (PostgresRatings, for several replicas). Every write is one statement in its own transaction: a rejected
+ * request stores nothing, and an acknowledged rating survives the process being killed.
+ */
+export interface RatingsStore {
+  /** Where the ratings are, for the log (a file, or a database without its password). */
+  readonly where: string;
+  /** A user's ratings, oldest first. */
+  list(user: string): Promise<StoredRating[]>;
+  /** Adds or changes a rating; returns it as stored. */
+  put(user: string, movieId: RawId, rating: number): Promise<StoredRating>;
+  /** Removes a rating; false when there was none. */
+  remove(user: string, movieId: RawId): Promise<boolean>;
+  /** Number of stored ratings. */
+  count(): Promise<number>;
+  /**
+   * A random 256-bit key kept with the ratings, made on first use: it signs visitors' tokens, so that
+   * every replica over one database accepts them and they outlive a restart.
+   */
+  secret(): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+/** A new secret for RatingsStore.secret, as stored (hex). */
+export function newSecret(): string {
+  return randomBytes(32).toString("hex");
+}
+
+/**
  * The ratings people add through the service, in SQLite (WAL journal, so readers never wait on the writer
  * and a committed rating survives the process being killed). The schema is versioned and created on first
  * open. Every write is one statement in its own transaction: a rejected request stores nothing.
  */
-export class RatingsDb {
+export class RatingsDb implements RatingsStore {
   private readonly db: Database.Database;
   private readonly statements;
 
@@ -37,7 +67,15 @@ export class RatingsDb {
       ),
       remove: this.db.prepare("DELETE FROM ratings WHERE user = ? AND movie_id = ?"),
       count: this.db.prepare<[], { n: number }>("SELECT count(*) AS n FROM ratings"),
+      meta: this.db.prepare<[string], { value: string }>("SELECT value FROM meta WHERE key = ?"),
+      setMetaOnce: this.db.prepare(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+      ),
     };
+  }
+
+  get where(): string {
+    return this.file;
   }
 
   private migrate(): void {
@@ -65,29 +103,30 @@ export class RatingsDb {
     }
   }
 
-  /** A user's ratings, oldest first. */
-  list(user: string): StoredRating[] {
+  async list(user: string): Promise<StoredRating[]> {
     return this.statements.list.all(user);
   }
 
-  /** Adds or changes a rating; returns it as stored. */
-  put(user: string, movieId: RawId, rating: number): StoredRating {
+  async put(user: string, movieId: RawId, rating: number): Promise<StoredRating> {
     const updatedAt = Date.now();
     this.statements.upsert.run(user, movieId, rating, updatedAt);
     return { movieId, rating, updatedAt };
   }
 
-  /** Removes a rating; false when there was none. */
-  remove(user: string, movieId: RawId): boolean {
+  async remove(user: string, movieId: RawId): Promise<boolean> {
     return this.statements.remove.run(user, movieId).changes > 0;
   }
 
-  /** Number of stored ratings. */
-  count(): number {
+  async count(): Promise<number> {
     return this.statements.count.get()?.n ?? 0;
   }
 
-  close(): void {
+  async secret(): Promise<Buffer> {
+    this.statements.setMetaOnce.run("visitor_key", newSecret());
+    return Buffer.from(this.statements.meta.get("visitor_key")!.value, "hex");
+  }
+
+  async close(): Promise<void> {
     this.db.close();
   }
 }

@@ -26,7 +26,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await app.close();
-  db.close();
+  await db.close();
   await cleanup();
 });
 
@@ -122,7 +122,7 @@ describe("aerec service", () => {
   });
 
   it("recommends for anonymous ratings without storing anything", async () => {
-    const count = db.count();
+    const count = await db.count();
     const res = await call("POST", "/api/recommendations", {
       ratings: [
         { movieId: 2, rating: 5 },
@@ -133,7 +133,7 @@ describe("aerec service", () => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ user: null });
     expect(res.json().items).toHaveLength(4);
-    expect(db.count()).toBe(count);
+    expect(await db.count()).toBe(count);
   });
 
   const bad: [string, Method, string, unknown, number, RegExp][] = [
@@ -345,11 +345,11 @@ describe("aerec service", () => {
   it.each(bad)(
     "answers %s with a 4xx and a message, storing nothing",
     async (_, method, url, payload, status, message) => {
-      const count = db.count();
+      const count = await db.count();
       const res = await call(method, url, payload);
       expect(res.statusCode).toBe(status);
       expect(res.json().message).toMatch(message);
-      expect(db.count()).toBe(count);
+      expect(await db.count()).toBe(count);
     },
   );
 
@@ -370,7 +370,7 @@ describe("aerec service", () => {
     expect((await call("PUT", `/api/users/${user}/ratings/12`, { rating: 5 })).statusCode).toBe(200);
     expect((await call("DELETE", `/api/users/${user}/ratings/1`)).statusCode).toBe(204);
     expect((await call("PUT", `/api/users/${user}/ratings/13`, { rating: 3 })).statusCode).toBe(200);
-    expect(db.list(user)).toHaveLength(12);
+    expect(await db.list(user)).toHaveLength(12);
   });
 
   it("serves the page and never a file outside its folder", async () => {
@@ -468,7 +468,7 @@ describe("the service's timeouts", () => {
       expect(answer).toMatch(/^HTTP\/1\.1 408 /);
     } finally {
       await server.close();
-      ratings.close();
+      await ratings.close();
       await done();
     }
   });
@@ -480,12 +480,12 @@ describe("RatingsDb", () => {
     try {
       const file = join(d, "r.db");
       const first = new RatingsDb(file);
-      first.put("u", 1, 4);
-      first.put("u", 1, 5);
-      first.close();
+      await first.put("u", 1, 4);
+      await first.put("u", 1, 5);
+      await first.close();
       const second = new RatingsDb(file);
-      expect(second.list("u")).toMatchObject([{ movieId: 1, rating: 5 }]);
-      second.close();
+      expect(await second.list("u")).toMatchObject([{ movieId: 1, rating: 5 }]);
+      await second.close();
     } finally {
       await done();
     }
@@ -528,7 +528,7 @@ describe("fold-ins in worker threads", () => {
       expect(a.statusCode === 200 ? a.json() : (await post()).json()).toEqual((await post()).json());
     } finally {
       await server.close();
-      ratings.close();
+      await ratings.close();
       await done();
     }
   });

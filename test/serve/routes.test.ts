@@ -32,7 +32,7 @@ const info = {
 const { app } = await buildApp({ state: serviceState(recommender, info), db });
 afterAll(async () => {
   await app.close();
-  db.close();
+  await db.close();
   await cleanup();
 });
 
@@ -68,7 +68,7 @@ describe("route plugins over an injected recommender", () => {
       payload: { rating: 4 },
     });
     expect(put.statusCode).toBe(200);
-    expect(db.list("visitor-1")).toHaveLength(1);
+    expect(await db.list("visitor-1")).toHaveLength(1);
     const reload = await app.inject({ method: "POST", url: "/api/admin/reload" });
     expect(reload.statusCode).toBe(409);
     expect(reload.json().message).toMatch(/no model file/);

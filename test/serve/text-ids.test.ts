@@ -36,7 +36,7 @@ const { app } = await buildApp({
 });
 afterAll(async () => {
   await app.close();
-  db.close();
+  await db.close();
   await cleanup();
 });
 

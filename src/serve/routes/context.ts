@@ -2,14 +2,14 @@ import { onScale } from "../../data/parse-ratings.js";
 import type { RawId } from "../../data/ratings.js";
 import type { MovieRating, MovieScore } from "../../model/recommender.js";
 import { HttpError } from "../errors.js";
-import type { RatingsDb, StoredRating } from "../ratings-db.js";
+import type { RatingsStore, StoredRating } from "../ratings-db.js";
 import type { ServiceState } from "../state.js";
 
 /** What every route plugin is given: the model being served (swapped whole on reload) and the ratings. */
 export interface RouteContext {
   /** The state now being served; read it per request, since a reload replaces it. */
   state: () => ServiceState;
-  db: RatingsDb;
+  db: RatingsStore;
   /** Loads the model again and swaps it in. */
   reload: () => Promise<void>;
   /** Most ratings an anonymous request may carry and a user may have stored (see MAX_RATINGS). */

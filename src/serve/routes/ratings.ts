@@ -27,7 +27,10 @@ export const ratingRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
       check.checkUser(user);
       return {
         user,
-        ratings: ctx.db.list(user).map((r) => ({ ...r, title: ctx.state().movie(r.movieId)?.title ?? null })),
+        ratings: (await ctx.db.list(user)).map((r) => ({
+          ...r,
+          title: ctx.state().movie(r.movieId)?.title ?? null,
+        })),
       };
     },
   );
@@ -52,14 +55,14 @@ export const ratingRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
       check.checkUser(user);
       const { movieId } = check.movieOr404(request.params.movieId);
       check.checkRating(request.body.rating, "rating");
-      const stored = ctx.db.list(user);
+      const stored = await ctx.db.list(user);
       if (stored.length >= ctx.maxRatings && !stored.some((r) => r.movieId === movieId)) {
         throw new HttpError(
           409,
           `user ${user} has ${stored.length} stored ratings, the most a user may have: remove one before adding another`,
         );
       }
-      return { user, ...ctx.db.put(user, movieId, request.body.rating) };
+      return { user, ...(await ctx.db.put(user, movieId, request.body.rating)) };
     },
   );
 
@@ -69,7 +72,7 @@ export const ratingRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
     async (request, reply) => {
       const { user, movieId } = request.params;
       check.checkUser(user);
-      if (!ctx.db.remove(user, rawIdOf(movieId)))
+      if (!(await ctx.db.remove(user, rawIdOf(movieId))))
         throw new HttpError(404, `user ${user} has no stored rating for movie ${movieId}`);
       return reply.status(204).send();
     },

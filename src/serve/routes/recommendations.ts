@@ -32,7 +32,7 @@ export const recommendationRoutes: FastifyPluginAsync<RouteContext> = async (app
       const { user } = request.params;
       check.checkUser(user);
       const { k } = request.query;
-      const stored = ctx.db.list(user);
+      const stored = await ctx.db.list(user);
       const ratings = check.ratingsOf(user, stored);
       if (ratings.length === 0)
         return { user, known: false, items: check.withReasons(ctx.state().recommender.popular(k), []) };

@@ -12,7 +12,7 @@ export const serviceRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) 
     async () => ({
       ready: true,
       model: ctx.state().info.kind,
-      storedRatings: ctx.db.count(),
+      storedRatings: await ctx.db.count(),
     }),
   );
 
