@@ -13,6 +13,8 @@ interface ServeFlags {
   maxRatings: number;
   foldInWorkers: number;
   maxQueued: number;
+  adminToken?: string;
+  cors?: string[];
 }
 
 async function runServe(flags: ServeFlags): Promise<void> {
@@ -25,6 +27,8 @@ async function runServe(flags: ServeFlags): Promise<void> {
     logger: flags.quiet ? "errors" : true,
     maxRatings: flags.maxRatings,
     foldIn: { workers: flags.foldInWorkers, maxQueued: flags.maxQueued },
+    adminToken: flags.adminToken ?? process.env.AEREC_ADMIN_TOKEN,
+    cors: flags.cors,
   });
   await app.listen({ port: flags.port, host: flags.host });
   process.stderr.write(
@@ -83,6 +87,15 @@ export function registerServe(program: Command): void {
       intArg(0, 10_000),
       16,
     )
+    .option(
+      "--admin-token <token>",
+      "needed (Authorization: Bearer TOKEN) for /api/admin/* and for writing a model user's ratings; default $AEREC_ADMIN_TOKEN; without one the admin routes are off",
+    )
+    .option(
+      "--cors <origins>",
+      'origins that may call the API from a browser, comma-separated, or "*" (default: none)',
+      (t) => t.split(",").map((o) => o.trim()),
+    )
     .option("--quiet", "no request log (errors are still logged)")
     .addHelpText(
       "after",
@@ -98,7 +111,11 @@ Endpoints (JSON; the OpenAPI document is at /openapi.json, browsable at /docs):
   GET    /api/users/:user/ratings
   PUT    /api/users/:user/ratings/:movieId  {"rating":4}
   DELETE /api/users/:user/ratings/:movieId
-  POST   /api/admin/reload                           load the model file again (or send SIGHUP)
+  POST   /api/visitors                               a new visitor: {"user", "token"}
+  POST   /api/admin/reload                           load the model file again (or send SIGHUP); admin token
+
+Reading is open. Writing a visitor's ratings needs his token (Authorization: Bearer TOKEN, from POST
+/api/visitors); writing a model user's ratings, and reloading, need --admin-token.
 
 The lists are ranked by the model file's model; the stars beside them come from a rating model: the model
 itself (autorec-i, sae, ...), the one saved beside a top-N model (train --rater), or --rating-model-file.

@@ -1,12 +1,14 @@
 import { existsSync } from "node:fs";
 import { STATUS_CODES } from "node:http";
 import { fileURLToPath } from "node:url";
+import cors from "@fastify/cors";
 import fastifyStatic from "@fastify/static";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { Ajv, type ErrorObject } from "ajv";
 import Fastify, { type FastifyInstance } from "fastify";
 import { RatingsError } from "../model/recommender.js";
+import { Access } from "./access.js";
 import { HttpError } from "./errors.js";
 import type { FoldInPoolOptions } from "./fold-in-pool.js";
 import type { RatingsStore } from "./ratings-db.js";
@@ -33,6 +35,10 @@ export interface ServiceOptions {
   timeouts?: Partial<Timeouts>;
   /** The fold-in worker threads (default: one worker, 16 queued, 10 s each). */
   foldIn?: FoldInPoolOptions;
+  /** Needed for /api/admin/* and for writing a model user's ratings; without it the admin routes are off. */
+  adminToken?: string;
+  /** Origins that may call the API from a browser ("*" for any); none by default. */
+  cors?: string[];
 }
 
 export { MAX_K, MAX_RATINGS } from "./schemas.js";
@@ -83,6 +89,9 @@ export async function buildApp(options: {
   logger?: boolean | "errors";
   maxRatings?: number;
   timeouts?: Partial<Timeouts>;
+  adminToken?: string;
+  /** Origins that may call the API from a browser ("*" for any); none by default. */
+  cors?: string[];
 }): Promise<{ app: FastifyInstance; reload: () => Promise<void> }> {
   const { db } = options;
   let state = options.state;
@@ -109,9 +118,15 @@ export async function buildApp(options: {
   await app.register(swagger, {
     openapi: {
       info: { title: "aerec", version: "1", description: "Autoencoder movie recommendations over HTTP." },
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
     },
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
+  if (options.cors?.length)
+    await app.register(cors, {
+      origin: options.cors.includes("*") ? "*" : options.cors,
+      methods: ["GET", "POST", "PUT", "DELETE"],
+    });
   // The page (built by `npm run build:web`); @fastify/static keeps every path inside its folder.
   const page = fileURLToPath(new URL("../../web/dist", import.meta.url));
   if (existsSync(page)) await app.register(fastifyStatic, { root: page, prefix: "/", index: "index.html" });
@@ -162,6 +177,7 @@ export async function buildApp(options: {
     db,
     reload,
     maxRatings: options.maxRatings ?? MAX_RATINGS,
+    access: new Access(await db.secret(), options.adminToken),
   };
   for (const plugin of [serviceRoutes, modelRoutes, movieRoutes, recommendationRoutes, ratingRoutes])
     await app.register(plugin, context);

@@ -22,7 +22,7 @@ beforeAll(async () => {
   modelFile = await smallModelFile(dir, 3);
   db = new RatingsDb(join(dir, "ratings.db"));
   // A small cap on stored and anonymous ratings, so that the 80-movie catalogue can reach it.
-  ({ app, reload } = await buildService({ modelFile, db, maxRatings: 12 }));
+  ({ app, reload } = await buildService({ modelFile, db, maxRatings: 12, adminToken: ADMIN }));
 });
 afterAll(async () => {
   await app.close();
@@ -30,14 +30,20 @@ afterAll(async () => {
   await cleanup();
 });
 
+// The service's admin token: `call` sends it (the admin may write anyone's ratings); `anonymous` does not.
+const ADMIN = "test-admin-token";
+
 // TRACE is not among Fastify's route methods (so not in its types), but a client can send it.
 type Method = "GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "TRACE";
-const call = (method: Method, url: string, payload?: unknown) =>
+const call = (method: Method, url: string, payload?: unknown, token: string | null = ADMIN) =>
   app.inject({
     method: method as InjectOptions["method"],
     url,
     payload: payload as object,
-    headers: payload === undefined ? {} : { "content-type": "application/json" },
+    headers: {
+      ...(payload === undefined ? {} : { "content-type": "application/json" }),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
   });
 
 describe("aerec service", () => {
@@ -529,6 +535,81 @@ describe("fold-ins in worker threads", () => {
     } finally {
       await server.close();
       await ratings.close();
+      await done();
+    }
+  });
+});
+
+describe("access control", () => {
+  it("visitors get an id and a token from the service, and only that token writes their ratings", async () => {
+    const issued = await call("POST", "/api/visitors", undefined, null);
+    expect(issued.statusCode).toBe(201);
+    const { user, token } = issued.json();
+    expect(user).toMatch(/^v-[0-9a-f]{32}$/);
+    const other = (await call("POST", "/api/visitors", undefined, null)).json();
+    expect(other.user).not.toBe(user);
+    const url = `/api/users/${user}/ratings/5`;
+    const count = await db.count();
+    const none = await call("PUT", url, { rating: 4 }, null);
+    expect([none.statusCode, none.headers["www-authenticate"]]).toEqual([401, "Bearer"]);
+    expect(none.json().message).toMatch(/needs his token/);
+    expect((await call("PUT", url, { rating: 4 }, other.token)).statusCode).toBe(401);
+    expect(await db.count()).toBe(count);
+    expect((await call("PUT", url, { rating: 4 }, token)).statusCode).toBe(200);
+    expect((await call("DELETE", url, undefined, other.token)).statusCode).toBe(401);
+    expect((await call("DELETE", url, undefined, token)).statusCode).toBe(204);
+    // Ids the service did not issue cannot be written to without the admin token.
+    const made = await call("PUT", "/api/users/guest-made-up/ratings/5", { rating: 4 }, token);
+    expect([made.statusCode, made.json().message]).toEqual([
+      403,
+      "guest-made-up is not a visitor id this service issued: get one with its token from POST /api/visitors",
+    ]);
+  });
+
+  it("a model user's ratings and the admin routes need the admin token", async () => {
+    const { token } = (await call("POST", "/api/visitors", undefined, null)).json();
+    const modelUser = await call("PUT", "/api/users/7/ratings/5", { rating: 3 }, token);
+    expect(modelUser.statusCode).toBe(403);
+    expect(modelUser.json().message).toMatch(
+      /one of the model's users: changing his ratings needs the admin token/,
+    );
+    expect((await call("POST", "/api/admin/reload", undefined, null)).statusCode).toBe(401);
+    expect((await call("POST", "/api/admin/reload", undefined, "wrong")).statusCode).toBe(401);
+    expect((await call("POST", "/api/admin/reload", undefined, ADMIN)).statusCode).toBe(200);
+  });
+
+  it("turns the admin routes off when no admin token is set, and allows CORS only where told", async () => {
+    const { dir: d, cleanup: done } = await tempDir();
+    const store = new RatingsDb(join(d, "r.db"));
+    const closed = await buildService({ modelFile, db: store, foldIn: { workers: 0 } });
+    const open = await buildService({
+      modelFile,
+      db: store,
+      foldIn: { workers: 0 },
+      cors: ["https://shop.example"],
+    });
+    try {
+      const reloaded = await closed.app.inject({ method: "POST", url: "/api/admin/reload" });
+      expect([reloaded.statusCode, reloaded.json().message]).toEqual([
+        403,
+        "the admin routes are off: start aerec serve with --admin-token (or AEREC_ADMIN_TOKEN)",
+      ]);
+      const origin = { origin: "https://shop.example" };
+      expect(
+        (await closed.app.inject({ url: "/health", headers: origin })).headers["access-control-allow-origin"],
+      ).toBe(undefined);
+      expect(
+        (await open.app.inject({ url: "/health", headers: origin })).headers["access-control-allow-origin"],
+      ).toBe("https://shop.example");
+      const elsewhere = { origin: "https://evil.example" };
+      expect(
+        (await open.app.inject({ url: "/health", headers: elsewhere })).headers[
+          "access-control-allow-origin"
+        ],
+      ).toBe(undefined);
+    } finally {
+      await Promise.all([closed.app.close(), open.app.close()]);
+      await store.close();
       await done();
     }
   });

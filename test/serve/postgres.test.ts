@@ -63,7 +63,8 @@ describe.skipIf(!admin)("ratings in PostgreSQL", () => {
     const a = (await buildService({ modelFile, db: storeA, foldIn: { workers: 0 } })).app;
     const b = (await buildService({ modelFile, db: storeB, foldIn: { workers: 0 } })).app;
     try {
-      const user = "visitor-replica";
+      // A visitor issued by one replica writes through the other: the key is kept with the ratings.
+      const { user, token } = (await b.inject({ method: "POST", url: "/api/visitors" })).json();
       const before = (await b.inject({ url: `/api/users/${user}/recommendations?k=5` })).json();
       expect(before.known).toBe(false);
       const movie = before.items[0].movieId;
@@ -71,6 +72,7 @@ describe.skipIf(!admin)("ratings in PostgreSQL", () => {
         method: "PUT",
         url: `/api/users/${user}/ratings/${movie}`,
         payload: { rating: 5 },
+        headers: { authorization: `Bearer ${token}` },
       });
       expect(put.statusCode).toBe(200);
       const after = (await b.inject({ url: `/api/users/${user}/recommendations?k=5` })).json();

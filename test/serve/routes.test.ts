@@ -29,7 +29,8 @@ const info = {
   metrics: {},
   history,
 };
-const { app } = await buildApp({ state: serviceState(recommender, info), db });
+const { app } = await buildApp({ state: serviceState(recommender, info), db, adminToken: "admin" });
+const admin = { authorization: "Bearer admin" };
 afterAll(async () => {
   await app.close();
   await db.close();
@@ -66,10 +67,11 @@ describe("route plugins over an injected recommender", () => {
       method: "PUT",
       url: `/api/users/visitor-1/ratings/${data.itemIds.ids[1]}`,
       payload: { rating: 4 },
+      headers: admin,
     });
     expect(put.statusCode).toBe(200);
     expect(await db.list("visitor-1")).toHaveLength(1);
-    const reload = await app.inject({ method: "POST", url: "/api/admin/reload" });
+    const reload = await app.inject({ method: "POST", url: "/api/admin/reload", headers: admin });
     expect(reload.statusCode).toBe(409);
     expect(reload.json().message).toMatch(/no model file/);
   });
@@ -78,7 +80,12 @@ describe("route plugins over an injected recommender", () => {
     const foldIn = vi.spyOn(recommender, "forRatings");
     try {
       const rate = (movie: number, rating: number) =>
-        app.inject({ method: "PUT", url: `/api/users/visitor-2/ratings/${movie}`, payload: { rating } });
+        app.inject({
+          method: "PUT",
+          url: `/api/users/visitor-2/ratings/${movie}`,
+          payload: { rating },
+          headers: admin,
+        });
       const list = async (k: number) =>
         (await app.inject({ url: `/api/users/visitor-2/recommendations?k=${k}` })).json().items;
       await rate(data.itemIds.idAt(3) as number, 5);

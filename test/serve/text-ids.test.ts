@@ -54,22 +54,29 @@ describe("a service over text ids", () => {
   });
 
   it("stores a visitor's ratings of 007 and 7 apart, and recommends from them", async () => {
+    const { user, token } = (await app.inject({ method: "POST", url: "/api/visitors" })).json();
+    const authorization = `Bearer ${token}`;
     const put = (movie: string, rating: number) =>
       app.inject({
         method: "PUT",
-        url: `/api/users/visitor-q1/ratings/${encodeURIComponent(movie)}`,
+        url: `/api/users/${user}/ratings/${encodeURIComponent(movie)}`,
         payload: { rating },
+        headers: { authorization },
       });
     expect((await put("007", 5)).json()).toMatchObject({ movieId: "007", rating: 5 });
     expect((await put("7", 2)).json()).toMatchObject({ movieId: 7, rating: 2 });
     expect((await put("B003 X", 4)).statusCode).toBe(200);
-    const stored = (await app.inject({ url: "/api/users/visitor-q1/ratings" })).json().ratings;
+    const stored = (await app.inject({ url: `/api/users/${user}/ratings` })).json().ratings;
     expect(stored.map((r: { movieId: unknown }) => r.movieId).sort()).toEqual([7, "007", "B003 X"].sort());
-    const recs = (await app.inject({ url: "/api/users/visitor-q1/recommendations?k=3" })).json();
+    const recs = (await app.inject({ url: `/api/users/${user}/recommendations?k=3` })).json();
     expect(recs.items.map((m: { movieId: unknown }) => m.movieId)).not.toContain("007");
-    const removed = await app.inject({ method: "DELETE", url: "/api/users/visitor-q1/ratings/007" });
+    const removed = await app.inject({
+      method: "DELETE",
+      url: `/api/users/${user}/ratings/007`,
+      headers: { authorization },
+    });
     expect(removed.statusCode).toBe(204);
-    expect((await app.inject({ url: "/api/users/visitor-q1/ratings" })).json().ratings).toHaveLength(2);
+    expect((await app.inject({ url: `/api/users/${user}/ratings` })).json().ratings).toHaveLength(2);
   });
 
   it("takes text ids in bodies and paths, and a numeric id is a visitor when the model's ids are text", async () => {

@@ -113,8 +113,10 @@ describe.skipIf(!haveBrowser)("the web page", () => {
     });
     for (const ratio of contrasts) expect(ratio).toBeGreaterThanOrEqual(4.5);
     await page.screenshot({ path: join(dir, "page.png"), fullPage: true });
-    // The visitor's id: 128 random bits, so that nobody can guess another visitor's.
-    expect(await page.evaluate(() => localStorage.getItem("aerec.user"))).toMatch(/^guest-[0-9a-f]{32}$/);
+    // The visitor's id and token come from the service: 128 random bits, and an HMAC of them.
+    const stored = JSON.parse((await page.evaluate(() => localStorage.getItem("aerec.visitor")))!);
+    expect(stored.user).toMatch(/^v-[0-9a-f]{32}$/);
+    expect(stored.token).toMatch(/^[\w-]{43}$/);
     await page.reload();
     await expect.poll(() => page.locator("#ratings li .title").count()).toBe(3);
     await page

@@ -19,24 +19,32 @@ interface Rating {
 }
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const VISITOR_KEY = "aerec.user";
+const VISITOR_KEY = "aerec.visitor";
 
-let user = localStorage.getItem(VISITOR_KEY) ?? newVisitor();
+/** Who the page speaks for: a visitor the service issued (with the token his writes carry), or a model user. */
+interface Identity {
+  user: string;
+  token: string | null;
+}
+let identity: Identity | null = JSON.parse(localStorage.getItem(VISITOR_KEY) ?? "null");
+let user = identity?.user ?? "";
 let ratings = new Map<MovieId, Rating>();
 
-/** A visitor id that nobody can guess: 128 random bits from the browser's cryptographic generator. */
-function newVisitor(): string {
-  const bits = crypto.getRandomValues(new Uint8Array(16));
-  const id = `guest-${Array.from(bits, (b) => b.toString(16).padStart(2, "0")).join("")}`;
-  localStorage.setItem(VISITOR_KEY, id);
-  return id;
+function remember(next: Identity): void {
+  identity = next;
+  user = next.user;
+  localStorage.setItem(VISITOR_KEY, JSON.stringify(next));
+}
+
+/** A new visitor from the service: an id nobody can guess and his token. */
+async function newVisitor(): Promise<void> {
+  remember(await api<Identity>("/api/visitors", { method: "POST" }));
 }
 
 async function api<T>(path: string, init?: RequestInit): Promise<T> {
-  const response = await fetch(path, {
-    ...init,
-    headers: init?.body ? { "content-type": "application/json" } : undefined,
-  });
+  const headers: Record<string, string> = init?.body ? { "content-type": "application/json" } : {};
+  if (identity?.token) headers.authorization = `Bearer ${identity.token}`;
+  const response = await fetch(path, { ...init, headers });
   if (!response.ok) {
     const body = await response.json().catch(() => ({ message: response.statusText }));
     throw new Error(body.message ?? `HTTP ${response.status}`);
@@ -212,7 +220,8 @@ async function search(q: string): Promise<void> {
 }
 
 async function loadUser(): Promise<void> {
-  $("identity").textContent = user.startsWith("guest-")
+  if (!identity) await newVisitor();
+  $("identity").textContent = identity?.token
     ? `You are a visitor (${user}); your ratings are kept for this browser.`
     : `You are user ${user}.`;
   const stored = await api<{ ratings: Rating[] }>(`/api/users/${encodeURIComponent(user)}/ratings`);
@@ -284,15 +293,16 @@ $("search").addEventListener("input", (e) => {
 $("as-user").addEventListener("submit", (e) => {
   e.preventDefault();
   const id = ($("user-id") as HTMLInputElement).value.trim();
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) return showError(new Error("a user id is letters, digits, - or _"));
-  user = id;
-  localStorage.setItem(VISITOR_KEY, user);
+  if (id === "" || id.length > 200) return showError(new Error("a user id is 1 to 200 characters"));
+  remember({ user: id, token: null });
   loadUser().catch(showError);
 });
 $("start-over").addEventListener("click", async () => {
   try {
-    for (const r of ratings.values()) await api(ratingUrl(r.movieId), { method: "DELETE" });
-    user = newVisitor();
+    // A visitor's ratings go; a model user's stay (they are not the page's to change).
+    if (identity?.token)
+      for (const r of ratings.values()) await api(ratingUrl(r.movieId), { method: "DELETE" });
+    await newVisitor();
     await loadUser();
   } catch (e) {
     showError(e);

@@ -1,6 +1,7 @@
 import { onScale } from "../../data/parse-ratings.js";
 import type { RawId } from "../../data/ratings.js";
 import type { MovieRating, MovieScore } from "../../model/recommender.js";
+import type { Access } from "../access.js";
 import { HttpError } from "../errors.js";
 import type { RatingsStore, StoredRating } from "../ratings-db.js";
 import type { ServiceState } from "../state.js";
@@ -14,6 +15,8 @@ export interface RouteContext {
   reload: () => Promise<void>;
   /** Most ratings an anonymous request may carry and a user may have stored (see MAX_RATINGS). */
   maxRatings: number;
+  /** Who may write what. */
+  access: Access;
 }
 
 /** The checks and merges that several routes share, over a RouteContext. */

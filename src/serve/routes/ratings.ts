@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from "fastify";
 import { rawIdOf } from "../../data/ratings.js";
+import { bearerToken } from "../access.js";
 import { HttpError } from "../errors.js";
 import { movieIdParam, ratingBody, userParam } from "../schemas.js";
 import { type RouteContext, RouteHelpers } from "./context.js";
@@ -40,7 +41,8 @@ export const ratingRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
     {
       schema: {
         tags: ["ratings"],
-        summary: `add or change a rating (at most ${ctx.maxRatings} stored per user)`,
+        summary: `add or change a rating (at most ${ctx.maxRatings} stored per user); needs the visitor's token`,
+        security: [{ bearer: [] }],
         params: ratingParams,
         body: {
           type: "object",
@@ -53,6 +55,7 @@ export const ratingRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
     async (request) => {
       const { user } = request.params;
       check.checkUser(user);
+      ctx.access.requireWriter(user, check.isModelUser(user), bearerToken(request.headers.authorization));
       const { movieId } = check.movieOr404(request.params.movieId);
       check.checkRating(request.body.rating, "rating");
       const stored = await ctx.db.list(user);
@@ -68,10 +71,18 @@ export const ratingRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
 
   app.delete<{ Params: { user: string; movieId: string } }>(
     "/api/users/:user/ratings/:movieId",
-    { schema: { tags: ["ratings"], summary: "remove a stored rating", params: ratingParams } },
+    {
+      schema: {
+        tags: ["ratings"],
+        summary: "remove a stored rating; needs the visitor's token",
+        params: ratingParams,
+        security: [{ bearer: [] }],
+      },
+    },
     async (request, reply) => {
       const { user, movieId } = request.params;
       check.checkUser(user);
+      ctx.access.requireWriter(user, check.isModelUser(user), bearerToken(request.headers.authorization));
       if (!(await ctx.db.remove(user, rawIdOf(movieId))))
         throw new HttpError(404, `user ${user} has no stored rating for movie ${movieId}`);
       return reply.status(204).send();

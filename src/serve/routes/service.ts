@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from "fastify";
+import { bearerToken } from "../access.js";
 import type { RouteContext } from "./context.js";
 
 /** Health, readiness, reload and the OpenAPI document. */
@@ -17,9 +18,33 @@ export const serviceRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) 
   );
 
   app.post(
+    "/api/visitors",
+    {
+      schema: {
+        tags: ["ratings"],
+        summary: "a new visitor: an id and the token his rating writes carry (Authorization: Bearer TOKEN)",
+        response: {
+          201: {
+            type: "object",
+            properties: { user: { type: "string" }, token: { type: "string" } },
+          },
+        },
+      },
+    },
+    async (_request, reply) => reply.status(201).send(ctx.access.newVisitor()),
+  );
+
+  app.post(
     "/api/admin/reload",
-    { schema: { tags: ["service"], summary: "load the model file again (after retraining)" } },
-    async () => {
+    {
+      schema: {
+        tags: ["service"],
+        summary: "load the model file again (after retraining); needs the admin token",
+        security: [{ bearer: [] }],
+      },
+    },
+    async (request) => {
+      ctx.access.requireAdmin(bearerToken(request.headers.authorization));
       await ctx.reload();
       return { reloaded: true, model: ctx.state().info.kind };
     },
