@@ -17,6 +17,9 @@ interface ServeFlags {
   cors?: string[];
 }
 
+/** How long a graceful stop waits for the requests in flight. */
+const SHUTDOWN_MS = 15_000;
+
 async function runServe(flags: ServeFlags): Promise<void> {
   const db = await openRatingsStore(flags.db);
   const { app, reload } = await buildService({
@@ -42,14 +45,34 @@ async function runServe(flags: ServeFlags): Promise<void> {
       () => {},
     );
   });
-  const stop = () => {
-    app.close().finally(() => {
-      db.close();
-      process.exit(0);
-    });
+  // Graceful: stop accepting, let the requests in flight finish (fold-ins included), close the database.
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    process.stderr.write(
+      `${signal}: finishing the requests in flight, then stopping (again to stop at once)\n`,
+    );
+    setTimeout(() => {
+      process.stderr.write(`still busy after ${SHUTDOWN_MS / 1000} s: stopping anyway\n`);
+      process.exit(1);
+    }, SHUTDOWN_MS).unref();
+    app
+      .close()
+      .then(() => db.close())
+      .then(
+        () => {
+          process.stderr.write("stopped\n");
+          process.exit(0);
+        },
+        (e) => {
+          process.stderr.write(`stopping failed: ${e instanceof Error ? e.message : String(e)}\n`);
+          process.exit(1);
+        },
+      );
   };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
 }
 
 /** `aerec serve`. */
@@ -101,7 +124,7 @@ export function registerServe(program: Command): void {
       "after",
       `
 Endpoints (JSON; the OpenAPI document is at /openapi.json, browsable at /docs):
-  GET    /health, /ready
+  GET    /health, /ready, /metrics (Prometheus)
   GET    /api/model                                  what the model is, its metrics and training curve
   GET    /api/model/curve.svg                        the training curve as a chart
   GET    /api/movies?q=star&genre=Sci-Fi&page=1      search, most rated first

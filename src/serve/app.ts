@@ -11,6 +11,7 @@ import { RatingsError } from "../model/recommender.js";
 import { Access } from "./access.js";
 import { HttpError } from "./errors.js";
 import type { FoldInPoolOptions } from "./fold-in-pool.js";
+import { ServiceMetrics } from "./metrics.js";
 import type { RatingsStore } from "./ratings-db.js";
 import type { RouteContext } from "./routes/context.js";
 import { modelRoutes } from "./routes/model.js";
@@ -172,8 +173,11 @@ export async function buildApp(options: {
       .send({ error: "Not Found", message: `no route ${request.method} ${request.url}` });
   });
 
+  const metrics = new ServiceMetrics();
+  metrics.observe(app);
   const context: RouteContext = {
     state: () => state,
+    metrics,
     db,
     reload,
     maxRatings: options.maxRatings ?? MAX_RATINGS,
@@ -182,6 +186,13 @@ export async function buildApp(options: {
   for (const plugin of [serviceRoutes, modelRoutes, movieRoutes, recommendationRoutes, ratingRoutes])
     await app.register(plugin, context);
   app.addHook("onClose", () => state.close());
+  metrics.served(state);
+  app.get(
+    "/metrics",
+    { schema: { tags: ["service"], summary: "Prometheus metrics" } },
+    async (_request, reply) =>
+      reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
 
   /**
    * Loads the model again and swaps it in; requests in flight finish on the old one. A file that does not
@@ -192,6 +203,7 @@ export async function buildApp(options: {
     try {
       const previous = state;
       state = await options.load();
+      metrics.served(state);
       // Fold-ins under way on the old model finish there before its workers stop.
       previous.close().catch((e) => app.log.error({ err: e }, "closing the previous model's workers failed"));
     } catch (e) {
@@ -207,8 +219,19 @@ export async function buildApp(options: {
 // Bodies are JSON and must hold the types their schema names: no coercion (true is not 1, "2" is not 2,
 // [5] is not 5). The path and query arrive as text, so their values are converted, but an integer field
 // must be written as one (digits, with a sign): "Infinity", "1e309" and "2.5" are refused.
-const bodyAjv = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false });
-const textAjv = new Ajv({ coerceTypes: "array", useDefaults: true, removeAdditional: false });
+// Ids are numbers or text (type ["integer", "string"]).
+const bodyAjv = new Ajv({
+  coerceTypes: false,
+  useDefaults: true,
+  removeAdditional: false,
+  allowUnionTypes: true,
+});
+const textAjv = new Ajv({
+  coerceTypes: "array",
+  useDefaults: true,
+  removeAdditional: false,
+  allowUnionTypes: true,
+});
 const INTEGER_TEXT = /^[+-]?\d{1,15}$/;
 
 type SchemaObject = { properties?: Record<string, { type?: unknown }> };

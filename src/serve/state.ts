@@ -16,6 +16,8 @@ export interface ModelInfo {
   scale: RatingScale;
   metrics: Record<string, unknown>;
   history: EpochReport[];
+  /** The model file's fingerprint (SHA-256 of its tensors), where it came from a file. */
+  fingerprint?: string;
 }
 
 /** One model with what the routes need from it; replaced whole on reload. */
@@ -36,6 +38,9 @@ export interface ServiceState {
   };
 }
 
+/** Fold-ins of at most this many ratings run on the event loop, larger ones in the workers. */
+export const INLINE_FOLD_IN = 32;
+
 /** The state the routes serve from a recommender (of any model kind) and what is known of its model. */
 export function serviceState(recommender: Recommender, info: ModelInfo, pool?: FoldInPool): ServiceState {
   const counts = recommender.ratingCounts();
@@ -49,7 +54,9 @@ export function serviceState(recommender: Recommender, info: ModelInfo, pool?: F
     recommender,
     scale: recommender.model.scale,
     movie: (movieId) => recommender.movieInfo(movieId),
-    foldIn: async (ratings, k) => (pool ? pool.run(ratings, k) : recommender.forRatings(ratings, k)),
+    // A handful of ratings folds in within a millisecond: a worker's round trip would cost more than it saves.
+    foldIn: async (ratings, k) =>
+      pool && ratings.length > INLINE_FOLD_IN ? pool.run(ratings, k) : recommender.forRatings(ratings, k),
     close: async () => pool?.close(),
     search({ q, genre, page, pageSize }) {
       const needle = q?.trim().toLowerCase() ?? "";
@@ -95,6 +102,7 @@ export async function openService(
       scale: h.scale,
       metrics: h.metrics,
       history: h.training.history,
+      fingerprint: h.fingerprint,
     },
     pool,
   );

@@ -321,16 +321,30 @@ describe("aerec train", () => {
         ],
         { stdio: ["ignore", "ignore", "pipe"] },
       );
+      let log = "";
+      const exited = new Promise<number | null>((resolve) => server.on("exit", (code) => resolve(code)));
       try {
         await new Promise<void>((resolve, reject) => {
-          server.stderr.on("data", (chunk: Buffer) => chunk.toString().includes("serving") && resolve());
+          server.stderr.on("data", (chunk: Buffer) => {
+            log += chunk.toString();
+            if (log.includes("serving")) resolve();
+          });
           server.on("exit", (code) => reject(new Error(`aerec serve exited with ${code}`)));
         });
         const answer = await fetch(`http://127.0.0.1:${port}/api/users/3/recommendations?k=3`);
         expect(answer.status).toBe(200);
         expect((await answer.json()).items).toHaveLength(3);
+        const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        expect(metrics).toMatch(
+          /aerec_http_requests_total\{method="GET",route="\/api\/users\/:user\/recommendations",status="200"\} 1/,
+        );
+        expect(metrics).toContain(`aerec_model_info{kind="${kind}"`);
+        // SIGTERM stops it gracefully: exit code 0 once the requests in flight are answered.
+        server.kill("SIGTERM");
+        expect(await exited).toBe(0);
+        expect(log).toContain("stopped");
       } finally {
-        server.kill();
+        if (server.exitCode === null) server.kill("SIGKILL");
       }
     },
   );

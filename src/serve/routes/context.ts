@@ -3,6 +3,7 @@ import type { RawId } from "../../data/ratings.js";
 import type { MovieRating, MovieScore } from "../../model/recommender.js";
 import type { Access } from "../access.js";
 import { HttpError } from "../errors.js";
+import type { ServiceMetrics } from "../metrics.js";
 import type { RatingsStore, StoredRating } from "../ratings-db.js";
 import type { ServiceState } from "../state.js";
 
@@ -17,6 +18,7 @@ export interface RouteContext {
   maxRatings: number;
   /** Who may write what. */
   access: Access;
+  metrics: ServiceMetrics;
 }
 
 /** The checks and merges that several routes share, over a RouteContext. */

@@ -2,12 +2,21 @@ import type { FastifyPluginAsync } from "fastify";
 import type { MovieRating, MovieScore } from "../../model/recommender.js";
 import { HttpError } from "../errors.js";
 import { kQuery, movieIdBody, ratingBody, recommendedSchema, userParam } from "../schemas.js";
+import type { ServiceState } from "../state.js";
 import { type RouteContext, RouteHelpers } from "./context.js";
 
 /** Recommendations for stored users and for anonymous ratings (fold-in). */
 export const recommendationRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
   const check = new RouteHelpers(ctx);
   const folded = new FoldInCache(FOLD_IN_CACHE_SIZE);
+  const timedFoldIn = async (state: ServiceState, ratings: MovieRating[], k: number) => {
+    const end = ctx.metrics.foldIn.startTimer();
+    try {
+      return await state.foldIn(ratings, k);
+    } finally {
+      end();
+    }
+  };
   app.get<{ Params: { user: string }; Querystring: { k: number } }>(
     "/api/users/:user/recommendations",
     {
@@ -39,7 +48,7 @@ export const recommendationRoutes: FastifyPluginAsync<RouteContext> = async (app
       const state = ctx.state();
       const items =
         stored.length > 0
-          ? await folded.get(state, user, k, ratings, () => state.foldIn(ratings, k))
+          ? await folded.get(state, user, k, ratings, () => timedFoldIn(state, ratings, k))
           : state.recommender.forUser(user, k).items;
       return { user, known: true, items: check.withReasons(items, ratings) };
     },
@@ -86,7 +95,7 @@ export const recommendationRoutes: FastifyPluginAsync<RouteContext> = async (app
           throw new HttpError(400, `ratings[${i}].movieId: unknown movie id ${r.movieId}`);
         check.checkRating(r.rating, `ratings[${i}].rating`);
       });
-      const items = await ctx.state().foldIn(ratings, request.body.k ?? 10);
+      const items = await timedFoldIn(ctx.state(), ratings, request.body.k ?? 10);
       return { user: null, items: check.withReasons(items, ratings) };
     },
   );
