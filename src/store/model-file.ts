@@ -9,7 +9,7 @@ import { MODEL_KINDS, modelKind } from "../train/registry.js";
 import { ModelFileError, readSafetensors, type Tensor, writeSafetensors } from "./safetensors.js";
 
 /** Version of the model file layout; files of another version are refused. */
-export const MODEL_FORMAT_VERSION = 2;
+export const MODEL_FORMAT_VERSION = 3;
 
 const epochSchema = z.object({
   epoch: z.number().int(),
@@ -154,7 +154,7 @@ export async function saveModel(file: string, model: Model, about: ModelDescript
     nItems: targets.nCols,
     training: { kernels: about.kernels, threads: about.threads, history: about.history },
     metrics: about.metrics,
-    fingerprint: fingerprint(tensors),
+    fingerprint: "",
     rater: rater && { kind: rater.model.kind, config: rater.saved.config, settings: rater.settings },
     checkpoint: saved && {
       epoch: saved.state.epoch,
@@ -172,6 +172,7 @@ export async function saveModel(file: string, model: Model, about: ModelDescript
     }),
     ids: tableIds ? undefined : { users: [...userIds.ids], items: [...itemIds.ids] },
   };
+  header.fingerprint = fingerprint(tensors, header);
   await writeSafetensors(file, tensors, { aerec: JSON.stringify(header) });
 }
 
@@ -207,8 +208,8 @@ export async function loadModel(file: string, backend: Backend): Promise<LoadedM
   const parsed = headerSchema.safeParse(raw);
   if (!parsed.success) fail(`bad header field ${firstIssue(parsed.error)}`);
   const header = parsed.data!;
-  if (fingerprint(tensors) !== header.fingerprint) {
-    fail("the tensors do not match the file's fingerprint (the file is damaged)");
+  if (fingerprint(tensors, raw as object) !== header.fingerprint) {
+    fail("the tensors or the header do not match the file's fingerprint (the file is damaged or was edited)");
   }
   const settings = modelKind(header.kind).settingsSchema.safeParse(header.settings);
   if (!settings.success) fail(`bad header field settings.${firstIssue(settings.error)}`);
@@ -290,9 +291,12 @@ export async function loadModel(file: string, backend: Backend): Promise<LoadedM
   return { model, rater, header, settings: settings.data, userIds, itemIds, movies, checkpoint };
 }
 
-/** SHA-256 (hex) over every tensor's name, dtype, shape and bytes, in name order. */
-function fingerprint(tensors: Record<string, Tensor>): string {
+/** SHA-256 (hex) over the header (less its fingerprint) and every tensor's name, dtype, shape and bytes. */
+function fingerprint(tensors: Record<string, Tensor>, header: object): string {
   const hash = createHash("sha256");
+  // The header as written, less the fingerprint itself: its key order survives JSON.parse.
+  const { fingerprint: _, ...rest } = header as { fingerprint?: string };
+  hash.update(JSON.stringify(rest));
   for (const name of Object.keys(tensors).sort()) {
     const t = tensors[name];
     hash.update(`${name}:${t.dtype}:${t.shape.join("x")};`);

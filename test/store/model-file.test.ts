@@ -56,7 +56,7 @@ describe("model files", () => {
       else expect(relativeError(predicted, expected)).toBeLessThan(1e-5);
       expect(loaded.header).toMatchObject({
         kind: "sae",
-        version: 2,
+        version: 3,
         config: { hidden: [8, 4, 8] },
         nItems: 60,
       });
@@ -117,7 +117,7 @@ describe("model files", () => {
       ["garbage header", withHeader("{not json"), /the header is not JSON/],
       [
         "wrong version",
-        withHeader(header.replace('\\"version\\":2', '\\"version\\":9')),
+        withHeader(header.replace('\\"version\\":3', '\\"version\\":9')),
         /version 9 is not supported/,
       ],
       [
@@ -151,6 +151,26 @@ describe("model files", () => {
     await expect(loadModel(join(dir, "tampered.safetensors"), createBackend())).rejects.toThrow(
       /fingerprint|NaN/,
     );
+    // A header edit that keeps the file well-formed (the learning rate changed, same length) is caught too.
+    const edited = withHeader(header.replace(/\\"lr\\":(\d)/, '\\"lr\\":7'));
+    expect(edited.equals(bytes)).toBe(false);
+    await writeFile(join(dir, "edited.safetensors"), edited);
+    await expect(loadModel(join(dir, "edited.safetensors"), createBackend())).rejects.toThrow(
+      /do not match the file's fingerprint/,
+    );
+    // 200 single-bit flips spread over the whole file (header, weights, ratings, ids): every one refused by name.
+    let refused = 0;
+    for (let k = 0; k < 200; k++) {
+      const flipped = Buffer.from(bytes);
+      const at = Math.floor(((k * 7919 + 13) % 200) * (bytes.length / 200)) + (k % 7);
+      flipped[Math.min(at, bytes.length - 1)] ^= 1 << (k % 8);
+      const path = join(dir, "flipped.safetensors");
+      await writeFile(path, flipped);
+      const error = await loadModel(path, createBackend()).catch((e) => e);
+      if (error instanceof ModelFileError && error.message.includes(path)) refused++;
+      else expect.fail(`flip ${k} at byte ${at}: ${error instanceof Error ? error.message : "loaded"}`);
+    }
+    expect(refused).toBe(200);
     const nan = Buffer.from(bytes);
     nan.writeFloatLE(Number.NaN, 8 + headerLength);
     await writeFile(join(dir, "nan.safetensors"), nan);
