@@ -67,4 +67,31 @@ export const userParam = {
 /** The ?k= query parameter: how many movies. */
 export const kQuery = { type: "integer", minimum: 1, maximum: MAX_K, default: 10 };
 /** A rating in a request body (checked against the model's scale by the route). */
-export const ratingBody = { type: "number", description: "on the model's rating scale" };
+export const ratingBody = {
+  type: "number",
+  description: "on the model's rating scale and step (GET /api/model: scale); others are answered 400",
+};
+
+/**
+ * An operation's responses for the OpenAPI document (and fast serialisation): its 2xx schemas and the error
+ * body under each 4xx/5xx status it may answer.
+ */
+export function responses(ok: Record<number, object>, errors: number[]): Record<number, object> {
+  return { ...ok, ...Object.fromEntries(errors.map((status) => [status, errorSchema])) };
+}
+
+/** A stored rating as the API shows it. */
+export const storedRatingSchema = {
+  type: "object",
+  properties: {
+    movieId: rawIdSchema(),
+    rating: { type: "number" },
+    updatedAt: { type: "integer", description: "milliseconds since the epoch" },
+  },
+} as const;
+
+/** The rating scale of the model being served (GET /api/model), which every rating must be on. */
+export const scaleSchema = {
+  type: "object",
+  properties: { min: { type: "number" }, max: { type: "number" }, step: { type: "number" } },
+} as const;

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from "fastify";
-import { errorSchema, kQuery, MAX_K, movieIdParam, movieSchema } from "../schemas.js";
+import { kQuery, MAX_K, movieIdParam, movieSchema, responses } from "../schemas.js";
 import { type RouteContext, RouteHelpers } from "./context.js";
 
 /** Movie search and similar movies. */
@@ -21,6 +21,20 @@ export const movieRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =>
           },
           additionalProperties: false,
         },
+        response: responses(
+          {
+            200: {
+              type: "object",
+              properties: {
+                total: { type: "integer" },
+                page: { type: "integer" },
+                pageSize: { type: "integer" },
+                items: { type: "array", items: movieSchema },
+              },
+            },
+          },
+          [400],
+        ),
       },
     },
     async (request) => ctx.state().search(request.query),
@@ -38,13 +52,15 @@ export const movieRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =>
           required: ["movieId"],
         },
         querystring: { type: "object", properties: { k: kQuery }, additionalProperties: false },
-        response: {
-          200: {
-            type: "object",
-            properties: { movie: movieSchema, similar: { type: "array", items: movieSchema } },
+        response: responses(
+          {
+            200: {
+              type: "object",
+              properties: { movie: movieSchema, similar: { type: "array", items: movieSchema } },
+            },
           },
-          404: errorSchema,
-        },
+          [400, 404],
+        ),
       },
     },
     async (request) => {

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from "fastify";
 import { rawIdOf } from "../../data/ratings.js";
 import { bearerToken } from "../access.js";
 import { HttpError } from "../errors.js";
-import { movieIdParam, ratingBody, userParam } from "../schemas.js";
+import { movieIdParam, ratingBody, responses, storedRatingSchema, userParam } from "../schemas.js";
 import { type RouteContext, RouteHelpers } from "./context.js";
 
 /** A user's stored ratings: list, add or change, remove. */
@@ -21,6 +21,24 @@ export const ratingRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
         tags: ["ratings"],
         summary: "the ratings stored for a user",
         params: { type: "object", properties: { user: userParam }, required: ["user"] },
+        response: responses(
+          {
+            200: {
+              type: "object",
+              properties: {
+                user: { type: "string" },
+                ratings: {
+                  type: "array",
+                  items: {
+                    type: "object",
+                    properties: { ...storedRatingSchema.properties, title: { type: ["string", "null"] } },
+                  },
+                },
+              },
+            },
+          },
+          [400, 404],
+        ),
       },
     },
     async (request) => {
@@ -50,6 +68,15 @@ export const ratingRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
           additionalProperties: false,
           properties: { rating: ratingBody },
         },
+        response: responses(
+          {
+            200: {
+              type: "object",
+              properties: { user: { type: "string" }, ...storedRatingSchema.properties },
+            },
+          },
+          [400, 401, 403, 404, 409, 413, 415],
+        ),
       },
     },
     async (request) => {
@@ -76,6 +103,7 @@ export const ratingRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
         tags: ["ratings"],
         summary: "remove a stored rating; needs the visitor's token",
         params: ratingParams,
+        response: responses({ 204: { type: "null", description: "removed" } }, [400, 401, 403, 404]),
         security: [{ bearer: [] }],
       },
     },

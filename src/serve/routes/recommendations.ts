@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { MovieRating, MovieScore } from "../../model/recommender.js";
 import { HttpError } from "../errors.js";
-import { kQuery, movieIdBody, ratingBody, recommendedSchema, userParam } from "../schemas.js";
+import { kQuery, movieIdBody, ratingBody, recommendedSchema, responses, userParam } from "../schemas.js";
 import type { ServiceState } from "../state.js";
 import { type RouteContext, RouteHelpers } from "./context.js";
 
@@ -25,16 +25,19 @@ export const recommendationRoutes: FastifyPluginAsync<RouteContext> = async (app
         summary: "a user's top k (his training ratings and the ratings stored here); popular movies for none",
         params: { type: "object", properties: { user: userParam }, required: ["user"] },
         querystring: { type: "object", properties: { k: kQuery }, additionalProperties: false },
-        response: {
-          200: {
-            type: "object",
-            properties: {
-              user: { type: "string" },
-              known: { type: "boolean" },
-              items: { type: "array", items: recommendedSchema },
+        response: responses(
+          {
+            200: {
+              type: "object",
+              properties: {
+                user: { type: "string" },
+                known: { type: "boolean" },
+                items: { type: "array", items: recommendedSchema },
+              },
             },
           },
-        },
+          [400, 404, 503],
+        ),
       },
     },
     async (request) => {
@@ -80,12 +83,15 @@ export const recommendationRoutes: FastifyPluginAsync<RouteContext> = async (app
             k: kQuery,
           },
         },
-        response: {
-          200: {
-            type: "object",
-            properties: { user: { type: "null" }, items: { type: "array", items: recommendedSchema } },
+        response: responses(
+          {
+            200: {
+              type: "object",
+              properties: { user: { type: "null" }, items: { type: "array", items: recommendedSchema } },
+            },
           },
-        },
+          [400, 413, 415, 503],
+        ),
       },
     },
     async (request) => {

@@ -1,15 +1,39 @@
 import type { FastifyPluginAsync } from "fastify";
 import { bearerToken } from "../access.js";
+import { responses } from "../schemas.js";
 import type { RouteContext } from "./context.js";
 
 /** Health, readiness, reload and the OpenAPI document. */
 export const serviceRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
-  app.get("/health", { schema: { tags: ["service"], summary: "the process is up" } }, async () => ({
-    status: "ok",
-  }));
+  app.get(
+    "/health",
+    {
+      schema: {
+        tags: ["service"],
+        summary: "the process is up",
+        response: { 200: { type: "object", properties: { status: { type: "string" } } } },
+      },
+    },
+    async () => ({ status: "ok" }),
+  );
   app.get(
     "/ready",
-    { schema: { tags: ["service"], summary: "a model is loaded and the database is open" } },
+    {
+      schema: {
+        tags: ["service"],
+        summary: "a model is loaded and the database is open",
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              ready: { type: "boolean" },
+              model: { type: "string" },
+              storedRatings: { type: "integer" },
+            },
+          },
+        },
+      },
+    },
     async () => ({
       ready: true,
       model: ctx.state().info.kind,
@@ -26,7 +50,10 @@ export const serviceRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) 
         response: {
           201: {
             type: "object",
-            properties: { user: { type: "string" }, token: { type: "string" } },
+            properties: {
+              user: { type: "string", description: "v- and 128 random bits" },
+              token: { type: "string", description: "what his writes carry: Authorization: Bearer TOKEN" },
+            },
           },
         },
       },
@@ -41,6 +68,12 @@ export const serviceRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) 
         tags: ["service"],
         summary: "load the model file again (after retraining); needs the admin token",
         security: [{ bearer: [] }],
+        response: responses(
+          {
+            200: { type: "object", properties: { reloaded: { type: "boolean" }, model: { type: "string" } } },
+          },
+          [401, 403, 409],
+        ),
       },
     },
     async (request) => {
