@@ -4,7 +4,10 @@ import { downloadDataset, GROUPLENS_URL } from "../data/download.js";
 import { cacheDir } from "../data/load.js";
 import { ProgressBar } from "./progress.js";
 
-/** Downloads a data set with a progress bar; resolves to the folder it landed in. */
+/**
+ * Downloads a data set with a progress bar; resolves to the folder it landed in. Ctrl-C stops it, and what
+ * it had written is removed before the process exits.
+ */
 export async function downloadWithProgress(
   dataset: string,
   dataDir?: string,
@@ -12,9 +15,14 @@ export async function downloadWithProgress(
 ): Promise<string> {
   const bar = new ProgressBar(`download ${dataset}`, process.stderr, 10);
   let lastMiB = -1;
+  const stop = new AbortController();
+  const interrupt = () => stop.abort();
+  process.once("SIGINT", interrupt);
+  process.once("SIGTERM", interrupt);
   const result = await downloadDataset(dataset, {
     dataDir,
     force,
+    signal: stop.signal,
     onProgress: (received, total) => {
       const mib = Math.floor(received / 2 ** 20);
       if (mib === lastMiB && received !== total) return;
@@ -26,6 +34,9 @@ export async function downloadWithProgress(
         fields: { MiB: `${(received / 2 ** 20).toFixed(1)}` },
       });
     },
+  }).finally(() => {
+    process.off("SIGINT", interrupt);
+    process.off("SIGTERM", interrupt);
   });
   process.stderr.write(
     result.skipped
