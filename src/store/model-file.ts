@@ -32,7 +32,8 @@ const headerSchema = z.object({
   settings: z.unknown(),
   scale: z
     .object({ min: z.number().finite(), max: z.number().finite(), step: z.number().finite().positive() })
-    .refine((s) => s.min < s.max, "the scale's min must be below its max"),
+    // min = max on implicit data, where every rating is a 1.
+    .refine((s) => s.min <= s.max, "the scale's min may not be above its max"),
   dataset: z.string(),
   split: z.string(),
   nUsers: z.number().int().nonnegative(),

@@ -130,7 +130,30 @@ describe("aerec on your own file", () => {
     expect(rmse(again.stdout)).toBeCloseTo(rmse(direct.stdout), 10);
   });
 
-  it("refuses a rating model on implicit data, and says which models can learn from it", async () => {
+  it("trains a top-N model on implicit data and recommends from it; refuses a rating model", async () => {
+    const ease = await aerec(
+      ["train", "--ratings", "ratings.csv", "--implicit", "--model", "ease", "--save", "ease.safetensors"],
+      dir,
+    );
+    expect(ease.code, ease.stderr).toBe(0);
+    expect(ease.stdout + ease.stderr).toContain("(implicit: every line a positive)");
+    const recs = await aerec(
+      [
+        "recommend",
+        "--model-file",
+        "ease.safetensors",
+        "--user",
+        "reader-5",
+        "-k",
+        "3",
+        "--min-ratings",
+        "0",
+        "--json",
+      ],
+      dir,
+    );
+    expect(recs.code, recs.stderr).toBe(0);
+    expect(JSON.parse(recs.stdout.trim().split("\n").at(-1)!).items).toHaveLength(3);
     const res = await aerec(["train", "--ratings", "ratings.csv", "--implicit", "--model", "autorec-i"], dir);
     expect(res.code).not.toBe(0);
     expect(res.stderr).toMatch(

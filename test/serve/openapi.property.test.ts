@@ -182,6 +182,7 @@ describe("the API against its OpenAPI document", () => {
       );
     }
     // The generated requests reach the handlers and their refusals alike.
-    for (const status of [200, 201, 204, 400, 401, 403, 404]) expect(seen, `no ${status} seen`).toContain(status);
+    for (const status of [200, 201, 204, 400, 401, 403, 404])
+      expect(seen, `no ${status} seen`).toContain(status);
   });
 });
