@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { type Browser, chromium, type Page } from "playwright-core";
@@ -10,6 +11,7 @@ import { smallModelFile } from "../serve/fixture.js";
 
 // The page in a real browser (Debian's chromium, driven by playwright-core) against the real service.
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 const haveBrowser = existsSync(CHROMIUM);
 if (!haveBrowser)
   console.warn(`no browser at ${CHROMIUM}: the page tests are skipped (apt-get install chromium)`);
@@ -51,6 +53,28 @@ describe.skipIf(!haveBrowser)("the web page", () => {
     db?.close();
     await cleanup?.();
   });
+
+  /** axe-core's serious and critical findings on the page as it is now (WCAG 2.1 A and AA rules). */
+  const accessibilityProblems = async () => {
+    await page.addScriptTag({ path: AXE });
+    return page.evaluate(async () => {
+      const axe = (
+        window as unknown as {
+          axe: {
+            run: (
+              o: object,
+            ) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }>;
+          };
+        }
+      ).axe;
+      const { violations } = await axe.run({
+        runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21aa", "best-practice"] },
+      });
+      return violations
+        .filter((v) => v.impact === "serious" || v.impact === "critical")
+        .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+    });
+  };
 
   const recommended = () => page.locator("#recommendations li .title").allTextContents();
   const recommendationText = () => page.locator("#recommendations").textContent();
@@ -145,5 +169,66 @@ describe.skipIf(!haveBrowser)("the web page", () => {
     const chart = page.locator("#curve img");
     await expect.poll(() => chart.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
     expect(await chart.getAttribute("alt")).toMatch(/^Training curve of ease: \d+ epochs$/);
+  });
+
+  it("has no serious or critical accessibility problems (axe-core) on either page, on a phone and a desktop", async () => {
+    for (const viewport of [
+      { width: 390, height: 844 },
+      { width: 1280, height: 800 },
+    ]) {
+      await page.setViewportSize(viewport);
+      await page.goto(url);
+      await expect.poll(() => page.locator("#recommendations li").count()).toBeGreaterThan(0);
+      await searchFor("Film 5");
+      expect(await accessibilityProblems(), `home ${viewport.width}px`).toEqual([]);
+      await page.goto(`${url}/#/model`);
+      await expect.poll(() => page.locator("#model-facts dt").count()).toBeGreaterThan(0);
+      expect(await accessibilityProblems(), `model ${viewport.width}px`).toEqual([]);
+    }
+    await page.setViewportSize({ width: 390, height: 844 });
+  });
+
+  it("says what went wrong at the top of the window, puts the stars back, and clears the message on success", async () => {
+    await page.goto(url);
+    await expect.poll(() => page.locator("#recommendations li").count()).toBeGreaterThan(0);
+    const row = await searchFor("Film 6");
+    const title = await row.locator(".title").textContent();
+    // The network fails for this one rating.
+    await page.route("**/api/users/*/ratings/**", (route) => route.abort("internetdisconnected"));
+    await row.locator('label[aria-label="4 stars"]').click();
+    const error = page.locator("#error");
+    await expect.poll(() => error.isVisible()).toBe(true);
+    expect(await page.locator("#error-text").textContent()).toMatch(/^Could not reach the aerec service/);
+    const box = await error.boundingBox();
+    expect(box!.y).toBeLessThan(844);
+    expect(await row.locator(".stars label.on").count()).toBe(0);
+    expect(await row.locator("input:checked").count()).toBe(0);
+    await page.unroute("**/api/users/*/ratings/**");
+    // The same rating again works: the message goes, a confirmation shows at the top, the stars stay lit.
+    await row.locator('label[aria-label="4 stars"]').click();
+    await expect.poll(() => error.isVisible()).toBe(false);
+    await expect
+      .poll(() => page.locator("#status").textContent())
+      .toBe(`You rated ${title} 4 of 5: your recommendations are updated.`);
+    const status = await page.locator("#status").boundingBox();
+    expect(status!.y).toBeLessThan(844);
+    expect(await row.locator(".stars label.on").count()).toBe(4);
+  });
+
+  it("shows a model user's training ratings, which his recommendations rest on", async () => {
+    await page.goto(url);
+    await page.getByLabel("Use a user id").fill("3");
+    await page.getByRole("button", { name: "Switch" }).click();
+    await expect.poll(() => page.locator("#identity").textContent()).toBe("You are user 3.");
+    await expect.poll(() => page.locator("#training").isVisible()).toBe(true);
+    const count = await page.locator("#training-ratings li").count();
+    expect(count).toBeGreaterThan(0);
+    expect(await page.locator("#training-summary").textContent()).toBe(
+      `The ${count} ratings the model was trained with`,
+    );
+    // Start over leaves the model user; the new visitor's lists start empty.
+    await page.getByRole("button", { name: "Start over" }).click();
+    await expect.poll(() => page.locator("#identity").textContent()).toMatch(/^You are a visitor \(v-/);
+    expect(await page.locator("#training").isVisible()).toBe(false);
   });
 });

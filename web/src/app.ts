@@ -49,13 +49,43 @@ async function api<T>(path: string, init?: RequestInit): Promise<T> {
     const body = await response.json().catch(() => ({ message: response.statusText }));
     throw new Error(body.message ?? `HTTP ${response.status}`);
   }
+  clearError();
   return (response.status === 204 ? undefined : response.json()) as T;
 }
 
+/** Shows what went wrong at the top of the window, in words (a network failure says so). */
 function showError(error: unknown): void {
-  const box = $("error");
-  box.textContent = error instanceof Error ? error.message : String(error);
-  box.hidden = false;
+  const offline = error instanceof TypeError;
+  $("error-text").textContent = offline
+    ? "Could not reach the aerec service: check the connection (or that the service runs) and try again."
+    : error instanceof Error
+      ? error.message
+      : String(error);
+  $("error").hidden = false;
+}
+
+function clearError(): void {
+  $("error").hidden = true;
+}
+
+let statusTimer: ReturnType<typeof setTimeout> | undefined;
+/** A short confirmation at the top of the window (on a phone the list it speaks of may be out of view). */
+function showStatus(text: string): void {
+  clearTimeout(statusTimer);
+  $("status").textContent = text;
+  statusTimer = setTimeout(() => {
+    $("status").textContent = "";
+  }, 5000);
+}
+
+/** Marks `id` as loading while `work` runs. */
+async function busy<T>(id: string, work: () => Promise<T>): Promise<T> {
+  $(id).setAttribute("aria-busy", "true");
+  try {
+    return await work();
+  } finally {
+    $(id).removeAttribute("aria-busy");
+  }
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(
@@ -127,22 +157,31 @@ function movieRow(
   return li;
 }
 
+/** Lights the stars of `movie` up to `stars` (none for undefined) in every picker shown for it. */
+function showStars(movieId: MovieId, stars: number | undefined): void {
+  for (const input of document.querySelectorAll<HTMLInputElement>(`input[name="stars-${domKey(movieId)}"]`)) {
+    const s = Number(input.value);
+    input.checked = s === stars;
+    const label = document.querySelector<HTMLLabelElement>(`label[for="${input.id}"]`);
+    label?.classList.toggle("on", stars !== undefined && s <= stars);
+  }
+}
+
 async function rate(movie: { movieId: MovieId; title: string }, stars: number): Promise<void> {
+  const before = ratings.get(movie.movieId)?.rating;
   try {
     await api(ratingUrl(movie.movieId), {
       method: "PUT",
       body: JSON.stringify({ rating: stars }),
     });
     ratings.set(movie.movieId, { movieId: movie.movieId, rating: stars, title: movie.title });
+    showStars(movie.movieId, stars);
     renderRatings();
     await refreshRecommendations();
-    for (const label of document.querySelectorAll<HTMLLabelElement>(
-      `label[for^="star-${domKey(movie.movieId)}-"]`,
-    )) {
-      const s = Number(label.htmlFor.split("-").pop());
-      label.classList.toggle("on", s <= stars);
-    }
+    showStatus(`You rated ${movie.title} ${stars} of 5: your recommendations are updated.`);
   } catch (e) {
+    // The rating did not take: the stars say so again.
+    showStars(movie.movieId, before);
     showError(e);
   }
 }
@@ -179,9 +218,25 @@ function renderRatings(): void {
   }
 }
 
+/** A model user's training ratings, which his recommendations also rest on ("because you rated ..."). */
+function renderTraining(training: Rating[]): void {
+  $("training").hidden = training.length === 0;
+  $("training-summary").textContent = `The ${training.length} ratings the model was trained with`;
+  $("training-ratings").replaceChildren(
+    ...training.map((r) => {
+      const li = movieRow(r, false);
+      li.append(
+        " ",
+        el("span", { class: "predicted", "aria-label": `${r.rating} stars` }, starText(r.rating)),
+      );
+      return li;
+    }),
+  );
+}
+
 async function refreshRecommendations(): Promise<void> {
-  const { known, items } = await api<{ known: boolean; items: Movie[] }>(
-    `/api/users/${encodeURIComponent(user)}/recommendations?k=10`,
+  const { known, items } = await busy("recommendations", () =>
+    api<{ known: boolean; items: Movie[] }>(`/api/users/${encodeURIComponent(user)}/recommendations?k=10`),
   );
   $("recs-note").textContent = known
     ? "Ranked for you, with predicted stars and the movie you rated that led here."
@@ -224,9 +279,12 @@ async function loadUser(): Promise<void> {
   $("identity").textContent = identity?.token
     ? `You are a visitor (${user}); your ratings are kept for this browser.`
     : `You are user ${user}.`;
-  const stored = await api<{ ratings: Rating[] }>(`/api/users/${encodeURIComponent(user)}/ratings`);
+  const stored = await busy("ratings", () =>
+    api<{ ratings: Rating[]; training: Rating[] }>(`/api/users/${encodeURIComponent(user)}/ratings`),
+  );
   ratings = new Map(stored.ratings.map((r) => [r.movieId, r]));
   renderRatings();
+  renderTraining(stored.training);
   await refreshRecommendations();
 }
 
@@ -302,11 +360,18 @@ $("start-over").addEventListener("click", async () => {
     // A visitor's ratings go; a model user's stay (they are not the page's to change).
     if (identity?.token)
       for (const r of ratings.values()) await api(ratingUrl(r.movieId), { method: "DELETE" });
+    // The old lists go at once, so that nothing of the previous user shows under the new one.
+    ratings = new Map();
+    renderRatings();
+    renderTraining([]);
+    $("recommendations").replaceChildren();
+    $("recs-note").textContent = "Loading…";
     await newVisitor();
     await loadUser();
   } catch (e) {
     showError(e);
   }
 });
+$("error-close").addEventListener("click", clearError);
 window.addEventListener("hashchange", route);
 route();

@@ -19,7 +19,7 @@ export const ratingRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
     {
       schema: {
         tags: ["ratings"],
-        summary: "the ratings stored for a user",
+        summary: "the ratings stored for a user, and a model user's training ratings",
         params: { type: "object", properties: { user: userParam }, required: ["user"] },
         response: responses(
           {
@@ -32,6 +32,18 @@ export const ratingRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
                   items: {
                     type: "object",
                     properties: { ...storedRatingSchema.properties, title: { type: ["string", "null"] } },
+                  },
+                },
+                training: {
+                  type: "array",
+                  description: "a model user's ratings in the training data (empty for a visitor)",
+                  items: {
+                    type: "object",
+                    properties: {
+                      movieId: storedRatingSchema.properties.movieId,
+                      rating: { type: "number" },
+                      title: { type: "string" },
+                    },
                   },
                 },
               },
@@ -50,6 +62,10 @@ export const ratingRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
           ...r,
           title: ctx.state().movie(r.movieId)?.title ?? null,
         })),
+        training: ctx
+          .state()
+          .recommender.trainingRatings(user)
+          .map((r) => ({ ...r, title: ctx.state().movie(r.movieId)?.title })),
       };
     },
   );
