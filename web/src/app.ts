@@ -62,6 +62,7 @@ function showError(error: unknown): void {
       ? error.message
       : String(error);
   $("error").hidden = false;
+  showStatus("");
 }
 
 function clearError(): void {
@@ -189,8 +190,12 @@ async function rate(movie: { movieId: MovieId; title: string }, stars: number): 
 function renderRatings(): void {
   const list = $("ratings");
   list.replaceChildren();
-  if (ratings.size === 0)
-    list.append(el("li", { class: "note" }, "No ratings yet: search for a movie and give it stars."));
+  if (ratings.size === 0) {
+    const note = $("training").hidden
+      ? "No ratings yet: search for a movie and give it stars."
+      : "None added here yet; the model knows the ratings below.";
+    list.append(el("li", { class: "note" }, note));
+  }
   for (const r of ratings.values()) {
     const li = movieRow(r, false);
     li.append(
@@ -275,6 +280,7 @@ async function search(q: string): Promise<void> {
 }
 
 async function loadUser(): Promise<void> {
+  showStatus("");
   if (!identity) await newVisitor();
   $("identity").textContent = identity?.token
     ? `You are a visitor (${user}); your ratings are kept for this browser.`
@@ -283,8 +289,8 @@ async function loadUser(): Promise<void> {
     api<{ ratings: Rating[]; training: Rating[] }>(`/api/users/${encodeURIComponent(user)}/ratings`),
   );
   ratings = new Map(stored.ratings.map((r) => [r.movieId, r]));
-  renderRatings();
   renderTraining(stored.training);
+  renderRatings();
   await refreshRecommendations();
 }
 
@@ -362,8 +368,8 @@ $("start-over").addEventListener("click", async () => {
       for (const r of ratings.values()) await api(ratingUrl(r.movieId), { method: "DELETE" });
     // The old lists go at once, so that nothing of the previous user shows under the new one.
     ratings = new Map();
-    renderRatings();
     renderTraining([]);
+    renderRatings();
     $("recommendations").replaceChildren();
     $("recs-note").textContent = "Loading…";
     await newVisitor();
