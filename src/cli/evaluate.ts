@@ -13,7 +13,7 @@ import {
   runOne,
   summarize,
 } from "../eval/compare.js";
-import { chartBytes } from "../eval/png.js";
+import { chartBytes, ensureChartFormat } from "../eval/png.js";
 import { type Backend, createBackend, type KernelChoice } from "../kernels/index.js";
 import type { Model } from "../model/model.js";
 import { BLEND_MEMBERS, fitBlend } from "../train/fit-blend.js";
@@ -150,6 +150,7 @@ function heldOutRuns(
 
 async function runEvaluate(flags: EvaluateFlags): Promise<void> {
   const say = (s: string) => (flags.json ? process.stderr : process.stdout).write(s);
+  ensureChartFormat(flags.plot);
   const models = namesFrom(flags.models, MODEL_KINDS, "--models");
   const blendMembers = namesFrom(
     flags.blend,

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { buildService, MAX_RATINGS } from "../serve/app.js";
-import { openRatingsStore } from "../serve/postgres-ratings.js";
+import { importOptional, SERVICE_PACKAGES } from "../optional.js";
+import { MAX_RATINGS } from "../serve/schemas.js";
 import { intArg } from "./options.js";
 
 interface ServeFlags {
@@ -21,6 +21,15 @@ interface ServeFlags {
 const SHUTDOWN_MS = 15_000;
 
 async function runServe(flags: ServeFlags): Promise<void> {
+  // The service's packages are optional dependencies: loaded here, so that every other command runs without them.
+  const { buildService, openRatingsStore } = await importOptional(
+    "aerec serve",
+    SERVICE_PACKAGES,
+    async () => ({
+      ...(await import("../serve/app.js")),
+      ...(await import("../serve/postgres-ratings.js")),
+    }),
+  );
   const db = await openRatingsStore(flags.db);
   const { app, reload } = await buildService({
     modelFile: flags.modelFile,

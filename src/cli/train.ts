@@ -5,7 +5,7 @@ import type { LoadedData } from "../data/load.js";
 import type { RawId } from "../data/ratings.js";
 import { trainingCurve } from "../eval/charts.js";
 import { ratingMetrics, tutorialLoss } from "../eval/metrics.js";
-import { chartBytes } from "../eval/png.js";
+import { chartBytes, ensureChartFormat } from "../eval/png.js";
 import { evaluateRanking } from "../eval/ranking.js";
 import {
   type Backend,
@@ -66,6 +66,7 @@ async function resumeFrom(flags: TrainFlags): Promise<{ settings: unknown; check
 async function runTrain(flags: TrainFlags): Promise<void> {
   const say = (s: string) => (flags.json ? process.stderr : process.stdout).write(s);
   const resumed = flags.resume ? await resumeFrom(flags) : undefined;
+  ensureChartFormat(flags.plot);
   if (resumed) say(`resuming ${flags.resume} after epoch ${resumed.checkpoint.state.epoch}\n`);
   const started = performance.now();
   const data = await loadOrDownload(flags, say);

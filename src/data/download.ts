@@ -18,8 +18,11 @@ export interface DownloadOptions {
   onProgress?: (received: number, total: number) => void;
   /** Download again even when the data set is already there (the old copy stays until the new one is in place). */
   force?: boolean;
-  /** Stops the download; what it wrote is removed. */
-  signal?: AbortSignal;
+  /**
+   * Stops the download (an AbortController's signal); what it wrote is removed. Typed by what is read of it,
+   * so that the public types need no Node or DOM declarations.
+   */
+  signal?: { readonly aborted: boolean };
   /** Overrides of DOWNLOAD_LIMITS. */
   limits?: Partial<DownloadLimits>;
 }
@@ -78,6 +81,7 @@ export async function downloadDataset(name: string, options: DownloadOptions = {
     return { folder, md5: "", bytes: 0, skipped: true };
   }
   const fail = (message: string) => new DownloadError(message, info, dataDir);
+  const signal = options.signal as AbortSignal | undefined;
   const limits = { ...DOWNLOAD_LIMITS, ...options.limits };
   await mkdir(dataDir, { recursive: true }).catch((e: Error) => {
     throw fail(`cannot create ${dataDir}: ${describeFsError(e)}`);
@@ -89,17 +93,15 @@ export async function downloadDataset(name: string, options: DownloadOptions = {
   const staging = join(dataDir, `.${info.archive}.${process.pid}.extracting`);
   const aside = join(dataDir, `.${info.archive}.${process.pid}.old`);
   try {
-    const expected = await fetchMd5(`${base}/${info.archive}.zip.md5`, limits, options.signal).catch(
-      (e: Error) => {
-        throw fail(`could not get the checksum ${base}/${info.archive}.zip.md5: ${describeFsError(e)}`);
-      },
-    );
+    const expected = await fetchMd5(`${base}/${info.archive}.zip.md5`, limits, signal).catch((e: Error) => {
+      throw fail(`could not get the checksum ${base}/${info.archive}.zip.md5: ${describeFsError(e)}`);
+    });
     const { md5, bytes } = await fetchToFile(
       `${base}/${info.archive}.zip`,
       zipPath,
       limits,
       options.onProgress,
-      options.signal,
+      signal,
     ).catch((e: Error) => {
       throw fail(`could not download ${base}/${info.archive}.zip: ${describeFsError(e)}`);
     });
@@ -108,7 +110,7 @@ export async function downloadDataset(name: string, options: DownloadOptions = {
         `checksum mismatch for ${info.archive}.zip: expected md5 ${expected}, got ${md5} (the file is corrupt)`,
       );
     }
-    await extractZip(zipPath, staging, limits.extractedBytes, options.signal).catch((e: Error) => {
+    await extractZip(zipPath, staging, limits.extractedBytes, signal).catch((e: Error) => {
       throw fail(`could not extract ${info.archive}.zip: ${describeFsError(e)}`);
     });
     const extracted = await findExtracted(staging, info);
