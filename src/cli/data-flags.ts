@@ -1,12 +1,14 @@
+import { basename } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { DATASET_NAMES, datasetInfo, type RatingScale } from "../data/datasets.js";
 import { separatorOf } from "../data/delimited.js";
 import { DataNotFoundError } from "../data/errors.js";
 import { type FileSource, loadFiles } from "../data/files.js";
-import { type LoadedData, loadData } from "../data/load.js";
+import { type DataOptions, type LoadedData, loadData } from "../data/load.js";
 import { keepItemsRatedAtLeast } from "../data/splits.js";
 import { downloadWithProgress } from "./download.js";
 import { intArg, kernelsOption } from "./options.js";
+import { ProgressBar } from "./progress.js";
 
 /** Where the data come from: a named data set, or your own files (FileSource's flags). */
 export interface SourceFlags extends FileSource {
@@ -25,9 +27,10 @@ export interface SourceFlags extends FileSource {
  */
 export async function loadOrDownload(flags: SourceFlags, log: (s: string) => void): Promise<LoadedData> {
   const own = flags.ratings || flags.train || flags.test;
+  const onProgress = loadingBars();
   const data = own
-    ? await loadFiles(flags, { split: flags.split, seed: flags.seed })
-    : await loadOrFetch(flags, log);
+    ? await loadFiles(flags, { split: flags.split, seed: flags.seed, onProgress })
+    : await loadOrFetch({ ...flags, onProgress }, log);
   for (const note of data.notes) log(`${note}\n`);
   if (!flags.minItemRatings) return data;
   const kept = keepItemsRatedAtLeast(data, flags.minItemRatings);
@@ -38,11 +41,27 @@ export async function loadOrDownload(flags: SourceFlags, log: (s: string) => voi
   return kept;
 }
 
+/** A progress bar per ratings file, drawn only for a file that takes over a second to read. */
+function loadingBars(): NonNullable<DataOptions["onProgress"]> {
+  const bars = new Map<string, ProgressBar>();
+  return (file, read, total) => {
+    let bar = bars.get(file);
+    if (!bar) bars.set(file, (bar = new ProgressBar(`loading ${basename(file)} MiB`, process.stderr, 64, 1)));
+    bar.update({ done: Math.round(read / 2 ** 20), total: Math.max(1, Math.round(total / 2 ** 20)) });
+  };
+}
+
 async function loadOrFetch(
-  flags: { dataset: string; split?: string; seed: number; dataDir?: string; download: boolean },
+  flags: Pick<SourceFlags, "dataset" | "split" | "seed" | "dataDir" | "download"> &
+    Pick<DataOptions, "onProgress">,
   log: (s: string) => void,
 ): Promise<LoadedData> {
-  const options = { dataDir: flags.dataDir, split: flags.split, seed: flags.seed };
+  const options = {
+    dataDir: flags.dataDir,
+    split: flags.split,
+    seed: flags.seed,
+    onProgress: flags.onProgress,
+  };
   try {
     return await loadData(flags.dataset, options);
   } catch (e) {

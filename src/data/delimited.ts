@@ -1,7 +1,7 @@
 import type { RatingScale } from "./datasets.js";
 import { DataFormatError } from "./errors.js";
 import { GrowableArray } from "./growable.js";
-import { forEachLine, lineText } from "./lines.js";
+import { forEachLine, lineText, type ReadProgress } from "./lines.js";
 import { onScale, parseDecimal } from "./parse-ratings.js";
 import { compareRawIds, IdMap, type RawId, rawIdOf } from "./ratings.js";
 
@@ -361,6 +361,7 @@ export async function readCodedRatings(
   format: DelimitedFormat,
   interned: { users: IdInterner; items: IdInterner },
   scale?: RatingScale,
+  onBytes?: ReadProgress,
 ): Promise<CodedRatings> {
   const users = new GrowableArray(Int32Array, 1 << 16);
   const items = new GrowableArray(Int32Array, 1 << 16);
@@ -372,57 +373,61 @@ export async function readCodedRatings(
   const { user, item, rating, timestamp } = format.columns;
   const columnName = (c: number) => `column ${c + 1}${format.names ? ` (${format.names[c]})` : ""}`;
 
-  await forEachLine(file, (lineBuf, lineStart, lineEnd, line) => {
-    if (isBlank(lineBuf, lineStart, lineEnd) || (format.header && line === 1)) return;
-    const fail = (why: string): never => {
-      throw new DataFormatError(file, line, `${why} in ${lineText(lineBuf, lineStart, lineEnd)}`);
-    };
-    let buf = lineBuf;
-    let fits = bounds.split(buf, lineStart, lineEnd, sep, format.fields);
-    if (bounds.quoted && sep.length === 1) {
-      // Quoted fields: unquote them and split the result at a byte no field holds.
-      buf = Buffer.from(
-        splitFields(buf.toString("utf8", lineStart, lineEnd), format.sep).join(UNIT_SEPARATOR),
-      );
-      fits = bounds.split(buf, 0, buf.length, unitSep, format.fields);
-    }
-    if (!fits || bounds.count !== format.fields) {
-      fail(
-        `expected ${format.fields} fields separated by ${JSON.stringify(format.sep)}, found ${fits ? bounds.count : "more"}`,
-      );
-    }
-    const { starts, ends } = bounds;
-    const u = idCode(buf, starts[user], ends[user], interned.users);
-    if (u === null) fail(`${columnName(user)}, the user id, is empty`);
-    const i = idCode(buf, starts[item], ends[item], interned.items);
-    if (i === null) fail(`${columnName(item)}, the item id, is empty`);
-    let value = 1;
-    if (rating >= 0) {
-      value = numberIn(buf, starts[rating], ends[rating], false);
-      if (Number.isNaN(value)) {
+  await forEachLine(
+    file,
+    (lineBuf, lineStart, lineEnd, line) => {
+      if (isBlank(lineBuf, lineStart, lineEnd) || (format.header && line === 1)) return;
+      const fail = (why: string): never => {
+        throw new DataFormatError(file, line, `${why} in ${lineText(lineBuf, lineStart, lineEnd)}`);
+      };
+      let buf = lineBuf;
+      let fits = bounds.split(buf, lineStart, lineEnd, sep, format.fields);
+      if (bounds.quoted && sep.length === 1) {
+        // Quoted fields: unquote them and split the result at a byte no field holds.
+        buf = Buffer.from(
+          splitFields(buf.toString("utf8", lineStart, lineEnd), format.sep).join(UNIT_SEPARATOR),
+        );
+        fits = bounds.split(buf, 0, buf.length, unitSep, format.fields);
+      }
+      if (!fits || bounds.count !== format.fields) {
         fail(
-          `${columnName(rating)}, the rating, is not a number: ${lineText(buf, starts[rating], ends[rating])}`,
+          `expected ${format.fields} fields separated by ${JSON.stringify(format.sep)}, found ${fits ? bounds.count : "more"}`,
         );
       }
-      if (scale && !onScale(value, scale)) {
-        fail(
-          `${columnName(rating)}: rating ${value} is not on the scale ${scale.min}..${scale.max} in steps of ${scale.step}`,
-        );
+      const { starts, ends } = bounds;
+      const u = idCode(buf, starts[user], ends[user], interned.users);
+      if (u === null) fail(`${columnName(user)}, the user id, is empty`);
+      const i = idCode(buf, starts[item], ends[item], interned.items);
+      if (i === null) fail(`${columnName(item)}, the item id, is empty`);
+      let value = 1;
+      if (rating >= 0) {
+        value = numberIn(buf, starts[rating], ends[rating], false);
+        if (Number.isNaN(value)) {
+          fail(
+            `${columnName(rating)}, the rating, is not a number: ${lineText(buf, starts[rating], ends[rating])}`,
+          );
+        }
+        if (scale && !onScale(value, scale)) {
+          fail(
+            `${columnName(rating)}: rating ${value} is not on the scale ${scale.min}..${scale.max} in steps of ${scale.step}`,
+          );
+        }
       }
-    }
-    if (times) {
-      const t = numberIn(buf, starts[timestamp], ends[timestamp], true);
-      if (Number.isNaN(t)) {
-        fail(
-          `${columnName(timestamp)}, the timestamp, is neither a number nor an ISO 8601 date: ${lineText(buf, starts[timestamp], ends[timestamp])}`,
-        );
+      if (times) {
+        const t = numberIn(buf, starts[timestamp], ends[timestamp], true);
+        if (Number.isNaN(t)) {
+          fail(
+            `${columnName(timestamp)}, the timestamp, is neither a number nor an ISO 8601 date: ${lineText(buf, starts[timestamp], ends[timestamp])}`,
+          );
+        }
+        times.push(t);
       }
-      times.push(t);
-    }
-    users.push(u!);
-    items.push(i!);
-    values.push(value);
-  });
+      users.push(u!);
+      items.push(i!);
+      values.push(value);
+    },
+    onBytes,
+  );
   if (values.length === 0)
     throw new DataFormatError(file, 0, "the file has no ratings (only blank lines, or only the header)");
   return {

@@ -54,7 +54,11 @@ export async function loadFiles(source: FileSource, options: DataOptions = {}): 
       );
     }
     notes.push(`${file}: ${describeFormat(format)}`);
-    parts.push(await readCodedRatings(file, format, interned, source.scale));
+    parts.push(
+      await readCodedRatings(file, format, interned, source.scale, (read, total) =>
+        options.onProgress?.(file, read, total),
+      ),
+    );
   }
   const implicit = parts[0].format.implicit;
   const scale = implicit ? IMPLICIT_SCALE : (source.scale ?? inferScale(concatValues(parts)));

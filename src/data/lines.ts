@@ -3,6 +3,9 @@ import { stat } from "node:fs/promises";
 import { createGunzip } from "node:zlib";
 import { DataFormatError, DataNotFoundError } from "./errors.js";
 
+/** Told, as a file streams, how many of its bytes (compressed ones for .gz) have been read of how many. */
+export type ReadProgress = (read: number, total: number) => void;
+
 /**
  * Called for each line: bytes buf[start..end) without the line break, and its 1-based number. Returning
  * true stops the reading there.
@@ -16,8 +19,9 @@ export type LineVisitor = (buf: Buffer, start: number, end: number, line: number
  * time in proportion to its length. A file whose name ends in .gz is decompressed as it streams. Throws DataNotFoundError for a missing file and DataFormatError for an
  * empty one.
  */
-export async function forEachLine(file: string, visit: LineVisitor): Promise<number> {
+export async function forEachLine(file: string, visit: LineVisitor, onBytes?: ReadProgress): Promise<number> {
   await ensureFile(file);
+  const size = onBytes ? (await stat(file)).size : 0;
   let pieces: Buffer[] = [];
   let line = 0;
   let bytes = 0;
@@ -50,6 +54,7 @@ export async function forEachLine(file: string, visit: LineVisitor): Promise<num
         start = nl + 1;
       }
       if (stopped) return line;
+      onBytes?.(raw.bytesRead, size);
       // The stream may reuse its buffers: keep a copy of what is left.
       if (start < chunk.length) pieces.push(Buffer.from(chunk.subarray(start)));
     }

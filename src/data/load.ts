@@ -18,6 +18,8 @@ export interface DataOptions {
   split?: string;
   /** Seed of random splits and synthetic data. */
   seed?: number;
+  /** Told as each ratings file streams in: bytes read of its size. */
+  onProgress?: (file: string, read: number, total: number) => void;
 }
 
 /** A data set loaded and split: train and test share one dense index space. */
@@ -109,7 +111,13 @@ export async function loadData(dataset: string, options: DataOptions = {}): Prom
     spec.kind === "predefined"
       ? [join(folder, `${spec.name}.base`), join(folder, `${spec.name}.test`)]
       : [join(folder, info.ratingsFile)];
-  const parts = await Promise.all(files.map((f) => parseRatingsFile(f, info.ratingsFormat, info.scale)));
+  const parts = await Promise.all(
+    files.map((f) =>
+      parseRatingsFile(f, info.ratingsFormat, info.scale, (read, total) =>
+        options.onProgress?.(f, read, total),
+      ),
+    ),
+  );
   const { userIds, itemIds, ratings } = await indexRatings(parts, info.ratingsFormat);
   const [movies, users] = await Promise.all([
     parseMovies(join(folder, info.moviesFile), info.moviesFormat),

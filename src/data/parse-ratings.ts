@@ -1,7 +1,7 @@
 import type { RatingScale, RatingsFormat } from "./datasets.js";
 import { DataFormatError } from "./errors.js";
 import { GrowableArray } from "./growable.js";
-import { forEachLine, lineText } from "./lines.js";
+import { forEachLine, lineText, type ReadProgress } from "./lines.js";
 
 /** Ratings as a file states them: raw ids, in file order, one typed-array slot per rating. */
 export interface RawRatings {
@@ -27,6 +27,7 @@ export async function parseRatingsFile(
   file: string,
   format: RatingsFormat,
   scale: RatingScale,
+  onBytes?: ReadProgress,
 ): Promise<RawRatings> {
   const users = new GrowableArray(Int32Array, 1 << 16);
   const items = new GrowableArray(Int32Array, 1 << 16);
@@ -36,52 +37,57 @@ export async function parseRatingsFile(
   const sep = format === "tab" ? TAB : format === "csv" ? COMMA : COLON;
   const sepWidth = format === "double-colon" ? 2 : 1;
 
-  await forEachLine(file, (buf, start, end, line) => {
-    if (format === "csv" && line === 1) {
-      const header = buf.toString("utf8", start, end);
-      if (header !== CSV_HEADER) {
-        throw new DataFormatError(
-          file,
-          line,
-          `expected the header "${CSV_HEADER}", found ${lineText(buf, start, end)}`,
-        );
-      }
-      return;
-    }
-    if (start === end) return;
-    const fail = (why: string): never => {
-      throw new DataFormatError(file, line, `${why} in ${lineText(buf, start, end)}`);
-    };
-    let n = 0;
-    let fieldStart = start;
-    for (let i = start; i <= end; i++) {
-      const atSep = i < end && buf[i] === sep && (sepWidth === 1 || (i + 1 < end && buf[i + 1] === COLON));
-      if (i === end || atSep) {
-        if (n === 4) fail("more than 4 fields");
-        fields[n] = parseDecimal(buf, fieldStart, i);
-        if (Number.isNaN(fields[n])) {
-          fail(`field ${n + 1} (${FIELD_NAMES[n]}) is not a number: ${lineText(buf, fieldStart, i)}`);
+  await forEachLine(
+    file,
+    (buf, start, end, line) => {
+      if (format === "csv" && line === 1) {
+        const header = buf.toString("utf8", start, end);
+        if (header !== CSV_HEADER) {
+          throw new DataFormatError(
+            file,
+            line,
+            `expected the header "${CSV_HEADER}", found ${lineText(buf, start, end)}`,
+          );
         }
-        n++;
-        if (atSep) i += sepWidth - 1;
-        fieldStart = i + 1;
+        return;
       }
-    }
-    if (n !== 4) fail(`expected 4 fields (user, movie, rating, timestamp), found ${n}`);
-    const [user, item, rating, time] = fields;
-    if (!Number.isInteger(user) || user < 1 || user > 0x7fffffff)
-      fail(`user id ${user} is not a positive integer`);
-    if (!Number.isInteger(item) || item < 1 || item > 0x7fffffff)
-      fail(`movie id ${item} is not a positive integer`);
-    if (!onScale(rating, scale)) {
-      fail(`rating ${rating} is not on the scale ${scale.min}..${scale.max} in steps of ${scale.step}`);
-    }
-    if (!Number.isInteger(time) || time > 0xffffffff) fail(`timestamp ${time} is not a non-negative integer`);
-    users.push(user);
-    items.push(item);
-    values.push(rating);
-    times.push(time);
-  });
+      if (start === end) return;
+      const fail = (why: string): never => {
+        throw new DataFormatError(file, line, `${why} in ${lineText(buf, start, end)}`);
+      };
+      let n = 0;
+      let fieldStart = start;
+      for (let i = start; i <= end; i++) {
+        const atSep = i < end && buf[i] === sep && (sepWidth === 1 || (i + 1 < end && buf[i + 1] === COLON));
+        if (i === end || atSep) {
+          if (n === 4) fail("more than 4 fields");
+          fields[n] = parseDecimal(buf, fieldStart, i);
+          if (Number.isNaN(fields[n])) {
+            fail(`field ${n + 1} (${FIELD_NAMES[n]}) is not a number: ${lineText(buf, fieldStart, i)}`);
+          }
+          n++;
+          if (atSep) i += sepWidth - 1;
+          fieldStart = i + 1;
+        }
+      }
+      if (n !== 4) fail(`expected 4 fields (user, movie, rating, timestamp), found ${n}`);
+      const [user, item, rating, time] = fields;
+      if (!Number.isInteger(user) || user < 1 || user > 0x7fffffff)
+        fail(`user id ${user} is not a positive integer`);
+      if (!Number.isInteger(item) || item < 1 || item > 0x7fffffff)
+        fail(`movie id ${item} is not a positive integer`);
+      if (!onScale(rating, scale)) {
+        fail(`rating ${rating} is not on the scale ${scale.min}..${scale.max} in steps of ${scale.step}`);
+      }
+      if (!Number.isInteger(time) || time > 0xffffffff)
+        fail(`timestamp ${time} is not a non-negative integer`);
+      users.push(user);
+      items.push(item);
+      values.push(rating);
+      times.push(time);
+    },
+    onBytes,
+  );
   if (values.length === 0) {
     throw new DataFormatError(file, 0, "the file has no ratings (only blank lines, or only the header)");
   }
