@@ -39,6 +39,7 @@ const DENSE_SLACK = 4;
 export class IdMap {
   private readonly table?: Int32Array;
   private readonly map?: Map<RawId, number>;
+  private allNumbers?: boolean;
 
   /** `ids` must be ascending (compareRawIds) and unique: ids[index] is the raw id of that index. */
   constructor(readonly ids: Int32Array | readonly RawId[]) {
@@ -85,7 +86,8 @@ export class IdMap {
 
   /** True when every id is a number (as MovieLens's are). */
   get numeric(): boolean {
-    return this.ids instanceof Int32Array || this.ids.every((id) => typeof id === "number");
+    this.allNumbers ??= this.ids instanceof Int32Array || this.ids.every((id) => typeof id === "number");
+    return this.allNumbers;
   }
 
   /** The raw id of dense index `index`. */
