@@ -111,17 +111,44 @@ const domKey = (movieId: MovieId) => {
 const ratingUrl = (movieId: MovieId) =>
   `/api/users/${encodeURIComponent(user)}/ratings/${encodeURIComponent(String(movieId))}`;
 
-const starText = (score: number) => "★".repeat(Math.round(score)) + "☆".repeat(5 - Math.round(score));
+/** The ratings a person can give, one star each: the model's scale (1..5 for MovieLens; see loadScale). */
+let choices = [1, 2, 3, 4, 5];
+let scaleMax = 5;
 
-/** A row of five star radio buttons: keyboard users move with the arrow keys, as with any radio group. */
+/**
+ * Reads the served model's scale: a scale of at most ten whole steps gets a star for each (1..10 gives ten),
+ * any other five stars spread over it, each on a step.
+ */
+async function loadScale(): Promise<void> {
+  const { scale } = await api<{ scale: { min: number; max: number; step: number } }>("/api/model");
+  const steps = Math.round((scale.max - scale.min) / scale.step);
+  const onStep = (x: number) =>
+    Number((scale.min + Math.round((x - scale.min) / scale.step) * scale.step).toFixed(6));
+  choices =
+    steps >= 1 && steps < 10
+      ? Array.from({ length: steps + 1 }, (_, i) => onStep(scale.min + i * scale.step))
+      : Array.from({ length: 5 }, (_, i) => onStep(scale.min + (i * (scale.max - scale.min)) / 4));
+  if (choices[0] <= 0) choices = choices.filter((c) => c > 0);
+  scaleMax = scale.max;
+}
+
+/** A score as lit and unlit stars, one per choice. */
+function starText(score: number): string {
+  // The nearest choice: 4.6 on 1..5 shows five stars.
+  const half = choices.length > 1 ? (choices[1] - choices[0]) / 2 : 0;
+  const lit = choices.filter((c) => c <= score + half).length;
+  return "★".repeat(lit) + "☆".repeat(choices.length - lit);
+}
+
+/** A row of star radio buttons, one per choice: keyboard users move with the arrow keys, as with any radio group. */
 function starPicker(
   movie: { movieId: MovieId; title: string },
   current: number | undefined,
 ): HTMLFieldSetElement {
   const set = el("fieldset", { class: "stars" });
   set.append(el("legend", {}, `Your rating of ${movie.title}`));
-  for (let s = 1; s <= 5; s++) {
-    const id = `star-${domKey(movie.movieId)}-${s}`;
+  for (const [i, s] of choices.entries()) {
+    const id = `star-${domKey(movie.movieId)}-${i + 1}`;
     const input = el("input", {
       type: "radio",
       name: `stars-${domKey(movie.movieId)}`,
@@ -131,10 +158,10 @@ function starPicker(
     if (current === s) input.setAttribute("checked", "");
     const label = el(
       "label",
-      { for: id, class: current !== undefined && s <= current ? "on" : "", title: `${s} of 5` },
+      { for: id, class: current !== undefined && s <= current ? "on" : "", title: `${s} of ${scaleMax}` },
       "★",
     );
-    label.setAttribute("aria-label", `${s} star${s > 1 ? "s" : ""}`);
+    label.setAttribute("aria-label", `${s} star${s !== 1 ? "s" : ""}`);
     input.addEventListener("change", () => rate(movie, s));
     set.append(input, label);
   }
@@ -179,7 +206,7 @@ async function rate(movie: { movieId: MovieId; title: string }, stars: number): 
     showStars(movie.movieId, stars);
     renderRatings();
     await refreshRecommendations();
-    showStatus(`You rated ${movie.title} ${stars} of 5: your recommendations are updated.`);
+    showStatus(`You rated ${movie.title} ${stars} of ${scaleMax}: your recommendations are updated.`);
   } catch (e) {
     // The rating did not take: the stars say so again.
     showStars(movie.movieId, before);
@@ -380,4 +407,7 @@ $("start-over").addEventListener("click", async () => {
 });
 $("error-close").addEventListener("click", clearError);
 window.addEventListener("hashchange", route);
-route();
+loadScale().then(route, (e) => {
+  showError(e);
+  route();
+});
