@@ -183,7 +183,10 @@ Examples:
     .requiredOption("--movie <id>", "a movie id", rawIdArg)
     .option("-k, --k <n>", "how many movies", intArg(1, 10000), 10)
     .option("--min-ratings <n>", "only list movies with at least this many training ratings", intArg(0), 10)
-    .option("--json", 'print {"movie", "items": [{"movieId", "title", "score"}, ...]} as the last line')
+    .option(
+      "--json",
+      'print {"movie", "items": [{"movieId", "title", "year", "genres", "score", "predicted"}]} as the last line',
+    )
     .addOption(kernelsOption())
     .action(async (opts: SimilarFlags) => {
       const { recommender } = await openRecommender(opts.modelFile, opts.kernels, opts.minRatings);
