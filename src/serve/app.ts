@@ -83,17 +83,12 @@ export async function buildService(
  * The service over a state built by the caller (any model kind; see serviceState), so that the routes can
  * be run without a model file. `load` gives the state that a reload swaps in.
  */
-export async function buildApp(options: {
-  state: ServiceState;
-  db: RatingsStore;
-  load?: () => Promise<ServiceState>;
-  logger?: boolean | "errors";
-  maxRatings?: number;
-  timeouts?: Partial<Timeouts>;
-  adminToken?: string;
-  /** Origins that may call the API from a browser ("*" for any); none by default. */
-  cors?: string[];
-}): Promise<{ app: FastifyInstance; reload: () => Promise<void> }> {
+export async function buildApp(
+  options: Pick<ServiceOptions, "db" | "logger" | "maxRatings" | "timeouts" | "adminToken" | "cors"> & {
+    state: ServiceState;
+    load?: () => Promise<ServiceState>;
+  },
+): Promise<{ app: FastifyInstance; reload: () => Promise<void> }> {
   const { db } = options;
   let state = options.state;
   /** Every route's method and path, for the 405 answer to a path that exists under other methods. */
