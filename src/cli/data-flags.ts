@@ -45,9 +45,11 @@ export async function loadOrDownload(flags: SourceFlags, log: (s: string) => voi
 function loadingBars(): NonNullable<DataOptions["onProgress"]> {
   const bars = new Map<string, ProgressBar>();
   return (file, read, total) => {
-    let bar = bars.get(file);
-    if (!bar) bars.set(file, (bar = new ProgressBar(`loading ${basename(file)} MiB`, process.stderr, 64, 1)));
-    bar.update({ done: Math.round(read / 2 ** 20), total: Math.max(1, Math.round(total / 2 ** 20)) });
+    if (!bars.has(file))
+      bars.set(file, new ProgressBar(`loading ${basename(file)} MiB`, process.stderr, 64, 1));
+    bars
+      .get(file)!
+      .update({ done: Math.round(read / 2 ** 20), total: Math.max(1, Math.round(total / 2 ** 20)) });
   };
 }
 
