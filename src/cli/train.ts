@@ -22,7 +22,7 @@ import type { Checkpoint } from "../train/fit.js";
 import type { ModelSettings } from "../train/presets.js";
 import { defaultSettings, fitModel, MODEL_REGISTRY, modelKind } from "../train/registry.js";
 import { addDataOptions, loadOrDownload } from "./data-flags.js";
-import { intArg, rawIdArg } from "./options.js";
+import { rawIdArg } from "./options.js";
 import { ProgressBar } from "./progress.js";
 import { addSettingOptions, describeSettings, type SettingFlags, settingsFrom } from "./settings.js";
 

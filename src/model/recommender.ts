@@ -102,7 +102,7 @@ export class Recommender {
     return users.map((user, b) => {
       const rated = csr.indices.subarray(csr.indptr[user], csr.indptr[user + 1]);
       const ranked = topK(scores.subarray(b * n, (b + 1) * n), k, [...rated, ...this.rare]);
-      return this.ranked(ranked, stars && stars.subarray(b * n, (b + 1) * n));
+      return this.ranked(ranked, stars?.subarray(b * n, (b + 1) * n) ?? null);
     });
   }
 
