@@ -1,9 +1,10 @@
 import type { RatingScale } from "./datasets.js";
 import { DataFormatError } from "./errors.js";
 import { GrowableArray } from "./growable.js";
-import { forEachLine, lineText, type ReadProgress } from "./lines.js";
+import { forEachLine, lineText } from "./lines.js";
 import { onScale, parseDecimal } from "./parse-ratings.js";
 import { compareRawIds, IdMap, type RawId, rawIdOf } from "./ratings.js";
+import type { ReadProgress } from "./read-progress.js";
 
 /** How to read a delimited file of ratings or interactions; whatever is left out is inferred from the file. */
 export interface DelimitedOptions {

@@ -2,9 +2,7 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { createGunzip } from "node:zlib";
 import { DataFormatError, DataNotFoundError } from "./errors.js";
-
-/** Told, as a file streams, how many of its bytes (compressed ones for .gz) have been read of how many. */
-export type ReadProgress = (read: number, total: number) => void;
+import type { ReadProgress } from "./read-progress.js";
 
 /**
  * Called for each line: bytes buf[start..end) without the line break, and its 1-based number. Returning

@@ -1,7 +1,8 @@
 import type { RatingScale, RatingsFormat } from "./datasets.js";
 import { DataFormatError } from "./errors.js";
 import { GrowableArray } from "./growable.js";
-import { forEachLine, lineText, type ReadProgress } from "./lines.js";
+import { forEachLine, lineText } from "./lines.js";
+import type { ReadProgress } from "./read-progress.js";
 
 /** Ratings as a file states them: raw ids, in file order, one typed-array slot per rating. */
 export interface RawRatings {
