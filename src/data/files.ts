@@ -16,7 +16,7 @@ import { DataFormatError } from "./errors.js";
 import { recordLine } from "./lines.js";
 import { applySplit, type DataOptions, type LoadedData } from "./load.js";
 import { type Movie, titleYear } from "./movies.js";
-import { findDuplicate, type IdMap, Ratings, type RawId } from "./ratings.js";
+import { findDuplicate, type IdMap, Ratings, type RawId, repeatedPairs } from "./ratings.js";
 import { readTextFile, splitLines } from "./text.js";
 
 /** Your own files: one ratings file to split, or fixed train and test files; item titles optionally. */
@@ -164,18 +164,16 @@ async function checkRepeats(
       `user ${JSON.stringify(userIds.idAt(dup.row))} rates item ${JSON.stringify(itemIds.idAt(dup.col))} twice (also at ${first.file}:${first.line}); each pair may appear once`,
     );
   }
-  const seen = new Set<number>();
+  const repeated = repeatedPairs(all.users, all.items, all.nUsers, all.nItems);
   let repeats = 0;
+  let offset = 0;
   const kept = ratings.map((r) => {
     const positions: number[] = [];
     for (let k = 0; k < r.size; k++) {
-      const key = r.users[k] * r.nItems + r.items[k];
-      if (seen.has(key)) repeats++;
-      else {
-        seen.add(key);
-        positions.push(k);
-      }
+      if (repeated[offset + k]) repeats++;
+      else positions.push(k);
     }
+    offset += r.size;
     return r.select(positions);
   });
   notes.push(`${repeats} repeated (user, item) pairs counted once`);

@@ -159,6 +159,21 @@ function countingOrder(keys: Int32Array, nKeys: number, within: Int32Array | nul
   return out;
 }
 
+/**
+ * The positions of every (row, column) pair that repeats one seen before (in position order), found with
+ * the two counting sorts buildCsr uses, in memory proportional to the pairs.
+ */
+export function repeatedPairs(rows: Int32Array, cols: Int32Array, nRows: number, nCols: number): Uint8Array {
+  const order = countingOrder(rows, nRows, countingOrder(cols, nCols, null));
+  const repeated = new Uint8Array(rows.length);
+  for (let t = 1; t < order.length; t++) {
+    const [a, b] = [order[t - 1], order[t]];
+    // The sorts are stable, so the first of a run is the pair's earliest position.
+    if (rows[a] === rows[b] && cols[a] === cols[b]) repeated[b] = 1;
+  }
+  return repeated;
+}
+
 /** The first (row, column) that appears twice in a CSR built by buildCsr, or null. */
 export function findDuplicate(csr: Csr): { row: number; col: number } | null {
   for (let r = 0; r < csr.nRows; r++) {
