@@ -21,26 +21,22 @@ import { loadModel, saveModel } from "../store/model-file.js";
 import type { Checkpoint } from "../train/fit.js";
 import type { ModelSettings } from "../train/presets.js";
 import { defaultSettings, fitModel, MODEL_REGISTRY, modelKind } from "../train/registry.js";
-import { addDataOptions, loadOrDownload } from "./data-flags.js";
+import { addDataOptions, loadOrDownload, type SourceFlags } from "./data-flags.js";
 import { rawIdArg } from "./options.js";
 import { ProgressBar } from "./progress.js";
 import { addSettingOptions, describeSettings, type SettingFlags, settingsFrom } from "./settings.js";
 
-interface TrainFlags extends SettingFlags {
-  dataset: string;
-  split?: string;
+interface TrainFlags extends SettingFlags, SourceFlags {
   threads: number;
   kernels: KernelChoice;
   save?: string;
   json?: boolean;
-  dataDir?: string;
   show?: RawId;
   plot?: string;
   resume?: string;
   rater?: string;
   profile?: boolean;
   skipTest?: boolean;
-  download: boolean;
 }
 
 /** The settings, data and state saved in a file by `aerec train --save`, to continue training from. */

@@ -1,18 +1,15 @@
 import { type Command, InvalidArgumentError } from "commander";
+import type { LoadedData } from "../data/load.js";
 import { Rng } from "../data/random.js";
 import { createBackend, type KernelChoice } from "../kernels/index.js";
 import type { ModelSettings } from "../train/presets.js";
 import { fitModel, modelKind } from "../train/registry.js";
-import { addDataOptions, loadOrDownload } from "./data-flags.js";
+import { addDataOptions, loadOrDownload, type SourceFlags } from "./data-flags.js";
 import { intArg, intListArg } from "./options.js";
 import { ProgressBar } from "./progress.js";
 import { addSettingOptions, describeSettings, type SettingFlags, settingsFrom } from "./settings.js";
 
-interface TuneFlags extends SettingFlags {
-  dataset: string;
-  split?: string;
-  dataDir?: string;
-  download: boolean;
+interface TuneFlags extends SettingFlags, SourceFlags {
   threads: number;
   kernels: KernelChoice;
   lambdas?: number[];
@@ -137,9 +134,7 @@ async function runTune(flags: TuneFlags): Promise<void> {
     ...(best.lr !== undefined ? ["--lr", best.lr] : []),
     ...(best.inputOffset !== undefined ? ["--input-offset", best.inputOffset] : []),
   ];
-  say(
-    `best on validation: aerec train --model ${flags.model} --dataset ${data.dataset} --split ${data.split} ${args.join(" ")}\n`,
-  );
+  say(`best on validation: aerec train --model ${flags.model} ${dataFlags(flags, data)} ${args.join(" ")}\n`);
   if (flags.json)
     process.stdout.write(
       `${JSON.stringify({ model: flags.model, dataset: data.dataset, split: data.split, trials })}\n`,
@@ -173,4 +168,11 @@ Example:
   aerec tune --model autorec-i --dataset ml-100k --split u1 --lambdas 1,10,100,1000 --hiddens "300;500"`,
     )
     .action((opts: TuneFlags) => runTune(opts));
+}
+
+/** The flags that name the same data and split again: a data set, or your own files. */
+function dataFlags(flags: TuneFlags, data: LoadedData): string {
+  if (flags.train && flags.test) return `--train ${flags.train} --test ${flags.test}`;
+  const source = flags.ratings ? `--ratings ${flags.ratings}` : `--dataset ${data.dataset}`;
+  return `${source} --split ${data.split}`;
 }
