@@ -25,6 +25,8 @@ interface Job {
   k: number;
   resolve: (items: MovieScore[]) => void;
   reject: (e: Error) => void;
+  /** Settles, never rejecting, when the job has its answer. */
+  finished: Promise<void>;
   timer?: NodeJS.Timeout;
 }
 
@@ -139,10 +141,17 @@ export class FoldInPool {
         }),
       );
     }
-    return new Promise((resolve, reject) => {
-      this.queue.push({ id: ++this.seq, ratings, k, resolve, reject });
-      this.dispatch();
+    let job!: Job;
+    const answer = new Promise<MovieScore[]>((resolve, reject) => {
+      job = { id: ++this.seq, ratings, k, resolve, reject, finished: Promise.resolve() };
     });
+    job.finished = answer.then(
+      () => {},
+      () => {},
+    );
+    this.queue.push(job);
+    this.dispatch();
+    return answer;
   }
 
   private dispatch(): void {
@@ -181,26 +190,11 @@ export class FoldInPool {
     this.closed = true;
     for (const job of this.queue.splice(0))
       this.settle(job, {
-        error: new HttpError(503, "the model was replaced; try again", { "retry-after": "1" }),
+        error: new HttpError(503, "this model's fold-in workers are stopping; try again", {
+          "retry-after": "1",
+        }),
       });
-    const running = this.slots
-      .filter((s) => s.job)
-      .map(
-        (s) =>
-          new Promise<void>((r) => {
-            const job = s.job!;
-            const [resolve, reject] = [job.resolve, job.reject];
-            job.resolve = (items) => {
-              resolve(items);
-              r();
-            };
-            job.reject = (e) => {
-              reject(e);
-              r();
-            };
-          }),
-      );
-    await Promise.all(running);
+    await Promise.all(this.slots.flatMap((s) => (s.job ? [s.job.finished] : [])));
     await Promise.all(this.slots.splice(0).map((s) => s.worker.terminate()));
   }
 }
