@@ -1,5 +1,5 @@
 import { writeFile } from "node:fs/promises";
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { relevantFrom } from "../data/datasets.js";
 import type { LoadedData } from "../data/load.js";
 import type { RawId } from "../data/ratings.js";
@@ -21,6 +21,7 @@ import { loadModel, saveModel } from "../store/model-file.js";
 import type { Checkpoint } from "../train/fit.js";
 import type { ModelSettings } from "../train/presets.js";
 import { defaultSettings, fitModel, MODEL_REGISTRY, modelKind } from "../train/registry.js";
+import { type AutoTuned, autoTune, durationArg } from "./auto-tune.js";
 import { addDataOptions, loadOrDownload, type SourceFlags } from "./data-flags.js";
 import { rawIdArg } from "./options.js";
 import { ProgressBar } from "./progress.js";
@@ -37,6 +38,9 @@ interface TrainFlags extends SettingFlags, SourceFlags {
   rater?: string;
   profile?: boolean;
   skipTest?: boolean;
+  tune?: "auto";
+  /** Seconds --tune auto may spend. */
+  budget: number;
 }
 
 /** The settings, data and state saved in a file by `aerec train --save`, to continue training from. */
@@ -66,16 +70,22 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   if (resumed) say(`resuming ${flags.resume} after epoch ${resumed.checkpoint.state.epoch}\n`);
   const started = performance.now();
   const data = await loadOrDownload(flags, say);
-  const settings = resumed?.settings ?? settingsFrom(flags, data.scale);
-  const validationShare = (settings as { validation?: number }).validation ?? 0;
+  if (flags.tune && resumed) throw new Error("--tune auto starts a new model: it does not go with --resume");
+  const initial = resumed?.settings ?? settingsFrom(flags, data.scale);
+  const validationShare = (initial as { validation?: number }).validation ?? 0;
   const nHeldOut = Math.round(validationShare * data.train.size);
   say(
     `${data.dataset} split ${data.split}: ${data.train.size} training ratings` +
       `${nHeldOut ? ` (${nHeldOut} held out for validation)` : ""}, ${data.test.size} test ratings, ` +
       `${data.userIds.size} users, ${data.itemIds.size} movies\n`,
   );
-  const created = createBackend(flags.kernels, flags.threads);
-  const backend = flags.profile ? profiledBackend(created) : created;
+  const tuned =
+    flags.tune === "auto"
+      ? autoTune(flags, data, flags.budget, () => createBackend(flags.kernels, flags.threads), say)
+      : undefined;
+  const settings = tuned?.settings ?? initial;
+  const created = tuned?.backend ?? createBackend(flags.kernels, flags.threads);
+  const backend = flags.profile && !tuned ? profiledBackend(created) : created;
   try {
     say(
       `${describeSettings(flags.model, settings, data)}; kernels ${backend.kernels.name} x${backend.threads} ` +
@@ -90,30 +100,32 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     const fitStarted = performance.now();
     const epochs =
       (settings as Partial<ModelSettings>).train?.epochs ?? (settings as { epochs?: number }).epochs ?? 0;
-    const outcome = fitModel(flags.model, data, {
-      backend,
-      settings,
-      resume: resumed?.checkpoint,
-      onEpoch: (e) => {
-        profile = backend.profile?.entriesByTime();
-        profiledSeconds = (performance.now() - fitStarted) / 1000;
-        if (e.phase && e.phase !== phase) {
-          // A new run of the same fit: say what it is, and give it a bar of its own.
-          phase = e.phase;
-          say(describePhase(e.phase, e.epochs, data.train.size));
-          bar = new ProgressBar(e.phase === "refit" ? "refit epoch" : "epoch", process.stderr, 10);
-        }
-        bar.update({
-          done: e.epoch,
-          total: e.epochs ?? epochs,
-          fields: {
-            loss: e.trainLoss.toFixed(4),
-            ...(e.validationRmse !== undefined ? { "val RMSE": e.validationRmse.toFixed(4) } : {}),
-            ...(e.validationNdcg !== undefined ? { "val NDCG@10": e.validationNdcg.toFixed(4) } : {}),
-          },
-        });
-      },
-    });
+    const outcome =
+      tuned?.outcome ??
+      fitModel(flags.model, data, {
+        backend,
+        settings,
+        resume: resumed?.checkpoint,
+        onEpoch: (e) => {
+          profile = backend.profile?.entriesByTime();
+          profiledSeconds = (performance.now() - fitStarted) / 1000;
+          if (e.phase && e.phase !== phase) {
+            // A new run of the same fit: say what it is, and give it a bar of its own.
+            phase = e.phase;
+            say(describePhase(e.phase, e.epochs, data.train.size));
+            bar = new ProgressBar(e.phase === "refit" ? "refit epoch" : "epoch", process.stderr, 10);
+          }
+          bar.update({
+            done: e.epoch,
+            total: e.epochs ?? epochs,
+            fields: {
+              loss: e.trainLoss.toFixed(4),
+              ...(e.validationRmse !== undefined ? { "val RMSE": e.validationRmse.toFixed(4) } : {}),
+              ...(e.validationNdcg !== undefined ? { "val NDCG@10": e.validationNdcg.toFixed(4) } : {}),
+            },
+          });
+        },
+      });
     const { model, history, bestEpoch, validation } = outcome;
     if (backend.profile && !profile) {
       // A closed-form fit has no epochs to read the profile at.
@@ -169,7 +181,13 @@ async function runTrain(flags: TrainFlags): Promise<void> {
         history,
         kernels: backend.kernels.name,
         threads: backend.threads,
-        metrics: { test, ranking, validationRmse: best?.validationRmse ?? null, rater: rater?.test ?? null },
+        metrics: {
+          test,
+          ranking,
+          validationRmse: best?.validationRmse ?? null,
+          rater: rater?.test ?? null,
+          ...(tuned ? { autoTune: autoTuneSummary(tuned, flags.budget) } : {}),
+        },
         rater: rater && { model: rater.model, settings: rater.settings },
       });
       say(`saved the model to ${flags.save}\n`);
@@ -203,6 +221,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
         ranking,
         ...(rater ? { rater: { model: flags.rater, test: rater.test, seconds: rater.seconds } } : {}),
         ...(outcome.trials ? { trials: outcome.trials } : {}),
+        ...(tuned ? { autoTune: autoTuneSummary(tuned, flags.budget) } : {}),
         settings,
         kernels: backend.kernels.name,
         threads: backend.threads,
@@ -267,6 +286,11 @@ function describeTrials(trials: NonNullable<FitOutcome["trials"]>): string {
       .map((t) => `  then ${line(t)}\n`)
       .join("")
   );
+}
+
+/** What --tune auto chose and tried, for the model file and the JSON summary. */
+function autoTuneSummary(tuned: AutoTuned, budgetSeconds: number) {
+  return { budgetSeconds, defaultValidationRmse: tuned.defaultRmse, trials: tuned.trials };
 }
 
 /** The tutorial's per-user test loss, for user-based autoencoders (null for other models). */
@@ -342,6 +366,13 @@ export function registerTrain(program: Command): void {
       "write the training loss and validation RMSE per epoch as a chart (.svg, or .png)",
     )
     .option("--json", "print one JSON summary as the last line of stdout (human text goes to stderr)")
+    .addOption(
+      new Option(
+        "--tune <mode>",
+        "auto: choose lambda, input offset and hidden size on the validation ratings first (rating autoencoders)",
+      ).choices(["auto"]),
+    )
+    .option("--budget <duration>", "how long --tune auto may spend, e.g. 90s, 10m, 1h", durationArg, 600)
     .option(
       "--skip-test",
       "skip the test metrics (a run that only trains and saves; scoring every user can take long on big data)",
