@@ -405,6 +405,8 @@ Your own data: --ratings FILE (any delimited file; separator, header, columns an
 printed, or set with --sep, --columns, --header, --scale), or --train FILE --test FILE for a fixed split;
 --items FILE for titles; --implicit (or a file with no rating column) for interactions, which the top-N
 models learn from.
+--tune auto (rating autoencoders) first chooses lambda, the input offset and the hidden size on the
+validation ratings, one at a time from the defaults, within --budget (default 10m); flags given stay fixed.
 
 Examples:
   aerec train --dataset ml-100k --split u1 --model sae --preset tutorial
@@ -415,7 +417,8 @@ Examples:
   aerec train --model ease --rater autorec-i --show 1 --save ease.safetensors
   aerec train --ratings ratings.csv --items items.csv --model ease --rater autorec-i --save mine.safetensors
   aerec train --ratings plays.tsv.gz --columns user_id,track_id --model mult-vae --split time:0.9
-  aerec train --train my-split/train.csv --test my-split/test.csv --model autorec-i`,
+  aerec train --train my-split/train.csv --test my-split/test.csv --model autorec-i
+  aerec train --ratings ratings.csv --model autorec-i --tune auto --budget 5m --save mine.safetensors`,
     )
     .action((opts: TrainFlags) => runTrain(opts));
 }
