@@ -30,6 +30,10 @@ async function aerec(args: string[]) {
   }
 }
 
+/** `aerec train --model autorec-i --tune auto` on the small synthetic data, with `extra` flags. */
+const tuneAuto = (...extra: string[]) =>
+  aerec(["train", "--model", "autorec-i", ...DATA, "--tune", "auto", ...extra]);
+
 describe("train --tune auto", () => {
   let dir: string;
   let cleanup: () => Promise<void>;
@@ -45,19 +49,7 @@ describe("train --tune auto", () => {
 
   it("tries settings on validation, keeps the best, says what it chose, and stores the trials", async () => {
     const file = join(dir, "auto.safetensors");
-    const res = await aerec([
-      "train",
-      "--model",
-      "autorec-i",
-      ...DATA,
-      "--tune",
-      "auto",
-      "--budget",
-      "5m",
-      "--save",
-      file,
-      "--json",
-    ]);
+    const res = await tuneAuto("--budget", "5m", "--save", file, "--json");
     expect(res.code, res.stderr).toBe(0);
     const { autoTune } = JSON.parse(res.stdout.trim().split("\n").at(-1)!);
     // The defaults, four penalties, two more offsets, two widths.
@@ -78,19 +70,7 @@ describe("train --tune auto", () => {
   });
 
   it("keeps the settings given as flags, and stops within a short budget", async () => {
-    const res = await aerec([
-      "train",
-      "--model",
-      "autorec-i",
-      ...DATA,
-      "--tune",
-      "auto",
-      "--lambda",
-      "40",
-      "--budget",
-      "1s",
-      "--json",
-    ]);
+    const res = await tuneAuto("--lambda", "40", "--budget", "1s", "--json");
     expect(res.code, res.stderr).toBe(0);
     const { autoTune } = JSON.parse(res.stdout.trim().split("\n").at(-1)!);
     expect(autoTune.trials.every((t: { lambda: number }) => t.lambda === 40)).toBe(true);
