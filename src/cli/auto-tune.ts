@@ -60,9 +60,9 @@ export function autoTune(
     throw new Error("--tune auto chooses on validation ratings: --validation must be above 0");
   const started = performance.now();
   const elapsed = () => (performance.now() - started) / 1000;
-  const tried: (AutoTrial & { outcome: FitOutcome; settings: ModelSettings })[] = [];
+  const tried: AutoTrial[] = [];
   // The best trial's model lives in its backend's memory: that one stays open, the others close.
-  let kept: { backend: Backend; rmse: number } | undefined;
+  let kept: { backend: Backend; outcome: FitOutcome; settings: ModelSettings; rmse: number } | undefined;
   const bar = new ProgressBar("auto trial", process.stderr);
   let best = { lambda: base.train.l2, inputOffset: base.model.inputOffset ?? 0, hidden: base.model.hidden };
 
@@ -92,17 +92,10 @@ export function autoTune(
       throw e;
     }
     const rmse = outcome.history[outcome.bestEpoch - 1].validationRmse!;
-    tried.push({
-      ...point,
-      validationRmse: rmse,
-      bestEpoch: outcome.bestEpoch,
-      seconds: outcome.seconds,
-      outcome,
-      settings,
-    });
+    tried.push({ ...point, validationRmse: rmse, bestEpoch: outcome.bestEpoch, seconds: outcome.seconds });
     if (!kept || rmse < kept.rmse) {
       kept?.backend.close();
-      kept = { backend, rmse };
+      kept = { backend, outcome, settings, rmse };
     } else backend.close();
     const last = tried.at(-1)!;
     say(
@@ -145,17 +138,16 @@ export function autoTune(
     );
   for (const next of stages) if (!stage(next(best))) break;
   const chosen = bestSoFar();
-  const trials = [...tried].sort((a, b) => a.validationRmse - b.validationRmse);
   say(
     `chose lambda ${chosen.lambda}, input offset ${chosen.inputOffset}, hidden ${chosen.hidden.join(",")}: validation ` +
       `RMSE ${chosen.validationRmse.toFixed(4)}, ${(tried[0].validationRmse - chosen.validationRmse).toFixed(4)} better than ` +
       `the defaults (${tried.length} trials in ${elapsed().toFixed(0)} s)\n`,
   );
   return {
-    settings: chosen.settings,
-    outcome: chosen.outcome,
+    settings: kept!.settings,
+    outcome: kept!.outcome,
     backend: kept!.backend,
-    trials: trials.map(({ outcome: _o, settings: _s, ...t }) => t),
+    trials: [...tried].sort((a, b) => a.validationRmse - b.validationRmse),
     defaultRmse: tried[0].validationRmse,
   };
 }
