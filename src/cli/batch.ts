@@ -115,19 +115,25 @@ interface PredictFlags {
 }
 
 /**
- * Predicted ratings for (user, item) pairs of raw ids: a user or item the model has not seen gets the
- * fallback that `predict` gives (the item's, the user's or the global mean).
+ * Predicted ratings for (user, item) pairs of raw ids, and whether each is a fallback: a user or item the
+ * model has not seen gets the one `predict` gives (the item's, the user's or the global mean).
  */
-function predictPairs(recommender: Recommender, users: RawId[], items: RawId[]): Float32Array {
+function predictPairs(
+  recommender: Recommender,
+  users: RawId[],
+  items: RawId[],
+): { predictions: Float32Array; fallback: boolean[] } {
   const { userIds, itemIds, model } = recommender;
-  const pairs = new Ratings(
-    Int32Array.from(users, (u) => (userIds.indexOf(u) < 0 ? userIds.size : userIds.indexOf(u))),
-    Int32Array.from(items, (i) => (itemIds.indexOf(i) < 0 ? itemIds.size : itemIds.indexOf(i))),
-    new Float32Array(users.length),
-    userIds.size + 1,
-    itemIds.size + 1,
-  );
-  return predict(model, pairs);
+  const u = userIds.indicesOf(users);
+  const i = itemIds.indicesOf(items);
+  const fallback = Array.from(u, (user, k) => user < 0 || i[k] < 0);
+  // An unknown id is the index one past the last, which only the fallback reads.
+  for (let k = 0; k < u.length; k++) {
+    if (u[k] < 0) u[k] = userIds.size;
+    if (i[k] < 0) i[k] = itemIds.size;
+  }
+  const pairs = new Ratings(u, i, new Float32Array(users.length), userIds.size + 1, itemIds.size + 1);
+  return { predictions: predict(model, pairs), fallback };
 }
 
 async function runPredict(flags: PredictFlags): Promise<void> {
@@ -141,13 +147,11 @@ async function runPredict(flags: PredictFlags): Promise<void> {
         "predict with a rating model (autorec-i, mf, ...) or recommend with this one",
     );
   }
-  const known = (u: RawId, i: RawId) =>
-    recommender.userIds.indexOf(u) >= 0 && recommender.itemIds.indexOf(i) >= 0;
   if (single) {
     if (flags.user === undefined || flags.item === undefined)
       throw new Error("--user and --item go together");
-    const [rating] = predictPairs(recommender, [flags.user], [flags.item]);
-    const fallback = !known(flags.user, flags.item);
+    const one = predictPairs(recommender, [flags.user], [flags.item]);
+    const [rating, fallback] = [one.predictions[0], one.fallback[0]];
     if (flags.json)
       process.stdout.write(
         `${JSON.stringify({ user: flags.user, item: flags.item, prediction: rating, fallback })}\n`,
@@ -168,16 +172,14 @@ async function runPredict(flags: PredictFlags): Promise<void> {
   const format = { ...sniffed, columns: { ...sniffed.columns, timestamp: -1 } };
   const interned = { users: new IdInterner(), items: new IdInterner() };
   const coded = await readCodedRatings(file, format, interned);
-  const decode = (codes: Int32Array, interner: IdInterner) =>
-    Array.from(codes, (c): RawId => (c >= 0 ? c : interner.ids[-c - 1]));
-  const users = decode(coded.users, interned.users);
-  const items = decode(coded.items, interned.items);
-  const predictions = predictPairs(recommender, users, items);
+  const users = Array.from(coded.users, (c) => interned.users.idOf(c));
+  const items = Array.from(coded.items, (c) => interned.items.idOf(c));
+  const { predictions, fallback } = predictPairs(recommender, users, items);
   const out = flags.out ?? "/dev/stdout";
   const writer = new RowWriter(out, outputFormatOf(out), ["user", "item", "prediction", "fallback"]);
   try {
     for (let k = 0; k < users.length; k++)
-      await writer.row([users[k], items[k], predictions[k], !known(users[k], items[k])]);
+      await writer.row([users[k], items[k], predictions[k], fallback[k]]);
   } finally {
     await writer.close();
   }

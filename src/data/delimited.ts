@@ -1,7 +1,7 @@
 import type { RatingScale } from "./datasets.js";
 import { DataFormatError } from "./errors.js";
 import { GrowableArray } from "./growable.js";
-import { forEachLine, lineText } from "./lines.js";
+import { forEachLine, isBlank, lineText } from "./lines.js";
 import { onScale, parseDecimal } from "./parse-ratings.js";
 import { compareRawIds, IdMap, type RawId, rawIdOf } from "./ratings.js";
 import type { ReadProgress } from "./read-progress.js";
@@ -90,7 +90,7 @@ const USER_PREFIXES = [
 const SEPARATORS = ["::", "\t", ",", ";", "|"];
 
 /** Lines read to detect the separator and the header. */
-const SNIFF_LINES = 50;
+export const SNIFF_LINES = 50;
 
 /**
  * A ratings file's contents in file order. Ids are coded: a plain integer id below 10^9 is stored as
@@ -120,6 +120,11 @@ export class IdInterner {
     }
     return -(k + 1);
   }
+
+  /** The raw id a code stands for: a plain integer itself, or the interned id. */
+  idOf(code: number): RawId {
+    return code >= 0 ? code : this.ids[-code - 1];
+  }
 }
 
 const QUOTE = 34;
@@ -127,13 +132,8 @@ const SPACE = 32;
 const UNIT_SEPARATOR = "\x1f";
 const LARGEST_PLAIN = 9;
 
-/** True for an empty line or one of spaces and tabs only. */
-function isBlank(buf: Buffer, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (buf[i] !== SPACE && buf[i] !== 9) return false;
-  return true;
-}
-
-function normalName(name: string): string {
+/** A header name as it is compared: lower case, without spaces, "_" and "-". */
+export function normalName(name: string): string {
   return name.toLowerCase().replace(/[\s_-]/g, "");
 }
 

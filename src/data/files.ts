@@ -8,7 +8,9 @@ import {
   detectSeparator,
   IdInterner,
   inferScale,
+  normalName,
   readCodedRatings,
+  SNIFF_LINES,
   sniffFormat,
   splitFields,
 } from "./delimited.js";
@@ -202,11 +204,10 @@ export async function readItems(
   if (lines.length === 0) throw new DataFormatError(file, 0, "the file has no lines");
   const sep = detectSeparator(
     file,
-    lines.slice(0, 50).map((l) => l.text),
+    lines.slice(0, SNIFF_LINES).map((l) => l.text),
   );
   const first = splitFields(lines[0].text, sep).map((f) => f.trim());
-  const norm = (s: string) => s.toLowerCase().replace(/[\s_-]/g, "");
-  const byName = (names: string[]) => first.findIndex((f) => names.includes(norm(f)));
+  const byName = (names: string[]) => first.findIndex((f) => names.includes(normalName(f)));
   const named = columns?.some((c) => !/^\d+$/.test(c)) ?? false;
   const header = named || byName(ITEM_NAMES.id) >= 0 || byName(ITEM_NAMES.title) >= 0;
   let at: number[];
@@ -223,7 +224,7 @@ export async function readItems(
     const id = byName(ITEM_NAMES.id);
     // Else the first "...id" column (book_id).
     at = [
-      id >= 0 ? id : first.findIndex((f) => norm(f).endsWith("id")),
+      id >= 0 ? id : first.findIndex((f) => normalName(f).endsWith("id")),
       byName(ITEM_NAMES.title),
       byName(ITEM_NAMES.genres),
     ];

@@ -85,12 +85,18 @@ export function lineText(buf: Buffer, start: number, end: number): string {
   return JSON.stringify(end - start > 80 ? `${text}...` : text);
 }
 
+/** True for an empty line or one of spaces and tabs only. */
+export function isBlank(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buf[i] !== 32 && buf[i] !== 9) return false;
+  return true;
+}
+
 /** The 1-based line of the `index`-th record of `file` (0-based; blank lines and a header are not records). */
 export async function recordLine(file: string, hasHeader: boolean, index: number): Promise<number> {
   let seen = -1;
   let found = 0;
-  await forEachLine(file, (_buf, start, end, line) => {
-    if (start === end || (hasHeader && line === 1)) return false;
+  await forEachLine(file, (buf, start, end, line) => {
+    if (isBlank(buf, start, end) || (hasHeader && line === 1)) return false;
     if (++seen === index) found = line;
     return found > 0;
   });

@@ -1,7 +1,13 @@
 import { stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { type DatasetInfo, datasetInfo, type RatingScale, type RatingsFormat } from "./datasets.js";
+import {
+  type DatasetInfo,
+  datasetInfo,
+  type RatingScale,
+  type RatingsFormat,
+  STAR_SCALE,
+} from "./datasets.js";
 import { DataFormatError, DataNotFoundError } from "./errors.js";
 import { recordLine } from "./lines.js";
 import { type Movie, parseMovies, parseUsers, type UserInfo } from "./movies.js";
@@ -42,8 +48,6 @@ export interface LoadedData {
   /** What was inferred or changed while loading (a file's layout, its scale), for the log. */
   notes: string[];
 }
-
-const STAR_SCALE: RatingScale = { min: 1, max: 5, step: 1 };
 
 /** aerec's download cache: $XDG_CACHE_HOME/aerec, else ~/.cache/aerec. */
 export function cacheDir(): string {

@@ -106,10 +106,17 @@ export class IdMap {
     return this.map!.get(id) ?? -1;
   }
 
-  /** Dense indices for every raw id in `rawIds` (which must all be known). */
+  /** Dense indices for every raw id in `rawIds`, -1 for an unknown one. */
   indicesOf(rawIds: Int32Array | readonly RawId[]): Int32Array {
     const out = new Int32Array(rawIds.length);
-    for (let i = 0; i < rawIds.length; i++) out[i] = this.indexOf(rawIds[i]);
+    const { table } = this;
+    // The MovieLens loaders' case, once per rating: integers into the table, no conversions.
+    if (table && rawIds instanceof Int32Array) {
+      for (let i = 0; i < rawIds.length; i++) {
+        const id = rawIds[i];
+        out[i] = id >= 0 && id < table.length ? table[id] : -1;
+      }
+    } else for (let i = 0; i < rawIds.length; i++) out[i] = this.indexOf(rawIds[i]);
     return out;
   }
 

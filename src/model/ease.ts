@@ -372,9 +372,7 @@ export const easeKind: ModelKind<EaseSettings, EaseModel> = {
     ...s,
     // A threshold at the bottom of the scale (every rating on implicit data) is "every rating": one candidate.
     positiveFrom: [
-      ...new Set(
-        s.positiveFrom.map((t) => (scaledRating(t, scale) <= scale.min ? 0 : scaledRating(t, scale))),
-      ),
+      ...new Set(s.positiveFrom.map((t) => scaledRating(t, scale)).map((t) => (t <= scale.min ? 0 : t))),
     ],
     otherFrom: scaledRating(s.otherFrom, scale),
     relevantFrom: scaledRating(s.relevantFrom, scale),
