@@ -15,6 +15,21 @@ export function durationArg(text: string): number {
   return Number(m[1]) * { s: 1, m: 60, h: 3600 }[(m[2] ?? "s") as "s" | "m" | "h"];
 }
 
+/**
+ * One trial of a search (tune's and --tune auto's): the model of `flags` with `overrides` applied, fitted
+ * on `backend`, and the validation RMSE of the epoch it kept.
+ */
+export function validationFit(
+  flags: SettingFlags,
+  overrides: Pick<SettingFlags, "lambda" | "hidden" | "lr" | "inputOffset">,
+  data: LoadedData,
+  backend: Backend,
+): { settings: ModelSettings; outcome: FitOutcome; rmse: number } {
+  const settings = settingsFrom({ ...flags, ...overrides }, data.scale) as ModelSettings;
+  const outcome = fitModel(flags.model, data, { backend, settings });
+  return { settings, outcome, rmse: outcome.history[outcome.bestEpoch - 1].validationRmse! };
+}
+
 /** One setting tried: what it changed from the defaults, and how it did on the validation ratings. */
 export interface AutoTrial {
   lambda: number;
@@ -79,19 +94,15 @@ export function autoTune(
     // Cost grows with the hidden size: judge the next trial by the mean so far, scaled.
     const perUnit = tried.reduce((s, t) => s + t.seconds / t.hidden[0], 0) / Math.max(1, tried.length);
     if (tried.length > 0 && elapsed() + perUnit * point.hidden[0] > budgetSeconds) return false;
-    const settings = settingsFrom(
-      { ...flags, lambda: point.lambda, inputOffset: point.inputOffset, hidden: point.hidden },
-      data.scale,
-    ) as ModelSettings;
     const backend = makeBackend();
-    let outcome: FitOutcome;
+    let fit: ReturnType<typeof validationFit>;
     try {
-      outcome = fitModel(flags.model, data, { backend, settings });
+      fit = validationFit(flags, point, data, backend);
     } catch (e) {
       backend.close();
       throw e;
     }
-    const rmse = outcome.history[outcome.bestEpoch - 1].validationRmse!;
+    const { settings, outcome, rmse } = fit;
     tried.push({ ...point, validationRmse: rmse, bestEpoch: outcome.bestEpoch, seconds: outcome.seconds });
     if (!kept || rmse < kept.rmse) {
       kept?.backend.close();

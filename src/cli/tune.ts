@@ -3,7 +3,8 @@ import type { LoadedData } from "../data/load.js";
 import { Rng } from "../data/random.js";
 import { createBackend, type KernelChoice } from "../kernels/index.js";
 import type { ModelSettings } from "../train/presets.js";
-import { fitModel, modelKind } from "../train/registry.js";
+import { modelKind } from "../train/registry.js";
+import { validationFit } from "./auto-tune.js";
 import { addDataOptions, loadOrDownload, type SourceFlags } from "./data-flags.js";
 import { intArg, intListArg } from "./options.js";
 import { ProgressBar } from "./progress.js";
@@ -85,26 +86,20 @@ async function runTune(flags: TuneFlags): Promise<void> {
   const trials: Trial[] = [];
   const bar = new ProgressBar("setting", process.stderr);
   for (const point of points) {
-    const settings = settingsFrom(
-      {
-        ...flags,
-        lambda: point.lambda ?? flags.lambda,
-        hidden: point.hidden ?? flags.hidden,
-        lr: point.lr ?? flags.lr,
-        inputOffset: point.inputOffset ?? flags.inputOffset,
-      },
-      data.scale,
-    );
     const backend = createBackend(flags.kernels, flags.threads);
     try {
-      const result = fitModel(flags.model, data, { backend, settings });
-      const best = result.history[result.bestEpoch - 1];
-      trials.push({
-        ...point,
-        validationRmse: best.validationRmse!,
-        bestEpoch: result.bestEpoch,
-        seconds: result.seconds,
-      });
+      const { outcome, rmse } = validationFit(
+        flags,
+        {
+          lambda: point.lambda ?? flags.lambda,
+          hidden: point.hidden ?? flags.hidden,
+          lr: point.lr ?? flags.lr,
+          inputOffset: point.inputOffset ?? flags.inputOffset,
+        },
+        data,
+        backend,
+      );
+      trials.push({ ...point, validationRmse: rmse, bestEpoch: outcome.bestEpoch, seconds: outcome.seconds });
     } finally {
       backend.close();
     }

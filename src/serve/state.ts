@@ -16,7 +16,7 @@ export interface ModelInfo {
   scale: RatingScale;
   metrics: Record<string, unknown>;
   history: EpochReport[];
-  /** The model file's fingerprint (SHA-256 of its tensors), where it came from a file. */
+  /** The model file's fingerprint (SHA-256 of its header and tensors), where it came from a file. */
   fingerprint?: string;
 }
 
