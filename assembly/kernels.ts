@@ -1068,3 +1068,111 @@ export function softmaxCrossEntropy(
   }
   return total;
 }
+
+/**
+ * GLocal-K's local kernel (Muller et al. 2018) over a weight matrix w [rows][cols]: k[r][c] =
+ * max(0, 1 - |a_r - b_c|^2) with a [rows][d] and bT [d][cols] (the column embeddings stored dimension by
+ * dimension, so that four columns share a vector), and wEff = w * k. Returns how many k are above 0.
+ */
+export function localKernel(wEff: usize, k: usize, w: usize, a: usize, bT: usize, rows: i32, cols: i32, d: i32): i32 {
+  const one = f32x4.splat(1);
+  const zero = f32x4.splat(0);
+  let count = i32x4.splat(0);
+  let tail = 0;
+  for (let r = 0; r < rows; r++) {
+    const ar = at(a, r * d);
+    const row = r * cols;
+    let c = 0;
+    for (; c + 4 <= cols; c += 4) {
+      let dist = zero;
+      for (let t = 0; t < d; t++) {
+        const diff = f32x4.sub(f32x4.splat(load<f32>(at(ar, t))), v128.load(at(bT, t * cols + c)));
+        dist = madd(diff, diff, dist);
+      }
+      const kv = f32x4.max(f32x4.sub(one, dist), zero);
+      v128.store(at(k, row + c), kv);
+      v128.store(at(wEff, row + c), f32x4.mul(kv, v128.load(at(w, row + c))));
+      count = i32x4.sub(count, f32x4.gt(kv, zero));
+    }
+    for (; c < cols; c++) {
+      let dist: f32 = 0;
+      for (let t = 0; t < d; t++) {
+        const diff = load<f32>(at(ar, t)) - load<f32>(at(bT, t * cols + c));
+        dist += diff * diff;
+      }
+      const kk = Mathf.max(1 - dist, 0);
+      store<f32>(at(k, row + c), kk);
+      store<f32>(at(wEff, row + c), kk * load<f32>(at(w, row + c)));
+      if (kk > 0) tail++;
+    }
+  }
+  return (
+    i32x4.extract_lane(count, 0) + i32x4.extract_lane(count, 1) + i32x4.extract_lane(count, 2) +
+    i32x4.extract_lane(count, 3) + tail
+  );
+}
+
+/**
+ * The local kernel's backward pass with its penalties (lambda2/2 |w|^2 + lambdaS/2 |k|^2, returned), from
+ * gEff = dLoss/dwEff: gW = gEff * k + lambda2 * w; gk = gEff * w + lambdaS * k where k > 0, else 0;
+ * gA[r] = -2 sum_c gk[r][c] (a_r - b_c); gBT[.][c] = 2 sum_r gk[r][c] (a_r - b_c). Writes gW, gA and gBT;
+ * gEff is overwritten with gk.
+ */
+export function localKernelBackward(
+  gW: usize, gA: usize, gBT: usize, gEff: usize, w: usize, k: usize, a: usize, bT: usize,
+  rows: i32, cols: i32, d: i32, lambda2: f32, lambdaS: f32,
+): f64 {
+  const zero = f32x4.splat(0);
+  const l2 = f32x4.splat(lambda2);
+  const ls = f32x4.splat(lambdaS);
+  const two = f32x4.splat(2);
+  fill(gBT, d * cols, 0);
+  let penalty: f64 = 0;
+  for (let r = 0; r < rows; r++) {
+    const row = r * cols;
+    let sw = zero;
+    let sk = zero;
+    let c = 0;
+    for (; c + 4 <= cols; c += 4) {
+      const ge = v128.load(at(gEff, row + c));
+      const wv = v128.load(at(w, row + c));
+      const kv = v128.load(at(k, row + c));
+      v128.store(at(gW, row + c), madd(l2, wv, f32x4.mul(ge, kv)));
+      v128.store(at(gEff, row + c), v128.and(madd(ls, kv, f32x4.mul(ge, wv)), f32x4.gt(kv, zero)));
+      sw = madd(wv, wv, sw);
+      sk = madd(kv, kv, sk);
+    }
+    let tw: f32 = 0;
+    let tk: f32 = 0;
+    for (; c < cols; c++) {
+      const ge = load<f32>(at(gEff, row + c));
+      const wv = load<f32>(at(w, row + c));
+      const kv = load<f32>(at(k, row + c));
+      store<f32>(at(gW, row + c), ge * kv + lambda2 * wv);
+      store<f32>(at(gEff, row + c), kv > 0 ? ge * wv + lambdaS * kv : 0);
+      tw += wv * wv;
+      tk += kv * kv;
+    }
+    penalty += 0.5 * <f64>lambda2 * (<f64>lanes(sw) + <f64>tw) + 0.5 * <f64>lambdaS * (<f64>lanes(sk) + <f64>tk);
+    for (let t = 0; t < d; t++) {
+      const art = load<f32>(at(a, r * d + t));
+      const av = f32x4.splat(art);
+      let acc = zero;
+      c = 0;
+      for (; c + 4 <= cols; c += 4) {
+        const term = f32x4.mul(v128.load(at(gEff, row + c)), f32x4.sub(av, v128.load(at(bT, t * cols + c))));
+        acc = f32x4.add(acc, term);
+        const gb = at(gBT, t * cols + c);
+        v128.store(gb, madd(two, term, v128.load(gb)));
+      }
+      let s: f32 = lanes(acc);
+      for (; c < cols; c++) {
+        const term = load<f32>(at(gEff, row + c)) * (art - load<f32>(at(bT, t * cols + c)));
+        s += term;
+        store<f32>(at(gBT, t * cols + c), load<f32>(at(gBT, t * cols + c)) + 2 * term);
+      }
+      store<f32>(at(gA, r * d + t), -2 * s);
+    }
+  }
+  return penalty;
+}

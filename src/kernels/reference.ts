@@ -432,3 +432,69 @@ export function decodeColumnsLoss(
   }
   return sse;
 }
+
+/** Twin of Kernels.localKernel. */
+export function localKernel(
+  wEff: FloatArray,
+  k: FloatArray,
+  w: FloatArray,
+  a: FloatArray,
+  bT: FloatArray,
+  rows: number,
+  cols: number,
+  d: number,
+): number {
+  let count = 0;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      let dist = 0;
+      for (let t = 0; t < d; t++) {
+        const diff = a[r * d + t] - bT[t * cols + c];
+        dist += diff * diff;
+      }
+      const kk = Math.max(1 - dist, 0);
+      k[r * cols + c] = kk;
+      wEff[r * cols + c] = kk * w[r * cols + c];
+      if (kk > 0) count++;
+    }
+  }
+  return count;
+}
+
+/** Twin of Kernels.localKernelBackward. */
+export function localKernelBackward(
+  gW: FloatArray,
+  gA: FloatArray,
+  gBT: FloatArray,
+  gEff: FloatArray,
+  w: FloatArray,
+  k: FloatArray,
+  a: FloatArray,
+  bT: FloatArray,
+  rows: number,
+  cols: number,
+  d: number,
+  lambda2: number,
+  lambdaS: number,
+): number {
+  gBT.fill(0, 0, d * cols);
+  let penalty = 0;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const [ge, wv, kv] = [gEff[r * cols + c], w[r * cols + c], k[r * cols + c]];
+      gW[r * cols + c] = ge * kv + lambda2 * wv;
+      gEff[r * cols + c] = kv > 0 ? ge * wv + lambdaS * kv : 0;
+      penalty += 0.5 * lambda2 * wv * wv + 0.5 * lambdaS * kv * kv;
+    }
+    for (let t = 0; t < d; t++) {
+      let s = 0;
+      for (let c = 0; c < cols; c++) {
+        const term = gEff[r * cols + c] * (a[r * d + t] - bT[t * cols + c]);
+        s += term;
+        gBT[t * cols + c] += 2 * term;
+      }
+      gA[r * d + t] = -2 * s;
+    }
+  }
+  return penalty;
+}

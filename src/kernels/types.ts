@@ -207,6 +207,42 @@ export interface Kernels {
   addRowSums(y: Float32Array, x: Float32Array, nRows: number, n: number): void;
   /** x *= m element-wise (dropout masks). */
   multiply(x: Float32Array, m: Float32Array, n: number): void;
+  /**
+   * GLocal-K's local kernel over a weight matrix w [rows][cols]: k[r][c] = max(0, 1 - |a_r - b_c|^2) with
+   * row embeddings a [rows][d] and column embeddings bT [d][cols] (stored dimension by dimension), and
+   * wEff = w * k. Returns how many k are above 0 (the kernel's density). Rows are split across threads.
+   */
+  localKernel(
+    wEff: Float32Array,
+    k: Float32Array,
+    w: Float32Array,
+    a: Float32Array,
+    bT: Float32Array,
+    rows: number,
+    cols: number,
+    d: number,
+  ): number;
+  /**
+   * localKernel's backward pass with the penalties lambda2/2 |w|^2 + lambdaS/2 |k|^2 (returned), from
+   * gEff = dLoss/dwEff: writes gW = gEff * k + lambda2 * w, gA[r] = -2 sum_c gk (a_r - b_c) and
+   * gBT[.][c] = 2 sum_r gk (a_r - b_c), where gk = gEff * w + lambdaS * k where k > 0 and 0 elsewhere (the
+   * kernel's flat part); overwrites gEff with gk.
+   */
+  localKernelBackward(
+    gW: Float32Array,
+    gA: Float32Array,
+    gBT: Float32Array,
+    gEff: Float32Array,
+    w: Float32Array,
+    k: Float32Array,
+    a: Float32Array,
+    bT: Float32Array,
+    rows: number,
+    cols: number,
+    d: number,
+    lambda2: number,
+    lambdaS: number,
+  ): number;
   /** Dot product (accumulated in double precision). */
   dotProduct(x: Float32Array, y: Float32Array, n: number): number;
   /** Sum of squares (accumulated in double precision). */

@@ -648,6 +648,69 @@ class WasmKernels implements Kernels {
     for (const p of partial) this.addScaled(dHidden, p, 1, size);
     return sse;
   }
+  /** Row ranges [start, end) of about equal size, one per thread when `work` is large. */
+  private rowShares(rows: number, work: number): [number, number][] {
+    const t = Math.min(rows, work >= SPLIT_MIN ? this.threads : 1);
+    const share = Math.ceil(rows / Math.max(1, t));
+    const out: [number, number][] = [];
+    for (let s = 0; s < rows; s += share) out.push([s, Math.min(rows, s + share)]);
+    return out;
+  }
+  localKernel(
+    wEff: Float32Array,
+    k: Float32Array,
+    w: Float32Array,
+    a: Float32Array,
+    bT: Float32Array,
+    rows: number,
+    cols: number,
+    d: number,
+  ): number {
+    const calls = this.rowShares(rows, rows * cols * d).map(([s, e]): KernelCall => {
+      const o = 4 * s * cols;
+      return {
+        fn: "localKernel",
+        args: [ptr(wEff) + o, ptr(k) + o, ptr(w) + o, ptr(a) + 4 * s * d, ptr(bT), e - s, cols, d],
+      };
+    });
+    const results = this.all(calls);
+    let count = 0;
+    for (let i = 0; i < calls.length; i++) count += results[i];
+    return count;
+  }
+  localKernelBackward(
+    gW: Float32Array,
+    gA: Float32Array,
+    gBT: Float32Array,
+    gEff: Float32Array,
+    w: Float32Array,
+    k: Float32Array,
+    a: Float32Array,
+    bT: Float32Array,
+    rows: number,
+    cols: number,
+    d: number,
+    lambda2: number,
+    lambdaS: number,
+  ): number {
+    const shares = this.rowShares(rows, rows * cols * d);
+    // Each extra thread sums its rows' column-embedding gradients apart; they are added at the end.
+    const partial = this.scratchFor(shares.length, d * cols);
+    const calls = shares.map(([s, e], i): KernelCall => {
+      const o = 4 * s * cols;
+      const target = i === 0 ? gBT : partial[i - 1];
+      const at = [ptr(gW) + o, ptr(gA) + 4 * s * d, ptr(target), ptr(gEff) + o, ptr(w) + o, ptr(k) + o];
+      return {
+        fn: "localKernelBackward",
+        args: [...at, ptr(a) + 4 * s * d, ptr(bT), e - s, cols, d, lambda2, lambdaS],
+      };
+    });
+    const results = this.all(calls);
+    let penalty = 0;
+    for (let i = 0; i < calls.length; i++) penalty += results[i];
+    for (const p of partial) this.addScaled(gBT, p, 1, d * cols);
+    return penalty;
+  }
   /** A reduction over shares of n elements: their results added in share order (one answer a thread count). */
   private sumShares(n: number, call: (start: number, count: number) => KernelCall): number {
     const parts = this.elementShares(n, call);

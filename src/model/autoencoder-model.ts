@@ -4,6 +4,7 @@ import { type Csr, Ratings } from "../data/ratings.js";
 import { ACTIVATIONS, type Activation, type Backend } from "../kernels/index.js";
 import { AutoencoderNetwork, transposeInto } from "./autoencoder.js";
 import { choleskySolve } from "./cholesky.js";
+import { convolutionPattern, convolveRatings } from "./global-kernel.js";
 import type { Model, SavedParameters, Tensor } from "./model.js";
 import { savedTensor } from "./model.js";
 
@@ -33,6 +34,11 @@ export const autoencoderConfigSchema = z
     inputOffset: z.number().finite().min(0).max(1e6).optional(),
     /** Tie each decoder layer to its mirror encoder layer (see AutoencoderShape.tied). */
     tied: z.boolean().optional(),
+    /**
+     * GLocal-K: the encoder reads max(0, conv(ratings, globalKernel)), the training ratings (rows as the
+     * model's, in index order) convolved with this 3 x 3 kernel, row-major (see convolveRatings).
+     */
+    globalKernel: z.array(z.number().finite()).length(9).optional(),
   })
   .strict();
 
@@ -91,7 +97,7 @@ export class AutoencoderModel implements Model {
   constructor(
     /** The registry name this model was trained as (sae, autorec-i, ...). */
     readonly kind: string,
-    readonly config: AutoencoderConfig,
+    public config: AutoencoderConfig,
     train: Ratings,
     readonly scale: RatingScale,
     backend: Backend,
@@ -128,8 +134,25 @@ export class AutoencoderModel implements Model {
     this.itemCodes = undefined;
   }
 
+  /**
+   * Makes the encoder read the training ratings convolved with `kernel` (GLocal-K's global kernel, 9
+   * numbers), on the same entries when it did already, so that a trainer can move the kernel every step.
+   */
+  useGlobalKernel(kernel: ArrayLike<number>): void {
+    const had = this.config.globalKernel;
+    this.config = { ...this.config, globalKernel: Array.from(kernel) };
+    if (had) convolveRatings(this.input, this.targets, kernel);
+    else this.input = this.encoderInput();
+    this.itemCodes = undefined;
+  }
+
   /** The encoder's view of the ratings: `targets` itself when the config changes nothing. */
   private encoderInput(): Csr {
+    if (this.config.globalKernel) {
+      const input = this.network.adopt(convolutionPattern(this.targets));
+      convolveRatings(input, this.targets, this.config.globalKernel);
+      return input;
+    }
     const shift = this.config.inputOffset ?? 0;
     if (shift === 0 && this.config.inputScaling === "none") return this.targets;
     const shifted = { ...this.targets, values: this.targets.values.map((v) => v + shift) };
@@ -288,7 +311,8 @@ export class AutoencoderModel implements Model {
     return (
       `${this.kind}: ${c.orientation}-based ${this.network.sizes.join("-")} ${c.activation}, output ` +
       `${c.outputActivation}, inputs ${c.inputScaling}${c.inputOffset ? ` offset by ${c.inputOffset}` : ""}` +
-      `${c.tied ? ", tied decoder" : ""}; ${this.network.params.length} parameters`
+      `${c.tied ? ", tied decoder" : ""}${c.globalKernel ? ", global 3x3 kernel over the ratings" : ""}; ` +
+      `${this.network.params.length} parameters`
     );
   }
 

@@ -87,6 +87,7 @@ export class AutoencoderNetwork {
   private rows: Int32Array = new Int32Array(0);
   private dropMask: Float32Array = new Float32Array(0);
   private denseOutputs?: Float32Array;
+  private zeroBias?: Float32Array;
   private targetColumns?: ColumnBatcher;
   private inputColumns?: ColumnBatcher;
   /** The hidden layer the last encode() applied dropout to, or -1. */
@@ -368,6 +369,11 @@ export class AutoencoderNetwork {
       rng?: Rng;
       /** The batch already grouped by column (keepColumns), for batches seen repeatedly. */
       columns?: BatchColumns;
+      /**
+       * Receives d(scale * sum of squared errors)/d(input) at the entries `inputRows` of `input` hold, in
+       * batch order (GLocal-K learns its global kernel through the input).
+       */
+      inputGradient?: Float32Array;
     } = {},
   ): number {
     const { kernels } = this.backend;
@@ -421,6 +427,41 @@ export class AutoencoderNetwork {
         this.sizes[last],
       );
     }
+    this.backwardHidden(n, input, inputRows, inputColumns);
+    if (options.inputGradient) this.inputGradientAt(options.inputGradient, input, inputRows);
+    this.foldTiedGradients();
+    return sse;
+  }
+
+  /**
+   * Adds the gradient of sum(dCode * last hidden layer) to `grads` for the `rows` of `input` that encode()
+   * ran on last (a loss that reads the code, not the outputs).
+   */
+  backpropagateCode(dCode: Float32Array, input: Csr, rows: ArrayLike<number>): void {
+    const n = rows.length;
+    const last = this.nLayers - 1;
+    this.deltas[last - 1].set(dCode.subarray(0, n * this.sizes[last]));
+    this.backwardHidden(n, input, rows);
+    this.foldTiedGradients();
+  }
+
+  /** The input's gradient at its entries from the first layer's deltas: out[q] = deltas0[b] . W1[j]. */
+  private inputGradientAt(out: Float32Array, input: Csr, rows: ArrayLike<number>): void {
+    const h = this.sizes[1];
+    this.zeroBias ??= this.backend.arena.f32(this.shape.nInputs);
+    const batch = this.batch(input, rows);
+    this.backend.kernels.sparseOutput(out, batch, this.deltas[0], this.tensors[0].data, this.zeroBias, h);
+  }
+
+  /** Backward from deltas[last hidden] (the loss's gradient there) through every hidden layer into `grads`. */
+  private backwardHidden(
+    n: number,
+    input: Csr,
+    inputRows: ArrayLike<number>,
+    inputColumns?: ColumnBatch,
+  ): void {
+    const { kernels } = this.backend;
+    const last = this.nLayers - 1;
     for (let l = last - 1; l >= 1; l--) {
       this.throughActivation(l, n);
       kernels.denseAffineBackward(
@@ -444,8 +485,6 @@ export class AutoencoderNetwork {
       const inputBatch = this.batch(input, inputRows);
       kernels.sparseAffineBackward(this.gradTensors[0], this.gradTensors[1], inputBatch, this.deltas[0], h);
     }
-    this.foldTiedGradients();
-    return sse;
   }
 
   /** deltas[l] from d(loss)/d(output of layer l) to d(loss)/d(its pre-activation), through dropout too. */

@@ -71,7 +71,7 @@ export class Lbfgs {
   constructor(
     readonly config: LbfgsConfig,
     start: Float32Array,
-    private readonly objective: Objective,
+    private objective: Objective,
     private readonly backend: Backend,
   ) {
     const n = start.length;
@@ -91,6 +91,19 @@ export class Lbfgs {
     this.alpha = new Float64Array(config.historySize);
   }
 
+  /**
+   * Starts afresh from `start` (or from where it is), forgetting the history, with its memory kept: what a
+   * new Lbfgs over the same objective would do.
+   */
+  restart(start: Float32Array = this.x): void {
+    if (start !== this.x) this.x.set(start);
+    this.order = [];
+    this.gamma = 1;
+    this.iterations = 0;
+    this.f = Number.NaN;
+    this.lastTrial = Number.NaN;
+  }
+
   /** The objective at the current point. */
   get value(): number {
     return this.f;
@@ -107,6 +120,11 @@ export class Lbfgs {
   /** a += c * b */
   private axpy(a: Float32Array, b: Float32Array, c: number): void {
     this.backend.kernels.addScaled(a, b, c, a.length);
+  }
+
+  /** Minimises `objective` from now on (call restart() too when it changed). */
+  setObjective(objective: Objective): void {
+    this.objective = objective;
   }
 
   private evaluate(x: Float32Array, grad: Float32Array): number {

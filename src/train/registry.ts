@@ -13,6 +13,7 @@ import {
 } from "../model/model.js";
 import { autorecItemKind, autorecUserKind, deepAutoencoderKind, saeKind } from "./autoencoder-kinds.js";
 import { blendKind } from "./fit-blend.js";
+import { glocalKKind, kernelNetKind } from "./glocal-k-kind.js";
 import { multDaeKind, multVaeKind } from "./mult-vae-kind.js";
 
 /**
@@ -25,6 +26,8 @@ export const MODEL_REGISTRY: readonly ModelKind<any>[] = [
   autorecItemKind,
   autorecUserKind,
   deepAutoencoderKind,
+  glocalKKind,
+  kernelNetKind,
   easeKind,
   multDaeKind,
   multVaeKind,
