@@ -15,6 +15,7 @@ const GLOCAL_DEFAULTS: GlocalSettings = {
   pretrainEpochs: 30,
   finetuneEpochs: 60,
   iterations: 5,
+  firstStep: "l1",
   dotScale: 1,
   validation: 0.05,
   patience: 0,

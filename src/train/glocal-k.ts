@@ -28,6 +28,8 @@ export const glocalSettingsSchema = z
     finetuneEpochs: z.number().int().min(0).max(10_000),
     /** L-BFGS iterations per epoch; every epoch starts a fresh L-BFGS, as the authors' L-BFGS-B calls do. */
     iterations: z.number().int().min(1).max(1000),
+    /** Each epoch's first L-BFGS step (see LbfgsConfig.firstStep). */
+    firstStep: z.enum(["l1", "l2"]),
     /** Scale of the global kernel's dot product (dot_scale). */
     dotScale: z.number().finite().positive().max(1e6),
     /** Fraction of the training ratings held out to choose the epoch; 0 = keep the last epoch. */
@@ -306,7 +308,8 @@ export class GlocalObjective {
     // pooled[m] = (code_m . columnSums + sum of output biases) / nUsers: into the output layer...
     const last = network.nLayers - 1;
     const [gOut, gOutBias] = [network.gradTensors[2 * last], network.gradTensors[2 * last + 1]];
-    const weighted = (this.weighted ??= network.backend.arena.f32(h));
+    this.weighted ??= network.backend.arena.f32(h);
+    const weighted = this.weighted;
     weighted.fill(0);
     let biasGrad = 0;
     for (let m = 0; m < nItems; m++) {
@@ -334,7 +337,8 @@ export class GlocalObjective {
     const last = network.nLayers - 1;
     const h = network.sizes[last];
     const w = network.tensors[2 * last].data;
-    const sums = (this.columnSums ??= network.backend.arena.f32(h));
+    this.columnSums ??= network.backend.arena.f32(h);
+    const sums = this.columnSums;
     sums.fill(0);
     for (let u = 0; u < network.shape.nInputs; u++)
       network.backend.kernels.addScaled(sums, w.subarray(u * h), 1, h);

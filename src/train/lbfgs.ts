@@ -18,6 +18,11 @@ export const lbfgsConfigSchema = z
     toleranceChange: z.number().finite().min(0),
     /** Most objective evaluations per line search. */
     maxLineSearchEvals: z.number().int().min(1).max(1000),
+    /**
+     * The first iteration's step: lr * min(1, 1/|g|_1) (PyTorch's, "l1", the default) or lr / |g|_2
+     * (SciPy's L-BFGS-B, "l2"), which takes far longer first steps on models with many parameters.
+     */
+    firstStep: z.enum(["l1", "l2"]).optional(),
   })
   .strict();
 /** L-BFGS settings. */
@@ -160,8 +165,7 @@ export class Lbfgs {
     }
     this.prevG.set(g);
     const prevF = this.f;
-    const t0 =
-      this.iterations === 1 ? Math.min(1, 1 / this.backend.kernels.sumAbs(g, n)) * config.lr : config.lr;
+    const t0 = this.iterations === 1 ? this.firstStep(g) : config.lr;
     const gtd = this.dot(g, d);
     if (gtd > -config.toleranceChange) return "no-progress";
     const dNorm = this.maxAbs(d);
@@ -175,6 +179,12 @@ export class Lbfgs {
     if (dNorm * Math.abs(t) <= config.toleranceChange) return "no-progress";
     if (Math.abs(this.f - prevF) < config.toleranceChange) return "no-progress";
     return "continue";
+  }
+
+  private firstStep(g: Float32Array): number {
+    const { kernels } = this.backend;
+    if (this.config.firstStep === "l2") return this.config.lr / Math.sqrt(kernels.sumSquares(g, g.length));
+    return Math.min(1, 1 / kernels.sumAbs(g, g.length)) * this.config.lr;
   }
 
   /** Adds the last step and gradient change to the history, when the curvature is positive. */
