@@ -181,7 +181,7 @@ for epoch in range(args.pretrain_epochs + args.finetune_epochs):
         loss, _ = objective(R, M, ps, finetune, *hyper)
         loss.backward()
         grads = [torch.zeros_like(p) if p.grad is None else p.grad for p in ps]
-        return float(loss), np.concatenate([g.reshape(-1).numpy() for g in grads]).astype(np.float64)
+        return float(loss.detach()), np.concatenate([g.reshape(-1).numpy() for g in grads]).astype(np.float64)
 
     x = scipy.optimize.minimize(fun, x, jac=True, method="L-BFGS-B", options={"maxiter": args.iterations, "maxcor": 10}).x
     with torch.no_grad():

@@ -1,6 +1,7 @@
 import { Rng } from "../data/random.js";
 import type { Csr } from "../data/ratings.js";
 import { ColumnBatcher, sharesEntries } from "../kernels/column-batch.js";
+import { DenseLayer } from "../kernels/dense-layer.js";
 import { type Activation, type Backend, type ColumnBatch, type RowBatch, timed } from "../kernels/index.js";
 import { linearInit } from "./init.js";
 
@@ -88,6 +89,7 @@ export class AutoencoderNetwork {
   private dropMask: Float32Array = new Float32Array(0);
   private denseOutputs?: Float32Array;
   private zeroBias?: Float32Array;
+  private readonly dense: DenseLayer;
   private targetColumns?: ColumnBatcher;
   private inputColumns?: ColumnBatcher;
   /** The hidden layer the last encode() applied dropout to, or -1. */
@@ -105,6 +107,7 @@ export class AutoencoderNetwork {
       throw new Error(`a tied decoder needs symmetric hidden sizes, got [${hidden.join(", ")}]`);
     }
     this.sizes = [nInputs, ...hidden, nInputs];
+    this.dense = new DenseLayer(backend);
     const specs: Omit<ParameterTensor, "data">[] = [];
     for (let l = 0; l + 1 < this.sizes.length; l++) {
       const [nIn, nOut] = [this.sizes[l], this.sizes[l + 1]];
@@ -256,7 +259,7 @@ export class AutoencoderNetwork {
     for (let l = 1; l < this.nLayers - 1; l++) {
       if (l - 1 === this.codeLayer && dropout > 0 && rng) this.dropout(l - 1, n, dropout, rng);
       const [w, bias] = [this.tensors[2 * l].data, this.tensors[2 * l + 1].data];
-      kernels.denseAffine(this.acts[l], this.acts[l - 1], w, bias, n, this.sizes[l], this.sizes[l + 1]);
+      this.dense.forward(this.acts[l], this.acts[l - 1], w, bias, n, this.sizes[l], this.sizes[l + 1]);
       kernels.activate(this.acts[l], n * this.sizes[l + 1], activation);
     }
     if (this.codeLayer === this.nLayers - 2 && dropout > 0 && rng)
@@ -464,7 +467,7 @@ export class AutoencoderNetwork {
     const last = this.nLayers - 1;
     for (let l = last - 1; l >= 1; l--) {
       this.throughActivation(l, n);
-      kernels.denseAffineBackward(
+      this.dense.backward(
         this.gradTensors[2 * l],
         this.gradTensors[2 * l + 1],
         this.deltas[l - 1],

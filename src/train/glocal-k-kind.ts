@@ -67,12 +67,12 @@ function kernelKind(
 /** GLocal-K. */
 export const glocalKKind = kernelKind(
   "glocal-k",
-  "GLocal-K (Han et al. 2021): item-based 500-500 sigmoid with local kernels, pre-trained, then fine-tuned on ratings smoothed by a global 3x3 kernel; L-BFGS",
+  "GLocal-K (Han et al. 2021): kernel-net fine-tuned on ratings smoothed by a learned 3x3 kernel",
   GLOCAL_DEFAULTS,
 );
 /** kernelNet. */
 export const kernelNetKind = kernelKind(
   "kernel-net",
-  "kernelNet (Muller et al. 2018): item-based 500-500 sigmoid whose weights are sparsified by learned local kernels; L-BFGS",
+  "kernelNet (Muller et al. 2018): item-based 500-500 sigmoid, weights sparsified by local kernels",
   KERNEL_NET_DEFAULTS,
 );
