@@ -9,13 +9,12 @@
 // the ML-32M-shaped epoch's time and peak memory.
 //
 // Usage: MOVIELENS_DIR=../shared/data node bench/autorec.mjs [--epochs 10] [--threads 2] [--skip-32m]
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadData } from "../dist/index.js";
-import { machineLine, median } from "./common.mjs";
+import { machineLine, median, run, writePeerRatings } from "./common.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -29,33 +28,6 @@ const HIDDEN = 500;
 /** autorec-i's default input offset, given to both sides. */
 const INPUT_OFFSET = "15";
 const dir = mkdtempSync(join(tmpdir(), "aerec-bench-"));
-
-/** Runs a command that prints a JSON summary last; returns the summary with the run's wall seconds. */
-function run(label, command, args) {
-  console.error(`running ${label}`);
-  const started = performance.now();
-  const child = spawnSync(command, args, {
-    encoding: "utf8",
-    maxBuffer: 1 << 26,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  if (child.status !== 0) {
-    console.error(`${label} failed (exit ${child.status})`);
-    process.exit(1);
-  }
-  return {
-    ...JSON.parse(child.stdout.trim().split("\n").at(-1)),
-    wallSeconds: (performance.now() - started) / 1000,
-  };
-}
-
-/** Writes the training ratings in the peer's format (0-based indices). */
-function writePeerRatings(data, file) {
-  const { users, items, values: v, nUsers, nItems } = data.train;
-  const lines = [`${nUsers} ${nItems}`];
-  for (let k = 0; k < v.length; k++) lines.push(`${users[k]}\t${items[k]}\t${v[k]}`);
-  writeFileSync(file, `${lines.join("\n")}\n`);
-}
 
 /**
  * Distinct (row, column) weight rows one pass over the training rows touches: the sum over batches of 256
@@ -137,7 +109,7 @@ try {
   for (const [dataset, split] of cases) {
     const data = await loadData(dataset, { split });
     const file = join(dir, `${dataset.replace(/\W/g, "_")}.tsv`);
-    writePeerRatings(data, file);
+    writePeerRatings(data.train, file);
     for (const optimizer of ["lbfgs", "adam"]) {
       const peer = run(`PyTorch dense AutoRec on ${dataset}, ${optimizer}`, values.python, [
         "bench/peers/autorec.py",

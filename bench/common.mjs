@@ -1,6 +1,8 @@
 // What the benchmarks share: the line naming the machine they ran on (CPU model, caches, Node, the
-// kernels' build and the threads each side used), printed beside their ratios, and the median they report.
-import { execFileSync } from "node:child_process";
+// kernels' build and the threads each side used), printed beside their ratios, the median they report, and
+// how they run a side and hand the peers their ratings.
+import { execFileSync, spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
 import { createBackend } from "../dist/index.js";
 
@@ -41,4 +43,31 @@ export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Runs a command that prints a JSON summary last; returns the summary with the run's wall seconds. */
+export function run(label, command, args) {
+  console.error(`running ${label}`);
+  const started = performance.now();
+  const child = spawnSync(command, args, {
+    encoding: "utf8",
+    maxBuffer: 1 << 26,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  if (child.status !== 0) {
+    console.error(`${label} failed (exit ${child.status})`);
+    process.exit(1);
+  }
+  return {
+    ...JSON.parse(child.stdout.trim().split("\n").at(-1)),
+    wallSeconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** Writes ratings in the peers' format: a `nUsers nItems` line, then `user item rating` (0-based indices). */
+export function writePeerRatings(ratings, file) {
+  const { users, items, values: v, nUsers, nItems } = ratings;
+  const lines = [`${nUsers} ${nItems}`];
+  for (let k = 0; k < v.length; k++) lines.push(`${users[k]}\t${items[k]}\t${v[k]}`);
+  writeFileSync(file, `${lines.join("\n")}\n`);
 }

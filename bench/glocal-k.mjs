@@ -7,15 +7,14 @@
 // memory, and the ratios.
 //
 // Usage: MOVIELENS_DIR=../shared/data node bench/glocal-k.mjs [--pretrain 30] [--finetune 60] [--threads 2]
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createBackend, fitModel, loadData, predict } from "../dist/index.js";
 import { glocalKKind } from "../dist/train/glocal-k-kind.js";
-import { machineLine } from "./common.mjs";
+import { machineLine, run, writePeerRatings } from "./common.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -52,27 +51,6 @@ if (values.side === "aerec") {
   process.exit(0);
 }
 const dir = mkdtempSync(join(tmpdir(), "aerec-bench-"));
-
-function run(label, command, args) {
-  console.error(`running ${label}`);
-  const child = spawnSync(command, args, {
-    encoding: "utf8",
-    maxBuffer: 1 << 26,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  if (child.status !== 0) {
-    console.error(`${label} failed (exit ${child.status})`);
-    process.exit(1);
-  }
-  return JSON.parse(child.stdout.trim().split("\n").at(-1));
-}
-
-function writePeerRatings(ratings, file) {
-  const { users, items, values: v, nUsers, nItems } = ratings;
-  const lines = [`${nUsers} ${nItems}`];
-  for (let k = 0; k < v.length; k++) lines.push(`${users[k]}\t${items[k]}\t${v[k]}`);
-  writeFileSync(file, `${lines.join("\n")}\n`);
-}
 
 const data = await loadData("ml-100k", { split: "u1", dataDir: process.env.MOVIELENS_DIR });
 const [trainFile, testFile] = [join(dir, "train.tsv"), join(dir, "test.tsv")];

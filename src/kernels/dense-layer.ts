@@ -4,7 +4,7 @@ import type { Backend } from "./types.js";
 const TILED_FROM = 1 << 24;
 
 /** out = the [cols][rows] transpose of the row-major [rows][cols] matrix a. */
-function transpose(out: Float32Array, a: Float32Array, rows: number, cols: number): void {
+export function transposeInto(out: Float32Array, a: Float32Array, rows: number, cols: number): void {
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
 }
 
@@ -39,7 +39,7 @@ export class DenseLayer {
       return;
     }
     const wT = this.buffer(nIn * nOut);
-    transpose(wT, w, nOut, nIn);
+    transposeInto(wT, w, nOut, nIn);
     for (let b = 0; b < nRows; b++) out.set(bias.subarray(0, nOut), b * nOut);
     kernels.gemmAccumulate(out, inp, wT, nRows, nIn, nOut, nOut, nIn, nOut, 1);
   }
@@ -62,7 +62,7 @@ export class DenseLayer {
       return;
     }
     const dOutT = this.buffer(nOut * nRows);
-    transpose(dOutT, dOut, nRows, nOut);
+    transposeInto(dOutT, dOut, nRows, nOut);
     kernels.gemmAccumulate(dw, dOutT, inp, nOut, nRows, nIn, nIn, nRows, nIn, 1);
     kernels.addRowSums(dBias, dOut, nRows, nOut);
     if (dInp) {

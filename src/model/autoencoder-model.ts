@@ -1,8 +1,9 @@
 import { z } from "zod";
 import type { RatingScale } from "../data/datasets.js";
 import { type Csr, Ratings } from "../data/ratings.js";
+import { transposeInto } from "../kernels/dense-layer.js";
 import { ACTIVATIONS, type Activation, type Backend } from "../kernels/index.js";
-import { AutoencoderNetwork, transposeInto } from "./autoencoder.js";
+import { AutoencoderNetwork } from "./autoencoder.js";
 import { choleskySolve } from "./cholesky.js";
 import { convolutionPattern, convolveRatings } from "./global-kernel.js";
 import type { Model, SavedParameters, Tensor } from "./model.js";

@@ -1,14 +1,9 @@
 import { Rng } from "../data/random.js";
 import type { Csr } from "../data/ratings.js";
 import { ColumnBatcher, sharesEntries } from "../kernels/column-batch.js";
-import { DenseLayer } from "../kernels/dense-layer.js";
+import { DenseLayer, transposeInto } from "../kernels/dense-layer.js";
 import { type Activation, type Backend, type ColumnBatch, type RowBatch, timed } from "../kernels/index.js";
 import { linearInit } from "./init.js";
-
-/** out = the [cols][rows] transpose of the row-major [rows][cols] matrix a. */
-export function transposeInto(out: Float32Array, a: Float32Array, rows: number, cols: number): void {
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
-}
 
 /** Batches of at least this many rows take the column-grouped kernels (see setColumnBatchMin). */
 let columnBatchMin = 8;

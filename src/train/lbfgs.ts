@@ -76,7 +76,7 @@ export class Lbfgs {
   constructor(
     readonly config: LbfgsConfig,
     start: Float32Array,
-    private objective: Objective,
+    private readonly objective: Objective,
     private readonly backend: Backend,
   ) {
     const n = start.length;
@@ -97,11 +97,10 @@ export class Lbfgs {
   }
 
   /**
-   * Starts afresh from `start` (or from where it is), forgetting the history, with its memory kept: what a
-   * new Lbfgs over the same objective would do.
+   * Starts afresh from the current point, forgetting the history, with its memory kept: what a new Lbfgs
+   * from here would do.
    */
-  restart(start: Float32Array = this.x): void {
-    if (start !== this.x) this.x.set(start);
+  restart(): void {
     this.order = [];
     this.gamma = 1;
     this.iterations = 0;
@@ -125,11 +124,6 @@ export class Lbfgs {
   /** a += c * b */
   private axpy(a: Float32Array, b: Float32Array, c: number): void {
     this.backend.kernels.addScaled(a, b, c, a.length);
-  }
-
-  /** Minimises `objective` from now on (call restart() too when it changed). */
-  setObjective(objective: Objective): void {
-    this.objective = objective;
   }
 
   private evaluate(x: Float32Array, grad: Float32Array): number {
