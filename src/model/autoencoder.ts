@@ -432,6 +432,21 @@ export class AutoencoderNetwork {
   }
 
   /**
+   * Copies of the hidden layers' activations for the `n` rows encode() ran on last, into `saved` (allocated
+   * when undefined), for restoreActivations to put back.
+   */
+  saveActivations(n: number, saved?: Float32Array[]): Float32Array[] {
+    const copies = saved ?? this.sizes.slice(1, -1).map((h) => this.backend.arena.f32(n * h));
+    for (let l = 0; l < copies.length; l++) copies[l].set(this.acts[l].subarray(0, n * this.sizes[l + 1]));
+    return copies;
+  }
+
+  /** Puts back activations that saveActivations copied, as though encode() had run on those rows again. */
+  restoreActivations(saved: Float32Array[]): void {
+    for (let l = 0; l < saved.length; l++) this.acts[l].set(saved[l]);
+  }
+
+  /**
    * Adds the gradient of sum(dCode * last hidden layer) to `grads` for the `rows` of `input` that encode()
    * ran on last (a loss that reads the code, not the outputs).
    */

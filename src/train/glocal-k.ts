@@ -208,7 +208,8 @@ export class GlocalObjective {
   private readonly nObserved: number;
   /** The last evaluation's sum of squared errors on the training ratings. */
   sse = 0;
-  private codes?: Float32Array;
+  /** Per chunk, the hidden layers' activations over the plain ratings (the pooled output's path). */
+  private readonly plainActivations: Float32Array[][] = [];
   private dCode?: Float32Array;
   private dInput?: Float32Array;
   /** Per hidden unit: the output layer's weights summed over users, and the pooled gradient's weighting. */
@@ -272,9 +273,8 @@ export class GlocalObjective {
     const h = network.sizes[network.nLayers - 1];
     const nItems = model.targets.nRows;
     const taps = this.kernel.length;
-    this.codes ??= network.backend.arena.f32(nItems * h);
     this.dCode ??= network.backend.arena.f32(CHUNK * h);
-    const { codes, dCode } = this;
+    const { dCode } = this;
     const columnSums = this.outputColumnSums();
     this.poolPlainOutputs(columnSums);
     this.kernel.fill(0);
@@ -312,17 +312,20 @@ export class GlocalObjective {
     const weighted = this.weighted;
     weighted.fill(0);
     let biasGrad = 0;
-    for (let m = 0; m < nItems; m++) {
-      biasGrad += dPooled[m];
-      for (let j = 0; j < h; j++) weighted[j] += dPooled[m] * codes[m * h + j];
-    }
+    this.chunks.forEach((c, i) => {
+      const code = this.plainActivations[i][network.nLayers - 2];
+      c.forEach((m, b) => {
+        biasGrad += dPooled[m];
+        network.backend.kernels.addScaled(weighted, code.subarray(b * h), dPooled[m], h);
+      });
+    });
     for (let u = 0; u < network.shape.nInputs; u++) {
       network.backend.kernels.addScaled(gOut.subarray(u * h, (u + 1) * h), weighted, 1, h);
       gOutBias[u] += biasGrad;
     }
     // ...and into the hidden layers that read the plain ratings.
     this.chunks.forEach((c, i) => {
-      network.encode(model.targets, c, 0, undefined, this.plainColumns[i]?.input);
+      network.restoreActivations(this.plainActivations[i]);
       c.forEach((m, b) => {
         for (let j = 0; j < h; j++) dCode[b * h + j] = dPooled[m] * columnSums[j];
       });
@@ -345,7 +348,7 @@ export class GlocalObjective {
     return sums;
   }
 
-  /** pooled[m]: movie m's network output over the plain ratings averaged over every user; codes kept. */
+  /** pooled[m]: movie m's network output over the plain ratings averaged over every user; activations kept. */
   private poolPlainOutputs(columnSums: Float32Array): void {
     const { model } = this.params;
     const { network } = model;
@@ -354,10 +357,9 @@ export class GlocalObjective {
     const bias = network.tensors[2 * last + 1].data;
     let biasSum = 0;
     for (let u = 0; u < bias.length; u++) biasSum += bias[u];
-    const codes = this.codes!;
     this.chunks.forEach((c, i) => {
       const code = network.encode(model.targets, c, 0, undefined, this.plainColumns[i]?.input);
-      codes.set(code.subarray(0, c.length * h), c[0] * h);
+      this.plainActivations[i] = network.saveActivations(c.length, this.plainActivations[i]);
       c.forEach((m, b) => {
         const s = network.backend.kernels.dotProduct(code.subarray(b * h, (b + 1) * h), columnSums, h);
         this.pooled[m] = (s + biasSum) / network.shape.nInputs;
@@ -395,7 +397,7 @@ function trainGlocal(
   const started = performance.now();
   let finetune = false;
   const lbfgs = new Lbfgs(
-    lbfgsDefaults(),
+    { ...lbfgsDefaults(), firstStep: settings.firstStep },
     params.theta,
     (x, g) => objective.evaluate(x, g, finetune),
     backend,
