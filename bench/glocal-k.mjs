@@ -4,9 +4,11 @@
 // (two layers of 500, 30 pre-training and 60 fine-tuning epochs of 5 L-BFGS iterations, 5% of the training
 // ratings held out to choose the epoch), each in its own process with the same threads. Prints each side's
 // seconds, seconds per pre-training and fine-tuning epoch, test RMSE at the epoch validation chose, peak
-// memory, and the ratios.
+// memory, and the ratios. Other data (--dataset, --split as aerec train takes them) gives the ML-1M-shaped
+// figures: the port's dense matrices make its epochs long there, so fewer epochs give its per-epoch seconds.
 //
 // Usage: MOVIELENS_DIR=../shared/data node bench/glocal-k.mjs [--pretrain 30] [--finetune 60] [--threads 2]
+//          [--dataset ml-100k] [--split u1]
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +23,8 @@ const { values } = parseArgs({
     pretrain: { type: "string", default: "30" },
     finetune: { type: "string", default: "60" },
     threads: { type: "string", default: "2" },
+    dataset: { type: "string", default: "ml-100k" },
+    split: { type: "string", default: "u1" },
     python: { type: "string", default: "python3" },
     /** "aerec": be aerec's side, in a process of its own (so that its peak memory is its own), and print JSON. */
     side: { type: "string" },
@@ -31,7 +35,7 @@ const perEpoch = (h, from, to) =>
   h.slice(from, to).reduce((a, e) => a + e.seconds, 0) / Math.max(1, to - from);
 
 if (values.side === "aerec") {
-  const data = await loadData("ml-100k", { split: "u1", dataDir: process.env.MOVIELENS_DIR });
+  const data = await loadData(values.dataset, { split: values.split, dataDir: process.env.MOVIELENS_DIR });
   const backend = createBackend("auto", Number(values.threads));
   const settings = { ...glocalKKind.defaults, pretrainEpochs: pretrain, finetuneEpochs: finetune };
   const out = fitModel("glocal-k", data, { backend, settings });
@@ -52,7 +56,7 @@ if (values.side === "aerec") {
 }
 const dir = mkdtempSync(join(tmpdir(), "aerec-bench-"));
 
-const data = await loadData("ml-100k", { split: "u1", dataDir: process.env.MOVIELENS_DIR });
+const data = await loadData(values.dataset, { split: values.split, dataDir: process.env.MOVIELENS_DIR });
 const [trainFile, testFile] = [join(dir, "train.tsv"), join(dir, "test.tsv")];
 writePeerRatings(data.train, trainFile);
 writePeerRatings(data.test, testFile);
@@ -68,6 +72,10 @@ const aerec = run("aerec glocal-k", process.execPath, [
     values.finetune,
     "--threads",
     values.threads,
+    "--dataset",
+    values.dataset,
+    "--split",
+    values.split,
   ],
 ]);
 const peer = run("PyTorch GLocal-K", values.python, [
@@ -88,7 +96,9 @@ peer.finetuneEpoch = perEpoch(peer.history, pretrain, pretrain + finetune);
 rmSync(dir, { recursive: true, force: true });
 
 console.log(machineLine(Number(values.threads)));
-console.log(`ML-100K u1, ${pretrain} pre-training + ${finetune} fine-tuning epochs of 5 L-BFGS iterations`);
+console.log(
+  `${values.dataset} ${values.split}, ${pretrain} pre-training + ${finetune} fine-tuning epochs of 5 L-BFGS iterations`,
+);
 const row = (label, r) =>
   `${label.padEnd(18)} ${r.seconds.toFixed(1).padStart(7)} s  ${r.pretrainEpoch.toFixed(2).padStart(6)} s/pre-epoch  ${r.finetuneEpoch.toFixed(2).padStart(6)} s/fine-epoch  test RMSE ${r.testAtChosen.toFixed(4)} (epoch ${r.chosenEpoch})  peak ${r.peakMemoryMiB.toFixed(0)} MiB`;
 console.log(row("aerec glocal-k", aerec));
