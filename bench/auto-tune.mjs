@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // What `aerec train --tune auto` buys: on each data set and split, trains the model with its defaults and
 // with --tune auto (within --budget), and prints the validation RMSE both chose on, the test RMSE of both,
-// what auto chose, and how much each setting mattered: the spread of validation RMSE over the trials that
-// moved that setting alone. The choice reads validation ratings only; the test column is for this report.
+// what auto chose, and how much each setting mattered: the largest spread of validation RMSE among trials
+// that differ in that setting alone. The choice reads validation ratings only; the test column is for this report.
 //
 // Usage: MOVIELENS_DIR=../shared/data node bench/auto-tune.mjs [--model autorec-i] [--budget 2m]
-//          [--runs ml-100k:u1,ml-100k:u2,synthetic:users=2000,items=800,ratings=60000:ratio:0.9]
-//        (runs: DATASET:SPLIT pairs separated by ";" or ",", where a split never contains a comma)
+//          [--runs "ml-100k:u1;synthetic:users=2000,items=800,ratings=60000:ratio:0.9"]
+//        (runs: DATASET:SPLIT pairs separated by ";"; the default is u1..u5 and two synthetic shapes)
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
