@@ -90,8 +90,8 @@ export function lineChart(options: {
   xLabel: string;
   yLabel: string;
   series: Series[];
-  /** A dashed vertical line, e.g. at the epoch early stopping kept. */
-  marker?: { x: number; label: string };
+  /** Dashed vertical lines, e.g. at the epoch early stopping kept, labelled inside the plot's top or bottom. */
+  markers?: { x: number; label: string; labelAt?: "top" | "bottom" }[];
 }): string {
   const all = options.series.flatMap((s) => s.points).filter(([, v]) => Number.isFinite(v));
   const xs = all.map((p) => p[0]);
@@ -124,15 +124,18 @@ export function lineChart(options: {
       `<text x="${box.left + 6}" y="${box.top + box.height + 34}" font-size="11" fill="#555" ${FONT}>${escapeXml(`${options.xLabel} ${xMin} is off the scale: ${first.join(", ")}`)}</text>`,
     );
   }
-  if (options.marker) {
-    const mx = f.x(options.marker.x);
+  for (const marker of options.markers ?? []) {
+    const mx = f.x(marker.x);
     f.svg.push(
       `<line x1="${mx.toFixed(1)}" x2="${mx.toFixed(1)}" y1="${box.top}" y2="${box.top + box.height}" stroke="#555" stroke-dasharray="4 3"/>`,
     );
-    // Inside the plot at its top, on the side of the line with more room: clear of the axis ticks.
-    const right = mx < box.left + box.width / 2;
+    // Inside the plot, clear of the axis ticks: a top label on the side of the line with more room; a
+    // bottom one (a stage that starts there) after the line, unless the plot ends too soon.
+    const bottom = marker.labelAt === "bottom";
+    const right = bottom ? mx < box.left + box.width - 90 : mx < box.left + box.width / 2;
+    const y = bottom ? box.top + box.height - 6 : box.top + 12;
     f.svg.push(
-      `<text x="${(mx + (right ? 4 : -4)).toFixed(1)}" y="${box.top + 12}" text-anchor="${right ? "start" : "end"}" font-size="11" fill="#555" ${FONT}>${escapeXml(options.marker.label)}</text>`,
+      `<text x="${(mx + (right ? 4 : -4)).toFixed(1)}" y="${y}" text-anchor="${right ? "start" : "end"}" font-size="11" fill="#555" ${FONT}>${escapeXml(marker.label)}</text>`,
     );
   }
   options.series.forEach((s, i) => {
@@ -233,8 +236,16 @@ export function trainingCurve(history: EpochReport[], title: string, keptEpoch?:
     : [{ name: "training loss", points: points((e) => e.trainLoss) }];
   if (!ranking && history.some((e) => e.validationRmse !== undefined))
     series.push({ name: "validation RMSE", points: points((e) => e.validationRmse) });
-  const marker = keptEpoch ? { x: keptEpoch, label: "kept" } : undefined;
-  return lineChart({ title, xLabel: "epoch", yLabel: ranking ? "NDCG@10" : "RMSE", series, marker });
+  const markers: NonNullable<Parameters<typeof lineChart>[0]["markers"]> = keptEpoch
+    ? [{ x: keptEpoch, label: "kept" }]
+    : [];
+  // Where a staged fit moves on (GLocal-K's fine-tuning), since its curves jump there; labelled at the
+  // bottom, clear of the legend and of "kept".
+  history.forEach((e, i) => {
+    if (i > 0 && e.stage && e.stage !== history[i - 1].stage)
+      markers.push({ x: e.epoch, label: e.stage, labelAt: "bottom" });
+  });
+  return lineChart({ title, xLabel: "epoch", yLabel: ranking ? "NDCG@10" : "RMSE", series, markers });
 }
 
 /** The epoch early stopping keeps: the first with the best validation NDCG@10 or RMSE; none without validation. */

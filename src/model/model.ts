@@ -91,6 +91,8 @@ export interface EpochReport {
    * trial's setting ("betaCap 0.2"). Absent for the (first) run that history describes.
    */
   phase?: string;
+  /** Which stage of a fit trained in stages (GLocal-K: "pre-training", then "fine-tuning"). */
+  stage?: string;
 }
 
 /** A trained model with how it was trained. */

@@ -18,6 +18,7 @@ const epochSchema = z.object({
   validationNdcg: z.number().optional(),
   seconds: z.number(),
   evaluations: z.number().int().optional(),
+  stage: z.string().optional(),
 });
 
 const rawIdSchema = z.union([z.number().int().nonnegative(), z.string()]);

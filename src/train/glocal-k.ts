@@ -420,6 +420,7 @@ function trainGlocal(
       evaluations: lbfgs.evaluations - before,
     };
     if (options.phase) report.phase = options.phase;
+    if (epochs.pretrain > 0 && epochs.finetune > 0) report.stage = finetune ? "fine-tuning" : "pre-training";
     if (options.validation) {
       report.validationRmse = ratingMetrics(
         predict(model, options.validation),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { barPanels, lineChart, niceTicks } from "../../src/eval/charts.js";
+import { barPanels, lineChart, niceTicks, trainingCurve } from "../../src/eval/charts.js";
 
 describe("charts", () => {
   it("picks round ticks that cover the range", () => {
@@ -31,7 +31,7 @@ describe("charts", () => {
           ],
         },
       ],
-      marker: { x: 2, label: "kept" },
+      markers: [{ x: 2, label: "kept" }],
     });
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg.match(/<path /g)).toHaveLength(2);
@@ -64,6 +64,27 @@ describe("charts", () => {
       series: [{ name: "a", points: points(1.02) }],
     });
     expect(smooth).not.toContain("off the scale");
+  });
+
+  it("marks the kept epoch and where a staged fit moves to its next stage", () => {
+    const history = Array.from({ length: 6 }, (_, i) => ({
+      epoch: i + 1,
+      trainLoss: 1 - i * 0.05,
+      validationRmse: 1.1 - i * 0.02,
+      seconds: 1,
+      stage: i < 3 ? "pre-training" : "fine-tuning",
+    }));
+    const svg = trainingCurve(history, "staged", 5)!;
+    expect(svg.match(/stroke-dasharray="4 3"/g)).toHaveLength(2);
+    expect(svg).toContain(">kept<");
+    expect(svg).toContain(">fine-tuning<");
+    expect(svg).not.toContain(">pre-training<");
+    const plain = trainingCurve(
+      history.map(({ stage: _, ...e }) => e),
+      "plain",
+      5,
+    )!;
+    expect(plain.match(/stroke-dasharray="4 3"/g)).toHaveLength(1);
   });
 
   it("draws one bar per group in every panel, with error bars where there is spread", () => {
