@@ -7,10 +7,9 @@
 // Usage: MOVIELENS_DIR=../shared/data node bench/auto-tune.mjs [--model autorec-i] [--budget 2m]
 //          [--runs "ml-100k:u1;synthetic:users=2000,items=800,ratings=60000:ratio:0.9"]
 //        (runs: DATASET:SPLIT pairs separated by ";"; the default is u1..u5 and two synthetic shapes)
-import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { machineLine } from "./common.mjs";
+import { machineLine, run } from "./common.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -28,18 +27,16 @@ const { values } = parseArgs({
 });
 const cli = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 // DATASET:SPLIT, where the split is u1..u5 or ratio:F (the dataset itself may hold ":").
-const runs = values.runs.split(";").map((run) => {
-  const m = /^(.*):(u\d|ua|ub|ratio:[\d.]+)$/.exec(run);
-  if (!m) throw new Error(`--runs: "${run}" is not DATASET:SPLIT`);
+const runs = values.runs.split(";").map((pair) => {
+  const m = /^(.*):(u\d|ua|ub|ratio:[\d.]+)$/.exec(pair);
+  if (!m) throw new Error(`--runs: "${pair}" is not DATASET:SPLIT`);
   return { dataset: m[1], split: m[2] };
 });
 
 function train(dataset, split, extra) {
   const args = [cli, "train", "--model", values.model, "--dataset", dataset, "--split", split];
   args.push("--threads", values.threads, "--json", ...extra);
-  const r = spawnSync(process.execPath, args, { encoding: "utf8", maxBuffer: 1 << 28 });
-  if (r.status !== 0) throw new Error(`aerec ${args.slice(1).join(" ")} failed:\n${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split("\n").at(-1));
+  return run(`aerec ${args.slice(1).join(" ")}`, process.execPath, args);
 }
 
 /**
