@@ -40,7 +40,7 @@ export {
   SYNTHETIC_PRESETS,
   type SyntheticShape,
 } from "./data/synthetic.js";
-export { barPanels, lineChart, type Series } from "./eval/charts.js";
+export { barPanels, type ChartMarker, lineChart, type Series } from "./eval/charts.js";
 export {
   measure,
   type RunResult,

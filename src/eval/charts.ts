@@ -84,14 +84,21 @@ function document(width: number, height: number, body: string[]): string {
   );
 }
 
+/** A dashed vertical line across a line chart, labelled inside the plot at its top or bottom. */
+export interface ChartMarker {
+  x: number;
+  label: string;
+  labelAt?: "top" | "bottom";
+}
+
 /** A line chart of several series (e.g. training and validation loss per epoch), with a legend. */
 export function lineChart(options: {
   title: string;
   xLabel: string;
   yLabel: string;
   series: Series[];
-  /** Dashed vertical lines, e.g. at the epoch early stopping kept, labelled inside the plot's top or bottom. */
-  markers?: { x: number; label: string; labelAt?: "top" | "bottom" }[];
+  /** Dashed vertical lines, e.g. at the epoch early stopping kept. */
+  markers?: ChartMarker[];
 }): string {
   const all = options.series.flatMap((s) => s.points).filter(([, v]) => Number.isFinite(v));
   const xs = all.map((p) => p[0]);
@@ -236,9 +243,7 @@ export function trainingCurve(history: EpochReport[], title: string, keptEpoch?:
     : [{ name: "training loss", points: points((e) => e.trainLoss) }];
   if (!ranking && history.some((e) => e.validationRmse !== undefined))
     series.push({ name: "validation RMSE", points: points((e) => e.validationRmse) });
-  const markers: NonNullable<Parameters<typeof lineChart>[0]["markers"]> = keptEpoch
-    ? [{ x: keptEpoch, label: "kept" }]
-    : [];
+  const markers: ChartMarker[] = keptEpoch ? [{ x: keptEpoch, label: "kept" }] : [];
   // Where a staged fit moves on (GLocal-K's fine-tuning), since its curves jump there; labelled at the
   // bottom, clear of the legend and of "kept".
   history.forEach((e, i) => {
