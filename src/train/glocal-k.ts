@@ -406,8 +406,9 @@ function trainGlocal(
   let stopped: string | undefined;
   for (let epoch = 1; epoch <= total; epoch++) {
     const epochStart = performance.now();
+    const stageChanged = finetune !== epoch > epochs.pretrain;
     finetune = epoch > epochs.pretrain;
-    lbfgs.restart();
+    lbfgs.restart(!stageChanged);
     const before = lbfgs.evaluations;
     let status = "continue";
     for (let i = 0; i < settings.iterations && status === "continue"; i++) status = lbfgs.step();

@@ -68,6 +68,8 @@ export class Lbfgs {
   private gamma = 1;
   /** Step length of the last evaluated trial point, whose gradient is in trialG. */
   private lastTrial = Number.NaN;
+  /** Whether `f` and `g` already hold the objective at `x` for the next first iteration. */
+  private known = false;
   /** Iterations so far. */
   iterations = 0;
   /** Objective evaluations so far. */
@@ -98,13 +100,15 @@ export class Lbfgs {
 
   /**
    * Starts afresh from the current point, forgetting the history, with its memory kept: what a new Lbfgs
-   * from here would do.
+   * from here would do. With `sameObjective`, the value and gradient at the point are taken from the last
+   * iteration instead of being evaluated again.
    */
-  restart(): void {
+  restart(sameObjective = false): void {
     this.order = [];
     this.gamma = 1;
     this.iterations = 0;
-    this.f = Number.NaN;
+    this.known = sameObjective && Number.isFinite(this.f);
+    if (!this.known) this.f = Number.NaN;
     this.lastTrial = Number.NaN;
   }
 
@@ -136,7 +140,8 @@ export class Lbfgs {
     const { config, x, g, d } = this;
     const n = x.length;
     if (this.iterations === 0) {
-      this.f = this.evaluate(x, g);
+      if (!this.known) this.f = this.evaluate(x, g);
+      this.known = false;
       if (this.maxAbs(g) <= config.toleranceGrad) return "gradient-small";
     }
     this.iterations++;

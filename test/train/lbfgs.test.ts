@@ -46,6 +46,21 @@ describe.each(["reference", "wasm"] as const)(
       expect(opt.value).toBeLessThan(1e-5);
     });
 
+    it("restarts on the same objective without evaluating the point again, on the same path", () => {
+      const run = (sameObjective: boolean) => {
+        const opt = new Lbfgs(lbfgsDefaults(), Float32Array.of(-1.5, 2), rosenbrock, createBackend(kernels));
+        for (let epoch = 0; epoch < 4; epoch++) {
+          opt.restart(sameObjective);
+          for (let i = 0; i < 5; i++) opt.step();
+        }
+        return { x: Array.from(opt.x), value: opt.value, evaluations: opt.evaluations };
+      };
+      const [fresh, kept] = [run(false), run(true)];
+      expect(kept.x).toEqual(fresh.x);
+      expect(kept.value).toBe(fresh.value);
+      expect(kept.evaluations).toBe(fresh.evaluations - 3);
+    });
+
     it("cubicMinimum finds a cubic's minimiser and falls back to the middle", () => {
       // f(x) = (x - 1)^2 sampled at 0 and 3: a quadratic is a cubic; its minimiser is 1.
       expect(cubicMinimum(0, 1, -2, 3, 4, 4)).toBeCloseTo(1, 10);
