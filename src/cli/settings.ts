@@ -135,6 +135,11 @@ export function addSettingOptions(command: Command): Command {
     .option("--refit", "after early stopping, train again on all training ratings for the chosen epochs")
     .option("--no-refit", "keep the early-stopped model")
     .option(
+      "--runs <n>",
+      "glocal-k, kernel-net: average this many fits, each from its own seed (about n times the time)",
+      intArg(1, 16),
+    )
+    .option(
       "--validation <fraction>",
       "fraction of the training ratings held out for early stopping",
       numberArg(0, 0.5),

@@ -113,7 +113,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
             // A new run of the same fit: say what it is, and give it a bar of its own.
             phase = e.phase;
             say(describePhase(e.phase, e.epochs, data.train.size));
-            bar = new ProgressBar(e.phase === "refit" ? "refit epoch" : "epoch", process.stderr, 10);
+            bar = new ProgressBar(e.phase.endsWith("refit") ? "refit epoch" : "epoch", process.stderr, 10);
           }
           bar.update({
             done: e.epoch,
@@ -255,9 +255,12 @@ function testRanking(model: Model, data: LoadedData) {
 
 /** The line that announces a fit's next run. */
 function describePhase(phase: string, epochs: number | undefined, nTrain: number): string {
-  if (phase === "refit") {
-    return `refitting on all ${nTrain} training ratings for ${epochs} epochs (the count validation chose)\n`;
-  }
+  const run = /^run (\d+)\/(\d+)( refit)?$/.exec(phase);
+  const refit = `refitting on all ${nTrain} training ratings for ${epochs} epochs (the count validation chose)`;
+  if (phase === "refit") return `${refit}\n`;
+  if (run?.[3]) return `run ${run[1]} of ${run[2]}: ${refit}\n`;
+  if (run)
+    return `run ${run[1]} of ${run[2]}: another fit from the next seed, to be averaged with the others\n`;
   return `training again with ${phase}\n`;
 }
 

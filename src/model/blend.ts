@@ -1,6 +1,15 @@
+import { z } from "zod";
 import type { RatingScale } from "../data/datasets.js";
 import type { Ratings } from "../data/ratings.js";
-import { clipToScale, type Model, predict, type SavedParameters, type Tensor } from "./model.js";
+import {
+  clipToScale,
+  type LoadContext,
+  type Model,
+  predict,
+  type SavedParameters,
+  type Tensor,
+  tensorsUnder,
+} from "./model.js";
 
 /**
  * A linear blend of models (as in the Netflix Prize ensembles): intercept + sum of weight_m * prediction_m,
@@ -9,16 +18,24 @@ import { clipToScale, type Model, predict, type SavedParameters, type Tensor } f
  * members' unclipped scores with the same weights.
  */
 export class Blend implements Model {
-  readonly kind = "blend";
   constructor(
     readonly members: Model[],
     /** The intercept, then one weight per member. */
     readonly weights: Float64Array,
     readonly scale: RatingScale,
+    /** The registry kind it was trained as: "blend", or a kind that averages fits of its own. */
+    readonly kind: string = "blend",
   ) {
     if (members.length === 0) throw new Error("a blend needs at least one model");
     if (weights.length !== members.length + 1)
       throw new Error(`a blend of ${members.length} models needs ${members.length + 1} weights`);
+  }
+
+  /** The plain average of `members`, saved and loaded as `kind`. */
+  static average(members: Model[], scale: RatingScale, kind: string): Blend {
+    const weights = new Float64Array(members.length + 1).fill(1 / members.length);
+    weights[0] = 0;
+    return new Blend(members, weights, scale, kind);
   }
 
   get train(): Ratings {
@@ -50,7 +67,7 @@ export class Blend implements Model {
 
   describe(): string {
     const parts = this.members.map((m, i) => `${this.weights[i + 1].toFixed(3)} x ${m.kind}`);
-    return `blend: ${this.weights[0].toFixed(3)} + ${parts.join(" + ")}`;
+    return `${this.kind}: ${this.weights[0].toFixed(3)} + ${parts.join(" + ")}`;
   }
 
   /** Each member's configuration, and its tensors under "members.<index>.". */
@@ -63,6 +80,25 @@ export class Blend implements Model {
     });
     return { config: { members, weights: Array.from(this.weights) }, tensors };
   }
+}
+
+/** What Blend.save() writes as its config. */
+export const blendConfigSchema = z
+  .object({
+    members: z.array(z.object({ kind: z.string(), config: z.unknown() }).strict()).min(1),
+    weights: z.array(z.number().finite()),
+  })
+  .strict();
+
+/** A Blend from what its save() wrote, each member loaded by its own kind. */
+export function loadBlend(saved: SavedParameters, context: LoadContext, kind = "blend"): Blend {
+  const { members, weights } = blendConfigSchema.parse(saved.config);
+  const loaded: Model[] = members.map((m, i) => {
+    const memberKind = context.kinds(m.kind);
+    const tensors = tensorsUnder(saved.tensors, `members.${i}.`);
+    return memberKind.load({ config: memberKind.configSchema.parse(m.config), tensors }, context);
+  });
+  return new Blend(loaded, Float64Array.from(weights), context.scale, kind);
 }
 
 /** weights[0] + sum of weights[m + 1] * parts[m], element-wise over n. */

@@ -161,6 +161,8 @@ export interface SettingOverrides {
   validation?: number;
   patience?: number;
   refit?: boolean;
+  /** Fits averaged, each from its own seed. */
+  runs?: number;
   refeed?: boolean;
   tied?: boolean;
   /** The blend's members, by kind name. */
@@ -187,6 +189,7 @@ export const OVERRIDE_FIELDS: readonly (keyof SettingOverrides)[] = [
   "validation",
   "patience",
   "refit",
+  "runs",
   "refeed",
   "tied",
   "members",

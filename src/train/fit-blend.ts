@@ -1,16 +1,20 @@
 import { z } from "zod";
 import type { Ratings } from "../data/ratings.js";
 import { validationSplit } from "../data/splits.js";
-import { Blend, blendWeights, crossValidatedBlendRmse } from "../model/blend.js";
+import {
+  Blend,
+  blendConfigSchema,
+  blendWeights,
+  crossValidatedBlendRmse,
+  loadBlend,
+} from "../model/blend.js";
 import {
   defaultsOn,
   type FitContext,
   type FitOutcome,
-  type Model,
   type ModelKind,
   predict,
   type TrainingSet,
-  tensorsUnder,
   unsupported,
 } from "../model/model.js";
 import { ratingMetrics } from "../model/rating-metrics.js";
@@ -33,13 +37,6 @@ const settingsSchema = z
   .strict();
 /** Which models a blend combines, and the seed of its validation split and of its members. */
 export type BlendSettings = z.infer<typeof settingsSchema>;
-
-const configSchema = z
-  .object({
-    members: z.array(z.object({ kind: z.string(), config: z.unknown() }).strict()).min(1),
-    weights: z.array(z.number().finite()),
-  })
-  .strict();
 
 /** A fitted blend with what its validation ratings said. */
 export interface BlendOutcome extends FitOutcome<Blend> {
@@ -138,19 +135,11 @@ export const blendKind: ModelKind<BlendSettings, Blend> = {
   family: "rating",
   settingsSchema,
   defaults: { members: [...BLEND_MEMBERS], seed: 1 },
-  configSchema,
+  configSchema: blendConfigSchema,
   override(o, base = { members: [...BLEND_MEMBERS], seed: 1 }) {
     unsupported("blend", o, ["members", "seed"]);
     return { members: o.members ?? base.members, seed: o.seed ?? base.seed };
   },
   fit: fitBlend,
-  load(saved, context) {
-    const { members, weights } = configSchema.parse(saved.config);
-    const loaded: Model[] = members.map((m, i) => {
-      const kind = context.kinds(m.kind);
-      const tensors = tensorsUnder(saved.tensors, `members.${i}.`);
-      return kind.load({ config: kind.configSchema.parse(m.config), tensors }, context);
-    });
-    return new Blend(loaded, Float64Array.from(weights), context.scale);
-  },
+  load: (saved, context) => loadBlend(saved, context),
 };

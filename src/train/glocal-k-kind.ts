@@ -1,11 +1,15 @@
+import { z } from "zod";
 import { AutoencoderModel, savedAutoencoderSchema } from "../model/autoencoder-model.js";
-import { type ModelKind, type SettingOverrides, unsupported } from "../model/model.js";
+import { blendConfigSchema, loadBlend } from "../model/blend.js";
+import { type Model, type ModelKind, type SettingOverrides, unsupported } from "../model/model.js";
 import { fitGlocal, type GlocalSettings, glocalSettingsSchema } from "./glocal-k.js";
 
 /**
  * GLocal-K's settings for ML-100K from the authors' code (Han et al., CIKM 2021): two layers of 500,
  * kernel embeddings of 5, lambda_2 20, lambda_s 0.006, 30 pre-training and 60 fine-tuning epochs of 5
- * L-BFGS iterations, dot scale 1; the epoch is chosen on 5% of the training ratings.
+ * L-BFGS iterations, dot scale 1. The epoch is chosen on 5% of the training ratings, then the model is
+ * trained again on all of them for as many epochs: on ML-100K u1 that took the test RMSE of three seeds
+ * from 0.8974-0.9125 (the early-stopped model reading every training rating) to 0.8930-0.8965.
  */
 const GLOCAL_DEFAULTS: GlocalSettings = {
   hidden: [500, 500],
@@ -19,21 +23,25 @@ const GLOCAL_DEFAULTS: GlocalSettings = {
   dotScale: 1,
   validation: 0.05,
   patience: 0,
-  refit: false,
+  refit: true,
+  runs: 1,
   seed: 1,
 };
 
 /** kernelNet (Muller et al., ICML 2018): GLocal-K's local stage alone, trained for as long as both stages. */
 const KERNEL_NET_DEFAULTS: GlocalSettings = { ...GLOCAL_DEFAULTS, pretrainEpochs: 90, finetuneEpochs: 0 };
 
-const GLOCAL_OVERRIDES = ["epochs", "hidden", "lambda", "validation", "patience", "refit"] as const;
+const GLOCAL_OVERRIDES = ["epochs", "hidden", "lambda", "validation", "patience", "refit", "runs"] as const;
+
+/** One fit's network, or the average of several (settings.runs). */
+const configSchema = z.union([savedAutoencoderSchema, blendConfigSchema]);
 
 /** A registry entry over fitGlocal; `epochs` sets the fine-tuning epochs of glocal-k, the epochs of kernel-net. */
 function kernelKind(
   name: string,
   summary: string,
   defaults: GlocalSettings,
-): ModelKind<GlocalSettings, AutoencoderModel> {
+): ModelKind<GlocalSettings, Model> {
   const epochsField = defaults.finetuneEpochs > 0 ? "finetuneEpochs" : "pretrainEpochs";
   return {
     name,
@@ -41,7 +49,7 @@ function kernelKind(
     family: "rating",
     settingsSchema: glocalSettingsSchema,
     defaults,
-    configSchema: savedAutoencoderSchema,
+    configSchema,
     override(o: SettingOverrides, base = defaults) {
       unsupported(name, o, GLOCAL_OVERRIDES);
       return {
@@ -51,6 +59,7 @@ function kernelKind(
         validation: o.validation ?? base.validation,
         patience: o.patience ?? base.patience,
         refit: o.refit ?? base.refit,
+        runs: o.runs ?? base.runs,
         seed: o.seed ?? base.seed,
         [epochsField]: o.epochs ?? base[epochsField],
       };
@@ -58,8 +67,9 @@ function kernelKind(
     fit(data, settings, context) {
       return fitGlocal(name, data, settings, context.backend, context.onEpoch);
     },
-    load(saved, { train, scale, backend }) {
-      return AutoencoderModel.load(name, saved, train, scale, backend);
+    load(saved, context) {
+      if (blendConfigSchema.safeParse(saved.config).success) return loadBlend(saved, context, name);
+      return AutoencoderModel.load(name, saved, context.train, context.scale, context.backend);
     },
   };
 }
@@ -67,7 +77,7 @@ function kernelKind(
 /** GLocal-K. */
 export const glocalKKind = kernelKind(
   "glocal-k",
-  "GLocal-K (Han et al. 2021): kernel-net fine-tuned on ratings smoothed by a learned 3x3 kernel",
+  "GLocal-K (Han et al. 2021): kernel-net fine-tuned on ratings smoothed by a learned 3x3 kernel, then refit",
   GLOCAL_DEFAULTS,
 );
 /** kernelNet. */

@@ -5,8 +5,9 @@ import { validationSplit } from "../data/splits.js";
 import type { Backend } from "../kernels/index.js";
 import type { BatchColumns } from "../model/autoencoder.js";
 import { AutoencoderModel } from "../model/autoencoder-model.js";
+import { Blend } from "../model/blend.js";
 import { convolveRatingsBackward, GLOBAL_KERNEL_SIZE } from "../model/global-kernel.js";
-import { type EpochReport, type FitOutcome, predict, type TrainingSet } from "../model/model.js";
+import { type EpochReport, type FitOutcome, type Model, predict, type TrainingSet } from "../model/model.js";
 import { ratingMetrics } from "../model/rating-metrics.js";
 import { TrainingDivergedError } from "./errors.js";
 import { Lbfgs, lbfgsDefaults } from "./lbfgs.js";
@@ -38,6 +39,11 @@ export const glocalSettingsSchema = z
     patience: z.number().int().min(0),
     /** Train again on every training rating for the epochs validation chose. */
     refit: z.boolean(),
+    /**
+     * Fits whose predictions are averaged, each from its own initialisation (seeds seed, seed + 1, ...) on
+     * the same validation ratings: one fit's test RMSE moves with the seed by several thousandths.
+     */
+    runs: z.number().int().min(1).max(16).default(1),
     seed: z.number().int().min(0),
   })
   .strict();
@@ -471,12 +477,55 @@ function glocalModel(
 /**
  * Fits GLocal-K (or kernelNet, with no fine-tuning epochs) on `data.train`: holds out `settings.validation`
  * of it to choose the epoch, then with `settings.refit` trains again on every training rating for as many
- * epochs; otherwise the chosen model reads every training rating. The test ratings are not touched.
+ * epochs; otherwise the chosen model reads every training rating. With `settings.runs` above 1, fits that
+ * many times from successive seeds on the same validation ratings and averages them (a Blend of equal
+ * weights, saved as `kind`). The test ratings are not touched.
  */
 export function fitGlocal(
   kind: string,
   data: TrainingSet,
   settings: GlocalSettings,
+  backend: Backend,
+  onEpoch?: (report: EpochReport) => void,
+): FitOutcome<Model> {
+  if (settings.runs === 1) return fitOnce(kind, data, settings, settings.seed, backend, onEpoch);
+  const runs = Array.from({ length: settings.runs }, (_, r) => {
+    const label = `run ${r + 1}/${settings.runs}`;
+    const report =
+      onEpoch &&
+      ((e: EpochReport) =>
+        onEpoch({ ...e, phase: r === 0 ? e.phase : `${label}${e.phase ? ` ${e.phase}` : ""}` }));
+    return fitOnce(kind, data, settings, settings.seed + r, backend, report);
+  });
+  const [first] = runs;
+  const sum = (f: (o: FitOutcome<AutoencoderModel>) => number) => runs.reduce((a, o) => a + f(o), 0);
+  let validationPredictions: Float32Array | undefined;
+  if (first.validation) {
+    validationPredictions = new Float32Array(first.validation.size);
+    for (const run of runs) {
+      const p = run.validationPredictions ?? [];
+      for (let k = 0; k < p.length; k++) validationPredictions[k] += p[k] / runs.length;
+    }
+  }
+  return {
+    ...first,
+    model: Blend.average(
+      runs.map((o) => o.model),
+      data.scale,
+      kind,
+    ),
+    seconds: sum((o) => o.seconds),
+    refitSeconds: settings.refit ? sum((o) => o.refitSeconds ?? 0) : undefined,
+    validationPredictions,
+  };
+}
+
+/** One fit of fitGlocal, its network initialised from `initSeed` (the validation split from settings.seed). */
+function fitOnce(
+  kind: string,
+  data: TrainingSet,
+  settings: GlocalSettings,
+  initSeed: number,
   backend: Backend,
   onEpoch?: (report: EpochReport) => void,
 ): FitOutcome<AutoencoderModel> {
@@ -485,8 +534,9 @@ export function fitGlocal(
       ? validationSplit(data.train, settings.validation, settings.seed)
       : { fit: data.train, validation: undefined };
   const epochs = { pretrain: settings.pretrainEpochs, finetune: settings.finetuneEpochs };
+  const init = { ...settings, seed: initSeed };
   const model = glocalModel(kind, fit, data, settings, backend);
-  const run = trainGlocal(model, settings, epochs, { validation, onEpoch });
+  const run = trainGlocal(model, init, epochs, { validation, onEpoch });
   const outcome = { history: run.history, bestEpoch: run.bestEpoch, stopped: run.stopped, fit, validation };
   if (!validation) return { ...outcome, model, seconds: run.seconds };
   const validationPredictions = predict(model, validation);
@@ -499,7 +549,7 @@ export function fitGlocal(
     pretrain: Math.min(epochs.pretrain, run.bestEpoch),
     finetune: Math.max(0, run.bestEpoch - epochs.pretrain),
   };
-  const again = trainGlocal(full, { ...settings, patience: 0 }, chosen, {
+  const again = trainGlocal(full, { ...init, patience: 0 }, chosen, {
     onEpoch: onEpoch && ((report) => onEpoch({ ...report, phase: "refit" })),
   });
   return {

@@ -1,11 +1,19 @@
 import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { STAR_SCALE } from "../../src/data/datasets.js";
+import { loadData } from "../../src/data/load.js";
 import { Ratings } from "../../src/data/ratings.js";
 import { type Backend, createBackend } from "../../src/kernels/index.js";
 import { setColumnBatchMin } from "../../src/model/autoencoder.js";
 import { AutoencoderModel } from "../../src/model/autoencoder-model.js";
-import { GlocalObjective, GlocalParameters, type GlocalSettings } from "../../src/train/glocal-k.js";
+import { Blend } from "../../src/model/blend.js";
+import { predict } from "../../src/model/model.js";
+import {
+  fitGlocal,
+  GlocalObjective,
+  GlocalParameters,
+  type GlocalSettings,
+} from "../../src/train/glocal-k.js";
 import { glocalKKind } from "../../src/train/glocal-k-kind.js";
 import { relativeError } from "../helpers.js";
 
@@ -124,3 +132,37 @@ describe.each([
     }
   },
 );
+
+describe("glocal-k with several runs", () => {
+  it("averages fits from successive seeds on one validation split, refit and predicting as one model", async () => {
+    const data = await loadData("synthetic:users=60,items=30,ratings=1200,min=8", { seed: 2 });
+    const backend = createBackend("wasm", 1);
+    backends.push(backend);
+    const settings: GlocalSettings = {
+      ...glocalKKind.defaults,
+      hidden: [8],
+      pretrainEpochs: 2,
+      finetuneEpochs: 2,
+    };
+    const single = (seed: number) => fitGlocal("glocal-k", data, { ...settings, seed, runs: 1 }, backend);
+    const phases: (string | undefined)[] = [];
+    const averaged = fitGlocal("glocal-k", data, { ...settings, runs: 2 }, backend, (e) =>
+      phases.push(e.phase),
+    );
+    expect(averaged.model).toBeInstanceOf(Blend);
+    expect(averaged.model.kind).toBe("glocal-k");
+    expect([...new Set(phases)]).toEqual([undefined, "refit", "run 2/2", "run 2/2 refit"]);
+    const members = (averaged.model as Blend).members;
+    // The first run is the single fit; the second starts from the next seed but holds out the same ratings.
+    const first = single(1);
+    expect(predict(members[0], data.test)).toEqual(predict(first.model, data.test));
+    expect(predict(members[1], data.test)).not.toEqual(predict(members[0], data.test));
+    expect(averaged.validation).toEqual(first.validation);
+    const test = [predict(members[0], data.test), predict(members[1], data.test)];
+    const p = predict(averaged.model, data.test);
+    for (let k = 0; k < p.length; k++) expect(p[k]).toBeCloseTo((test[0][k] + test[1][k]) / 2, 5);
+    // Validation predictions average the runs trained without those ratings (the blend fits weights to them).
+    expect(averaged.validationPredictions).toHaveLength(first.validation!.size);
+    expect(Array.from(averaged.validationPredictions!)).not.toEqual(Array.from(first.validationPredictions!));
+  });
+});
