@@ -66,6 +66,7 @@ export class Blend implements Model {
   }
 
   describe(): string {
+    if (this.kind !== "blend") return `${this.kind}: the average of ${this.members.length} fits`;
     const parts = this.members.map((m, i) => `${this.weights[i + 1].toFixed(3)} x ${m.kind}`);
     return `${this.kind}: ${this.weights[0].toFixed(3)} + ${parts.join(" + ")}`;
   }

@@ -151,6 +151,7 @@ describe("glocal-k with several runs", () => {
     );
     expect(averaged.model).toBeInstanceOf(Blend);
     expect(averaged.model.kind).toBe("glocal-k");
+    expect(averaged.model.describe()).toBe("glocal-k: the average of 2 fits");
     expect([...new Set(phases)]).toEqual([undefined, "refit", "run 2/2", "run 2/2 refit"]);
     const members = (averaged.model as Blend).members;
     // The first run is the single fit; the second starts from the next seed but holds out the same ratings.
