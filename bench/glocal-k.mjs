@@ -38,7 +38,12 @@ if (values.side === "aerec") {
   const data = await loadData(values.dataset, { split: values.split, dataDir: process.env.MOVIELENS_DIR });
   const backend = createBackend("auto", Number(values.threads));
   // The port trains once: no refit on every training rating after the epoch is chosen.
-  const settings = { ...glocalKKind.defaults, pretrainEpochs: pretrain, finetuneEpochs: finetune, refit: false };
+  const settings = {
+    ...glocalKKind.defaults,
+    pretrainEpochs: pretrain,
+    finetuneEpochs: finetune,
+    refit: false,
+  };
   const out = fitModel("glocal-k", data, { backend, settings });
   const p = predict(out.model, data.test);
   let s = 0;
